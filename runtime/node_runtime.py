@@ -1,0 +1,65 @@
+"""Runtime for code-evolver nodes.
+
+`call_tool(name, prompt, **kwargs)` asks the running evolver to run one of its configured tools
+(for instance `content_generator`, served by the configured content model) and returns its text.
+The evolver listens on a Unix socket named by CODE_EVOLVER_TOOL_SOCKET; the request and the answer
+are one JSON object each, on one line.
+"""
+
+import json
+import os
+import socket
+import sys
+
+__all__ = ["call_tool", "serve", "ToolError"]
+
+
+class ToolError(RuntimeError):
+    """A tool call failed; the message says why."""
+
+
+def call_tool(name: str, prompt: str, **kwargs) -> str:
+    path = os.environ.get("CODE_EVOLVER_TOOL_SOCKET")
+    if not path:
+        raise ToolError(
+            "call_tool needs a running code-evolver: CODE_EVOLVER_TOOL_SOCKET is not set "
+            "(run the node with `code-evolver run NODE`)"
+        )
+    timeout = float(os.environ.get("CODE_EVOLVER_TOOL_TIMEOUT_S", "300"))
+    request = json.dumps({"tool": name, "prompt": str(prompt), "kwargs": kwargs}) + "\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError as e:
+            raise ToolError(f"cannot reach the evolver's tool socket {path}: {e}") from e
+        sock.sendall(request.encode("utf-8"))
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if chunk.endswith(b"\n"):
+                break
+    raw = b"".join(chunks).decode("utf-8")
+    if not raw.strip():
+        raise ToolError(f"tool {name}: the evolver closed the connection without an answer")
+    answer = json.loads(raw)
+    if "error" in answer:
+        raise ToolError(f"tool {name}: {answer['error']}")
+    return answer.get("result", "")
+
+
+def serve(function) -> None:
+    """The node contract, owned by the engine: the named arguments as a JSON object on stdin;
+    `{"result": ...}` on stdout, or `{"error": "..."}` and exit code 1."""
+    try:
+        args = json.load(sys.stdin)
+        if not isinstance(args, dict):
+            raise TypeError("the input must be a JSON object of named arguments")
+        out = {"result": function(**args)}
+    except Exception as error:  # pylint: disable=broad-exception-caught
+        print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+        sys.exit(1)
+    print(json.dumps(out, default=str))

@@ -1,0 +1,171 @@
+//! `code-evolver chat`: a REPL with history. Plain text evolves; commands: help, status, list,
+//! run, show, auto on|off, clear, quit (a leading `/` is accepted too).
+
+use super::render::{Renderer, result_text, summary};
+use super::{EXIT_USAGE, Global};
+use crate::pipeline::{EvolveError, EvolveRequest, Evolver};
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+use tokio_util::sync::CancellationToken;
+
+const HELP: &str = "\
+Type a task to evolve it, e.g.  add 10 and 20
+Commands:
+  help                 this help
+  status               endpoints, models, Python tools, sandbox, data dir
+  list                 saved nodes
+  show NODE            a node's spec, code, tests, versions and runs
+  run NODE [JSON]      run a node, e.g.  run add-1a2b3c {\"a\": 1, \"b\": 2}
+  auto on|off          optimize evolved nodes automatically (now: {auto})
+  clear                clear the screen
+  quit                 leave (also exit, q, Ctrl-D)
+Ctrl-C cancels a running evolve.";
+
+pub async fn run(global: &Global) -> i32 {
+    let evolver = match global.evolver() {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut editor = match DefaultEditor::new() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the line editor: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let history = global.data_dir().join("chat_history.txt");
+    let _ = std::fs::create_dir_all(global.data_dir());
+    let _ = editor.load_history(&history);
+    let mut auto = evolver.config().pipeline.optimize.iterations > 0;
+    println!("code-evolver chat — type a task, or `help`.");
+    loop {
+        let (returned, line) = tokio::task::spawn_blocking(move || {
+            let line = editor.readline("evolve> ");
+            (editor, line)
+        })
+        .await
+        .expect("line editor thread");
+        editor = returned;
+        let line = match line {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => {
+                println!("(Ctrl-C) type `quit` to leave");
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("error: {e}");
+                break;
+            }
+        };
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(text);
+        let _ = editor.save_history(&history);
+        let command = text.strip_prefix('/').unwrap_or(text);
+        let (word, rest) = command
+            .split_once(char::is_whitespace)
+            .map(|(w, r)| (w, r.trim()))
+            .unwrap_or((command, ""));
+        match word {
+            "quit" | "exit" | "q" => break,
+            "help" | "?" => println!(
+                "{}",
+                HELP.replace("{auto}", if auto { "on" } else { "off" })
+            ),
+            "clear" => print!("\x1b[2J\x1b[H"),
+            "status" => {
+                super::status::run(global).await;
+            }
+            "list" => {
+                super::nodes::list(global, false);
+            }
+            "show" if !rest.is_empty() => {
+                super::nodes::show(global, rest, false);
+            }
+            "run" if !rest.is_empty() => run_node(&evolver, rest).await,
+            "auto" => match rest {
+                "on" => {
+                    auto = true;
+                    println!("auto-optimization on");
+                }
+                "off" => {
+                    auto = false;
+                    println!("auto-optimization off");
+                }
+                _ => println!(
+                    "auto is {}; use `auto on` or `auto off`",
+                    if auto { "on" } else { "off" }
+                ),
+            },
+            "show" | "run" => println!(
+                "usage: {word} NODE{}",
+                if word == "run" { " [JSON]" } else { "" }
+            ),
+            _ => evolve(&evolver, text, auto).await,
+        }
+    }
+    0
+}
+
+fn cancel_on_ctrl_c() -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            token.cancel();
+        }
+    });
+    (cancel, watcher)
+}
+
+async fn evolve(evolver: &Evolver, task: &str, optimize: bool) {
+    let renderer = Renderer::new(false);
+    let (cancel, watcher) = cancel_on_ctrl_c();
+    let request = EvolveRequest {
+        task: task.to_string(),
+        run_task: true,
+        optimize,
+    };
+    let result = evolver.evolve(request, renderer.sink(), cancel).await;
+    watcher.abort();
+    renderer.finish();
+    match result {
+        Ok(outcome) => summary(&outcome).iter().for_each(|l| println!("{l}")),
+        Err(EvolveError::Cancelled) => println!("cancelled: nothing was saved"),
+        Err(e) => println!("error: {e}"),
+    }
+}
+
+async fn run_node(evolver: &Evolver, rest: &str) {
+    let (node, json) = rest
+        .split_once(char::is_whitespace)
+        .map(|(n, j)| (n, j.trim()))
+        .unwrap_or((rest, "{}"));
+    let input: serde_json::Value = match serde_json::from_str(json) {
+        Ok(v) => v,
+        Err(e) => {
+            println!("error: the input is not JSON ({e})");
+            return;
+        }
+    };
+    let renderer = Renderer::new(false);
+    let (cancel, watcher) = cancel_on_ctrl_c();
+    let result = evolver.run_node(node, input, renderer.sink(), cancel).await;
+    watcher.abort();
+    match result {
+        Ok((id, version, run)) => {
+            println!(
+                "node {id} v{version}: {:.1} ms wall, {} kB peak RSS",
+                run.metrics.wall_ms, run.metrics.max_rss_kb
+            );
+            match run.output {
+                Ok(v) => println!("RESULT: {}", result_text(&v)),
+                Err(e) => println!("error: {e}"),
+            }
+        }
+        Err(e) => println!("error: {e}"),
+    }
+}

@@ -1,0 +1,75 @@
+//! `code-evolver evolve "task"`.
+
+use super::render::{Renderer, summary};
+use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, Global};
+use crate::pipeline::{EvolveError, EvolveRequest};
+use tokio_util::sync::CancellationToken;
+
+pub async fn run(global: &Global, task: &str, run_task: bool, optimize: bool, json: bool) -> i32 {
+    if task.trim().is_empty() {
+        eprintln!("error: give the task to evolve, e.g. code-evolver evolve \"add 10 and 20\"");
+        return EXIT_USAGE;
+    }
+    let evolver = match global.evolver() {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let renderer = Renderer::new(json);
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    let interrupt = renderer.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.line("interrupted: cancelling (press Ctrl-C again to quit at once)");
+            on_signal.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(EXIT_CANCELLED);
+            }
+        }
+    });
+    let route = evolver.router().route(crate::config::Role::GeneratorFast);
+    renderer.line(&format!(
+        "evolving: {task}  (generator: {} via {} {})",
+        route.model,
+        route.backend,
+        route.endpoints.join(", ")
+    ));
+    let result = evolver
+        .evolve(
+            EvolveRequest {
+                task: task.to_string(),
+                run_task,
+                optimize,
+            },
+            renderer.sink(),
+            cancel,
+        )
+        .await;
+    renderer.finish();
+    match result {
+        Ok(outcome) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&outcome).unwrap_or_default()
+                );
+            } else {
+                for line in summary(&outcome) {
+                    println!("{line}");
+                }
+            }
+            match &outcome.result {
+                Some(run) if run.output.is_err() => EXIT_FAILED,
+                _ => 0,
+            }
+        }
+        Err(EvolveError::Cancelled) => {
+            eprintln!("cancelled: nothing was saved");
+            EXIT_CANCELLED
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The terminal door: thin commands over the engine; rendering lives in render.rs.
+
+pub mod bench;
+pub mod chat;
+pub mod evolve;
+pub mod nodes;
+pub mod render;
+pub mod setup;
+pub mod status;
+
+use crate::config::{Config, ConfigLoader};
+use crate::pipeline::Evolver;
+use std::path::PathBuf;
+
+/// Exit codes: 0 done, 1 the work failed, 2 bad input or configuration, 130 cancelled.
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_CANCELLED: i32 = 130;
+
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub config: Option<PathBuf>,
+    pub workspace: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Global {
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(crate::paths::data_dir)
+    }
+
+    pub fn loader(&self) -> ConfigLoader {
+        let mut loader = ConfigLoader::default();
+        if let Some(c) = &self.config {
+            loader = loader.user_file(c);
+        }
+        if let Some(w) = &self.workspace {
+            loader = loader.workspace(w);
+        }
+        loader
+    }
+
+    /// The configuration, or a printed error (file, line, key) and exit code 2.
+    pub fn config(&self) -> Result<Config, i32> {
+        match self.loader().load_with_warnings() {
+            Ok((config, warnings)) => {
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
+                Ok(config)
+            }
+            Err(e) => {
+                eprintln!("error: invalid configuration: {e}");
+                Err(EXIT_USAGE)
+            }
+        }
+    }
+
+    pub fn evolver(&self) -> Result<Evolver, i32> {
+        self.evolver_with(|_| {})
+    }
+
+    /// The engine, after `adjust` has changed the loaded configuration (command-line flags).
+    pub fn evolver_with(&self, adjust: impl FnOnce(&mut Config)) -> Result<Evolver, i32> {
+        let mut config = self.config()?;
+        adjust(&mut config);
+        Evolver::new(config, &self.data_dir()).map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        })
+    }
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,code_evolver=warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CODE_EVOLVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

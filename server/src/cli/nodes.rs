@@ -1,0 +1,205 @@
+//! `list`, `show NODE`, `run NODE --input JSON`.
+
+use super::render::{Renderer, result_text};
+use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, Global};
+use crate::pipeline::EvolveError;
+use crate::pipeline::score::human_ns;
+use crate::registry::{Registry, format_unix};
+use tokio_util::sync::CancellationToken;
+
+fn registry(global: &Global) -> Result<Registry, i32> {
+    Registry::open(&crate::paths::registry_path(&global.data_dir())).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_FAILED
+    })
+}
+
+pub fn list(global: &Global, json: bool) -> i32 {
+    let reg = match registry(global) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    match reg.list() {
+        Ok(nodes) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&nodes).unwrap_or_default()
+            );
+            0
+        }
+        Ok(nodes) if nodes.is_empty() => {
+            println!("no nodes yet: evolve one with code-evolver evolve \"add 10 and 20\"");
+            0
+        }
+        Ok(nodes) => {
+            println!(
+                "{:<28} {:<15} {:>4} {:>7} {:>6} {:>5}  {:<23} task",
+                "node", "kind", "ver", "tests", "score", "runs", "updated"
+            );
+            for n in nodes {
+                println!(
+                    "{:<28} {:<15} {:>4} {:>7} {:>6} {:>5}  {:<23} {}",
+                    n.id,
+                    n.kind,
+                    n.current_version,
+                    format!("{}/{}", n.tests_passed, n.tests_total),
+                    n.score
+                        .map(|s| format!("{s:.2}×"))
+                        .unwrap_or_else(|| "-".into()),
+                    n.runs,
+                    format_unix(n.updated_at),
+                    n.task
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+pub fn show(global: &Global, node: &str, json: bool) -> i32 {
+    let reg = match registry(global) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let detail = match reg.get(node) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&detail).unwrap_or_default()
+        );
+        return 0;
+    }
+    println!(
+        "node {} · {} ({}) · function {}",
+        detail.id, detail.kind, detail.complexity, detail.function_name
+    );
+    println!("task: {}", detail.task);
+    if let Ok(spec) = serde_json::from_str::<crate::pipeline::spec::Spec>(&detail.spec_json) {
+        println!("spec: {} — {}", spec.signature(), spec.problem);
+        println!(
+            "input example: {}",
+            serde_json::Value::Object(spec.task_input.clone())
+        );
+    }
+    println!("\nversions:");
+    for v in &detail.versions {
+        println!(
+            "  v{}{} {:<10} {}/{} tests{}{}{} · {} · {}{}",
+            v.version,
+            if v.version == detail.current_version {
+                "*"
+            } else {
+                " "
+            },
+            v.origin,
+            v.tests_passed,
+            v.tests_total,
+            v.per_call_ns
+                .map(|ns| format!(" · {} per call", human_ns(ns)))
+                .unwrap_or_default(),
+            v.score
+                .map(|s| format!(" · score {s:.2}×"))
+                .unwrap_or_default(),
+            v.parent_version
+                .map(|p| format!(" · from v{p}"))
+                .unwrap_or_default(),
+            v.model,
+            format_unix(v.created_at),
+            if v.change.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", v.change)
+            }
+        );
+    }
+    println!("\ncode (v{}):", detail.current_version);
+    for l in detail.code.lines() {
+        println!("    {l}");
+    }
+    println!("\ntests:");
+    for l in detail.tests.lines() {
+        println!("    {l}");
+    }
+    if !detail.runs.is_empty() {
+        println!("\nruns (latest first):");
+        for r in &detail.runs {
+            println!(
+                "  {} v{} {:<6} {} {} → {} · {:.1} ms wall · {:.1} ms CPU · {} kB peak",
+                format_unix(r.at),
+                r.version,
+                r.purpose,
+                if r.ok { "ok " } else { "ERR" },
+                r.input,
+                r.output.chars().take(80).collect::<String>(),
+                r.wall_ms,
+                r.cpu_ms,
+                r.max_rss_kb
+            );
+        }
+    }
+    0
+}
+
+pub async fn run(global: &Global, node: &str, input: &str) -> i32 {
+    let input: serde_json::Value = match serde_json::from_str(input) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!(
+                "error: --input is not JSON ({e}); give the named arguments, e.g. --input '{{\"a\": 1, \"b\": 2}}'"
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let evolver = match global.evolver() {
+        Ok(e) => e,
+        Err(c) => return c,
+    };
+    let renderer = Renderer::new(true);
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    match evolver.run_node(node, input, renderer.sink(), cancel).await {
+        Ok((id, version, run)) => {
+            let m = &run.metrics;
+            eprintln!(
+                "node {id} v{version}: {:.1} ms wall · {:.1} ms CPU · {} kB peak RSS",
+                m.wall_ms,
+                m.user_ms + m.sys_ms,
+                m.max_rss_kb
+            );
+            match run.output {
+                Ok(value) => {
+                    println!("RESULT: {}", result_text(&value));
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
+        Err(EvolveError::Cancelled) => EXIT_CANCELLED,
+        Err(e @ (EvolveError::Registry(_) | EvolveError::Node(_))) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

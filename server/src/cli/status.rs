@@ -1,0 +1,195 @@
+//! `code-evolver status`: every configured endpoint (reachable, version, models present), the
+//! roles, the Python tools, the sandbox's confinement, and the data dir.
+
+use super::{EXIT_FAILED, EXIT_USAGE, Global};
+use crate::config::Role;
+use crate::llm::Router;
+use crate::sandbox::Sandbox;
+use std::collections::BTreeMap;
+
+pub async fn run(global: &Global) -> i32 {
+    let layers = match global.loader().layers() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let config = match global.config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut problems = 0;
+    println!("configuration (later overrides earlier):");
+    for layer in &layers {
+        println!("  {}", layer.name);
+    }
+    let router = match Router::new(&config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    println!("\nendpoints:");
+    let probes = router.probe().await;
+    let mut models_by_backend: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut reachable_by_backend: BTreeMap<String, bool> = BTreeMap::new();
+    for p in &probes {
+        let entry = reachable_by_backend
+            .entry(p.backend.clone())
+            .or_insert(false);
+        match &p.models {
+            Ok(models) => {
+                *entry = true;
+                println!(
+                    "  ok    {:<10} {:<8} {}  {}{} models, up to {} concurrent calls",
+                    p.backend,
+                    p.kind.as_str(),
+                    p.url,
+                    p.version
+                        .as_ref()
+                        .map(|v| format!("version {v}, "))
+                        .unwrap_or_default(),
+                    models.len(),
+                    p.max_concurrent
+                );
+                models_by_backend
+                    .entry(p.backend.clone())
+                    .or_default()
+                    .extend(models.iter().cloned());
+            }
+            Err(e) => println!(
+                "  DOWN  {:<10} {:<8} {}  {e}",
+                p.backend,
+                p.kind.as_str(),
+                p.url
+            ),
+        }
+    }
+    println!("\nroles:");
+    for role in Role::ALL {
+        let route = router.route(role);
+        let up = reachable_by_backend
+            .get(&route.backend)
+            .copied()
+            .unwrap_or(false);
+        let present = models_by_backend.get(&route.backend).map(|models| {
+            models.iter().any(|m| {
+                m == &route.model
+                    || m.strip_suffix(":latest") == Some(route.model.as_str())
+                    || route.model.strip_suffix(":latest") == Some(m.as_str())
+            })
+        });
+        let state = match (up, present) {
+            (false, _) => {
+                problems += 1;
+                "backend unreachable".to_string()
+            }
+            (true, Some(true)) => "model present".to_string(),
+            (true, _) => {
+                problems += 1;
+                format!("model missing (for Ollama: ollama pull {})", route.model)
+            }
+        };
+        println!(
+            "  {:<19} {:<28} on {:<10} {state}",
+            role.as_str(),
+            route.model,
+            route.backend
+        );
+    }
+
+    let data = global.data_dir();
+    println!("\nPython and tools:");
+    let python = crate::paths::find_python(&config.runtime.python, &data);
+    match &python {
+        Some(p) => println!("  python   {}", p.display()),
+        None => {
+            problems += 1;
+            println!("  python   NOT FOUND: run `code-evolver setup`");
+        }
+    }
+    let linters = crate::analysis::Linters::new(python.clone());
+    for tool in ["pytest", "ruff", "flake8", "pylint", "mypy", "black"] {
+        match linters.locate(tool) {
+            Some(p) => println!("  {tool:<8} {}", p.display()),
+            None => {
+                if tool == "pytest" {
+                    problems += 1;
+                }
+                println!(
+                    "  {tool:<8} not installed{}",
+                    if tool == "pytest" {
+                        " (needed: run `code-evolver setup`)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    if let Some(python) = python {
+        match crate::paths::runtime_dir(&data) {
+            Ok(runtime) => {
+                let sandbox = Sandbox::new(python, runtime);
+                match sandbox.isolation().await {
+                    Ok(iso) => {
+                        println!("\nsandbox (warm runner, Python {}):", iso.python);
+                        println!(
+                            "  process group killed at timeout; rlimits: address space, CPU, file size, processes, open files"
+                        );
+                        println!(
+                            "  network: {}",
+                            match iso.network.as_str() {
+                                "namespace" => "none (private network namespace)",
+                                "landlock-tcp" =>
+                                    "TCP denied by landlock (no network namespace allowed here)",
+                                _ =>
+                                    "NOT isolated (no network namespace and no landlock TCP rules on this kernel)",
+                            }
+                        );
+                        println!(
+                            "  files: {}",
+                            if iso.landlock.starts_with("abi") {
+                                format!(
+                                    "landlock {} — read-only system/runtime, read-write only the run's dir",
+                                    iso.landlock
+                                )
+                            } else {
+                                format!("not confined ({})", iso.landlock)
+                            }
+                        );
+                        if !iso.pytest {
+                            println!(
+                                "  pytest is not importable by this Python: run `code-evolver setup`"
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        problems += 1;
+                        println!("\nsandbox: {e}");
+                    }
+                }
+            }
+            Err(e) => println!("\nsandbox: cannot write runtime files: {e}"),
+        }
+    }
+    println!("\ndata dir: {}", data.display());
+    let registry = crate::paths::registry_path(&data);
+    if registry.exists() {
+        match crate::registry::Registry::open(&registry).and_then(|r| r.list()) {
+            Ok(nodes) => println!("  registry {} ({} nodes)", registry.display(), nodes.len()),
+            Err(e) => println!("  registry {}: {e}", registry.display()),
+        }
+    } else {
+        println!("  registry {} (not created yet)", registry.display());
+    }
+    if problems > 0 {
+        println!("\n{problems} problem(s) found");
+        EXIT_FAILED
+    } else {
+        println!("\nall good");
+        0
+    }
+}

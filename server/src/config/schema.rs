@@ -1,0 +1,264 @@
+//! The configuration's shape. Every struct defaults, so that one layer (a user or workspace file)
+//! can be checked alone and name its own line; `validate` checks the merged whole.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub backends: BTreeMap<String, BackendConfig>,
+    pub roles: Roles,
+    pub tools: BTreeMap<String, ToolConfig>,
+    pub limits: Limits,
+    pub pipeline: PipelineConfig,
+    pub runtime: RuntimeConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Ollama,
+    Openai,
+    Embedded,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Ollama => "ollama",
+            BackendKind::Openai => "openai",
+            BackendKind::Embedded => "embedded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendConfig {
+    pub kind: Option<BackendKind>,
+    /// A single endpoint; `endpoints` wins when both are given.
+    pub url: Option<String>,
+    pub endpoints: Vec<EndpointSpec>,
+    /// Defaults for every endpoint of this backend.
+    pub max_concurrent: Option<usize>,
+    pub timeout_s: Option<f64>,
+    /// `${VAR}` reads the environment.
+    pub api_key: Option<String>,
+    /// Failover attempts over all endpoints before a call fails.
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EndpointSpec {
+    Url(String),
+    Full(EndpointConfig),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointConfig {
+    pub url: String,
+    pub max_concurrent: Option<usize>,
+    pub timeout_s: Option<f64>,
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoleConfig {
+    pub backend: Option<String>,
+    pub model: Option<String>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneratorRoles {
+    pub fast: RoleConfig,
+    pub powerful: RoleConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Roles {
+    pub classifier: RoleConfig,
+    pub overseer: RoleConfig,
+    pub generator: GeneratorRoles,
+    pub escalation: RoleConfig,
+    pub evaluator: RoleConfig,
+    pub content: RoleConfig,
+    pub embedding: RoleConfig,
+}
+
+/// The model roles the pipeline and tools call by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    #[serde(rename = "classifier")]
+    Classifier,
+    #[serde(rename = "overseer")]
+    Overseer,
+    #[serde(rename = "generator.fast")]
+    GeneratorFast,
+    #[serde(rename = "generator.powerful")]
+    GeneratorPowerful,
+    #[serde(rename = "escalation")]
+    Escalation,
+    #[serde(rename = "evaluator")]
+    Evaluator,
+    #[serde(rename = "content")]
+    Content,
+    #[serde(rename = "embedding")]
+    Embedding,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Classifier,
+        Role::Overseer,
+        Role::GeneratorFast,
+        Role::GeneratorPowerful,
+        Role::Escalation,
+        Role::Evaluator,
+        Role::Content,
+        Role::Embedding,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Classifier => "classifier",
+            Role::Overseer => "overseer",
+            Role::GeneratorFast => "generator.fast",
+            Role::GeneratorPowerful => "generator.powerful",
+            Role::Escalation => "escalation",
+            Role::Evaluator => "evaluator",
+            Role::Content => "content",
+            Role::Embedding => "embedding",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Roles {
+    pub fn get(&self, role: Role) -> &RoleConfig {
+        match role {
+            Role::Classifier => &self.classifier,
+            Role::Overseer => &self.overseer,
+            Role::GeneratorFast => &self.generator.fast,
+            Role::GeneratorPowerful => &self.generator.powerful,
+            Role::Escalation => &self.escalation,
+            Role::Evaluator => &self.evaluator,
+            Role::Content => &self.content,
+            Role::Embedding => &self.embedding,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolKind {
+    #[default]
+    Llm,
+    Executable,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolConfig {
+    pub name: String,
+    pub kind: ToolKind,
+    pub description: String,
+    pub cost_tier: Option<String>,
+    pub speed_tier: Option<String>,
+    pub quality_tier: Option<String>,
+    pub tags: Vec<String>,
+    pub llm: Option<LlmToolConfig>,
+    pub executable: Option<ExecutableToolConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmToolConfig {
+    /// A role name (`content`, `generator.fast`, ...); `model` overrides the role's model.
+    pub role: Option<String>,
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    /// `{prompt}` and any keyword argument of `call_tool` by name.
+    pub prompt_template: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutableToolConfig {
+    pub command: String,
+    /// `{prompt}` is replaced by the prompt; the prompt is also given on stdin.
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub node_timeout_s: f64,
+    pub node_memory_mb: u64,
+    pub node_cpu_s: u64,
+    pub node_file_size_mb: u64,
+    pub node_processes: u64,
+    pub evolve_tokens: u64,
+    pub evolve_time_s: f64,
+    pub tool_call_timeout_s: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rung {
+    pub role: String,
+    pub temperature: f32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizeConfig {
+    pub iterations: u32,
+    pub runs: u32,
+    pub min_speedup: f64,
+    pub noise_factor: f64,
+    pub max_memory_growth: f64,
+    pub run_ms: u64,
+    /// The role asked for faster versions, and at what temperature.
+    pub role: String,
+    pub temperature: f32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisConfig {
+    pub linters: Vec<String>,
+    pub blocking: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub escalation: Vec<Rung>,
+    pub optimize: OptimizeConfig,
+    pub analysis: AnalysisConfig,
+    pub classify_fallback_keywords: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    pub python: String,
+}

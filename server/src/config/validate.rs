@@ -1,0 +1,225 @@
+//! Checks of the merged configuration. An error names the layer that last set the key, and its line.
+
+use super::load::Layer;
+use super::{BackendKind, Config, ConfigError, EndpointSpec, Role, ToolKind};
+
+struct Checker<'a> {
+    layers: &'a [Layer],
+}
+
+impl Checker<'_> {
+    fn fail(&self, key: &str, message: String) -> ConfigError {
+        let path: Vec<String> = key.split('.').map(String::from).collect();
+        // The key may be a role name with a dot (generator.fast); find the deepest layer that sets
+        // any prefix of the path.
+        for len in (1..=path.len()).rev() {
+            let prefix = &path[..len];
+            if let Some(layer) = self.layers.iter().rev().find(|l| l.sets(prefix)) {
+                return ConfigError::Invalid {
+                    source_name: layer.name.clone(),
+                    line: layer.line_of(prefix),
+                    message: format!("`{key}`: {message}"),
+                };
+            }
+        }
+        ConfigError::Invalid {
+            source_name: "configuration".into(),
+            line: None,
+            message: format!("`{key}`: {message}"),
+        }
+    }
+}
+
+pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigError> {
+    let c = Checker { layers };
+    if config.backends.is_empty() {
+        return Err(c.fail("backends", "at least one backend is needed".into()));
+    }
+    for (name, backend) in &config.backends {
+        let key = format!("backends.{name}");
+        let Some(kind) = backend.kind else {
+            return Err(c.fail(
+                &key,
+                "`kind` is missing: use ollama, openai or embedded".into(),
+            ));
+        };
+        let urls: Vec<&str> = if backend.endpoints.is_empty() {
+            backend.url.as_deref().into_iter().collect()
+        } else {
+            backend
+                .endpoints
+                .iter()
+                .map(|e| match e {
+                    EndpointSpec::Url(u) => u.as_str(),
+                    EndpointSpec::Full(f) => f.url.as_str(),
+                })
+                .collect()
+        };
+        if kind != BackendKind::Embedded && urls.is_empty() {
+            return Err(c.fail(&key, "give a `url` or a list of `endpoints` (URLs)".into()));
+        }
+        for (i, url) in urls.iter().enumerate() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                let where_ = if backend.endpoints.is_empty() {
+                    format!("{key}.url")
+                } else {
+                    format!("{key}.endpoints")
+                };
+                return Err(c.fail(
+                    &where_,
+                    format!(
+                        "endpoint {} `{url}` must be an http:// or https:// URL",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        if backend.max_concurrent == Some(0) {
+            return Err(c.fail(
+                &format!("{key}.max_concurrent"),
+                "must be at least 1".into(),
+            ));
+        }
+        if let Some(t) = backend.timeout_s
+            && t <= 0.0
+        {
+            return Err(c.fail(&format!("{key}.timeout_s"), "must be positive".into()));
+        }
+    }
+    for role in Role::ALL {
+        let rc = config.roles.get(role);
+        let key = format!("roles.{}", role.as_str());
+        match rc.backend.as_deref() {
+            None => return Err(c.fail(&key, "`backend` is missing".into())),
+            Some(b) if !config.backends.contains_key(b) => {
+                let known: Vec<&str> = config.backends.keys().map(String::as_str).collect();
+                return Err(c.fail(
+                    &format!("{key}.backend"),
+                    format!("no backend named `{b}` (defined: {})", known.join(", ")),
+                ));
+            }
+            _ => {}
+        }
+        if rc.model.as_deref().unwrap_or("").is_empty() {
+            return Err(c.fail(&key, "`model` is missing".into()));
+        }
+        if let Some(t) = rc.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err(c.fail(
+                &format!("{key}.temperature"),
+                "must be between 0 and 2".into(),
+            ));
+        }
+    }
+    for (id, tool) in &config.tools {
+        let key = format!("tools.{id}");
+        match tool.kind {
+            ToolKind::Llm => {
+                let llm = tool
+                    .llm
+                    .as_ref()
+                    .ok_or_else(|| c.fail(&key, "an llm tool needs an `llm` section".into()))?;
+                if let Some(role) = &llm.role
+                    && Role::parse(role).is_none()
+                {
+                    return Err(c.fail(
+                        &format!("{key}.llm.role"),
+                        format!("`{role}` is not a role ({})", role_names()),
+                    ));
+                }
+                if llm.role.is_none() && llm.model.is_none() {
+                    return Err(c.fail(&format!("{key}.llm"), "give a `role` or a `model`".into()));
+                }
+            }
+            ToolKind::Executable => {
+                let exe = tool.executable.as_ref().ok_or_else(|| {
+                    c.fail(
+                        &key,
+                        "an executable tool needs an `executable` section".into(),
+                    )
+                })?;
+                if exe.command.is_empty() {
+                    return Err(c.fail(&format!("{key}.executable.command"), "is empty".into()));
+                }
+            }
+        }
+    }
+    let l = &config.limits;
+    for (name, ok) in [
+        ("node_timeout_s", l.node_timeout_s > 0.0),
+        ("node_memory_mb", l.node_memory_mb >= 64),
+        ("node_cpu_s", l.node_cpu_s > 0),
+        ("node_file_size_mb", l.node_file_size_mb > 0),
+        ("node_processes", l.node_processes > 0),
+        ("evolve_tokens", l.evolve_tokens > 0),
+        ("evolve_time_s", l.evolve_time_s > 0.0),
+    ] {
+        if !ok {
+            let floor = if name == "node_memory_mb" {
+                "at least 64"
+            } else {
+                "positive"
+            };
+            return Err(c.fail(&format!("limits.{name}"), format!("must be {floor}")));
+        }
+    }
+    if config.pipeline.escalation.is_empty() {
+        return Err(c.fail(
+            "pipeline.escalation",
+            "the ladder needs at least one rung".into(),
+        ));
+    }
+    for (i, rung) in config.pipeline.escalation.iter().enumerate() {
+        if Role::parse(&rung.role).is_none() {
+            return Err(c.fail(
+                "pipeline.escalation",
+                format!(
+                    "rung {}: `{}` is not a role ({})",
+                    i + 1,
+                    rung.role,
+                    role_names()
+                ),
+            ));
+        }
+    }
+    let o = &config.pipeline.optimize;
+    if o.iterations > 0 && o.runs < 5 {
+        return Err(c.fail(
+            "pipeline.optimize.runs",
+            "must be at least 5 (a median of fewer runs is not a measurement)".into(),
+        ));
+    }
+    if Role::parse(&o.role).is_none() {
+        return Err(c.fail(
+            "pipeline.optimize.role",
+            format!("`{}` is not a role ({})", o.role, role_names()),
+        ));
+    }
+    if o.min_speedup < 1.0 {
+        return Err(c.fail(
+            "pipeline.optimize.min_speedup",
+            "must be at least 1.0".into(),
+        ));
+    }
+    for linter in &config.pipeline.analysis.linters {
+        if !crate::analysis::KNOWN_LINTERS.contains(&linter.as_str()) {
+            return Err(c.fail(
+                "pipeline.analysis.linters",
+                format!(
+                    "unknown linter `{linter}` (known: {})",
+                    crate::analysis::KNOWN_LINTERS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn role_names() -> String {
+    Role::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,17 @@
+//! code-evolver: an LLM code-evolution engine with a language server and a CLI.
+//!
+//! The engine (`pipeline::Evolver`) knows nothing of editors or terminals; `cli` and (later) `lsp`
+//! are thin adapters that render its events.
+
+pub mod analysis;
+pub mod cli;
+pub mod config;
+pub mod llm;
+pub mod paths;
+pub mod pipeline;
+pub mod registry;
+pub mod sandbox;
+
+/// The scripted model server used by the tests and by `code-evolver bench engine`.
+#[path = "../../tests/support/scripted_model.rs"]
+pub mod scripted_model;

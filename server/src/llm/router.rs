@@ -1,0 +1,319 @@
+//! Maps roles to backends; rotates each backend's endpoints round-robin; fails over on refused
+//! connections, 5xx, timeouts, garbage and cut streams (with backoff between rounds); limits
+//! concurrent calls per endpoint; draws every call on the evolve's budget and logs it.
+
+use super::ollama::Ollama;
+use super::openai::OpenAi;
+use super::{Backend, ChatRequest, Completion, Endpoint, LlmError};
+use crate::config::{BackendKind, Config, EndpointSpec, Role};
+use crate::pipeline::budget::Budget;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What one model call cost and where it went.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CallRecord {
+    pub role: String,
+    pub backend: String,
+    pub endpoint: String,
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub duration_ms: u64,
+    /// Endpoints that failed before this one answered, with the reason.
+    pub failovers: Vec<String>,
+}
+
+struct BackendHandle {
+    name: String,
+    kind: BackendKind,
+    client: Arc<dyn Backend>,
+    endpoints: Vec<Arc<Endpoint>>,
+    next: AtomicUsize,
+    retries: u32,
+}
+
+pub struct Router {
+    backends: BTreeMap<String, Arc<BackendHandle>>,
+    roles: BTreeMap<Role, (String, crate::config::RoleConfig)>,
+}
+
+/// Where a role is served, for status and progress displays.
+#[derive(Debug, Clone)]
+pub struct RoleRoute {
+    pub backend: String,
+    pub kind: BackendKind,
+    pub model: String,
+    pub endpoints: Vec<String>,
+}
+
+fn expand_env(value: &str) -> String {
+    match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+        Some(var) => std::env::var(var).unwrap_or_default(),
+        None => value.to_string(),
+    }
+}
+
+impl Router {
+    pub fn new(config: &Config) -> Result<Router, LlmError> {
+        let mut backends = BTreeMap::new();
+        for (name, bc) in &config.backends {
+            let kind = bc
+                .kind
+                .ok_or_else(|| LlmError::Config(format!("backend {name} has no kind")))?;
+            let client: Arc<dyn Backend> = match kind {
+                BackendKind::Ollama => Arc::new(Ollama),
+                BackendKind::Openai => Arc::new(OpenAi),
+                BackendKind::Embedded => {
+                    // Only an error when a role actually routes here (checked below).
+                    continue;
+                }
+            };
+            let default_concurrency = bc.max_concurrent.unwrap_or(2);
+            let default_timeout = bc.timeout_s.unwrap_or(300.0);
+            let specs: Vec<EndpointSpec> = if bc.endpoints.is_empty() {
+                bc.url
+                    .iter()
+                    .map(|u| EndpointSpec::Url(u.clone()))
+                    .collect()
+            } else {
+                bc.endpoints.clone()
+            };
+            let endpoints = specs
+                .into_iter()
+                .map(|spec| {
+                    let (url, max, timeout, key) = match spec {
+                        EndpointSpec::Url(url) => (url, None, None, None),
+                        EndpointSpec::Full(f) => (f.url, f.max_concurrent, f.timeout_s, f.api_key),
+                    };
+                    let max_concurrent = max.unwrap_or(default_concurrency).max(1);
+                    Arc::new(Endpoint {
+                        url: url.trim_end_matches('/').to_string(),
+                        timeout: Duration::from_secs_f64(timeout.unwrap_or(default_timeout)),
+                        api_key: key.or_else(|| bc.api_key.clone()).map(|k| expand_env(&k)),
+                        slots: tokio::sync::Semaphore::new(max_concurrent),
+                        max_concurrent,
+                    })
+                })
+                .collect();
+            backends.insert(
+                name.clone(),
+                Arc::new(BackendHandle {
+                    name: name.clone(),
+                    kind,
+                    client,
+                    endpoints,
+                    next: AtomicUsize::new(0),
+                    retries: bc.retries.unwrap_or(1),
+                }),
+            );
+        }
+        let mut roles = BTreeMap::new();
+        for role in Role::ALL {
+            let rc = config.roles.get(role).clone();
+            let backend = rc.backend.clone().unwrap_or_default();
+            if !backends.contains_key(&backend) {
+                let kind = config.backends.get(&backend).and_then(|b| b.kind);
+                if kind == Some(BackendKind::Embedded) {
+                    return Err(LlmError::Config(format!(
+                        "role {role} uses the embedded backend `{backend}`, which this build does not include yet; \
+                         point the role at an ollama or openai backend"
+                    )));
+                }
+                return Err(LlmError::Config(format!(
+                    "role {role}: no backend named `{backend}`"
+                )));
+            }
+            roles.insert(role, (backend, rc));
+        }
+        Ok(Router { backends, roles })
+    }
+
+    pub fn route(&self, role: Role) -> RoleRoute {
+        let (backend, rc) = &self.roles[&role];
+        let handle = &self.backends[backend];
+        RoleRoute {
+            backend: handle.name.clone(),
+            kind: handle.kind,
+            model: rc.model.clone().unwrap_or_default(),
+            endpoints: handle.endpoints.iter().map(|e| e.url.clone()).collect(),
+        }
+    }
+
+    pub fn backend_names(&self) -> Vec<String> {
+        self.backends.keys().cloned().collect()
+    }
+
+    /// A chat call for `role`; the role's temperature, token limit and seed fill what the request
+    /// leaves unset. `model` overrides the role's model (tools may name one).
+    pub async fn chat(
+        &self,
+        role: Role,
+        model: Option<&str>,
+        mut request: ChatRequest,
+        budget: &Budget,
+        cancel: &CancellationToken,
+    ) -> Result<(Completion, CallRecord), LlmError> {
+        let (backend_name, rc) = &self.roles[&role];
+        let backend = self.backends[backend_name].clone();
+        let model = model
+            .map(String::from)
+            .or_else(|| rc.model.clone())
+            .unwrap_or_default();
+        request.temperature = request.temperature.or(rc.temperature);
+        request.max_tokens = request.max_tokens.or(rc.max_tokens);
+        request.seed = request.seed.or(rc.seed);
+
+        let mut failovers = Vec::new();
+        let count = backend.endpoints.len();
+        let start = backend.next.fetch_add(1, Ordering::Relaxed);
+        for round in 0..=backend.retries {
+            if round > 0 {
+                let pause = Duration::from_millis(250 * (1 << (round - 1).min(4)));
+                tokio::select! {
+                    _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+            for offset in 0..count {
+                budget.check().map_err(LlmError::Budget)?;
+                let endpoint = backend.endpoints[(start + offset) % count].clone();
+                let began = Instant::now();
+                let result = tokio::select! {
+                    _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+                    r = call_with_slot(&*backend.client, &endpoint, &model, &request, budget) => r,
+                };
+                match result {
+                    Ok(completion) => {
+                        let record = CallRecord {
+                            role: role.as_str().to_string(),
+                            backend: backend.name.clone(),
+                            endpoint: endpoint.url.clone(),
+                            model: model.clone(),
+                            prompt_tokens: completion.prompt_tokens,
+                            completion_tokens: completion.completion_tokens,
+                            duration_ms: began.elapsed().as_millis() as u64,
+                            failovers: std::mem::take(&mut failovers),
+                        };
+                        budget.spend(&record);
+                        tracing::info!(
+                            role = %record.role,
+                            endpoint = %record.endpoint,
+                            model = %record.model,
+                            prompt_tokens = record.prompt_tokens,
+                            completion_tokens = record.completion_tokens,
+                            duration_ms = record.duration_ms,
+                            "model call"
+                        );
+                        return Ok((completion, record));
+                    }
+                    Err(error) if error.is_retryable() => {
+                        tracing::warn!(role = %role, endpoint = %endpoint.url, %error, "model call failed; failing over");
+                        failovers.push(error.to_string());
+                    }
+                    Err(LlmError::Client {
+                        endpoint,
+                        status: 404,
+                        body,
+                    }) => {
+                        return Err(LlmError::Client {
+                            endpoint,
+                            status: 404,
+                            body: format!(
+                                "{body} (is model `{model}` installed there? for Ollama: `ollama pull {model}`)"
+                            ),
+                        });
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Err(LlmError::AllFailed {
+            role: role.as_str().to_string(),
+            attempts: failovers,
+        })
+    }
+
+    /// Embeddings from the embedding role's backend, with the same failover.
+    pub async fn embed(&self, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        let (backend_name, rc) = &self.roles[&Role::Embedding];
+        let backend = self.backends[backend_name].clone();
+        let model = rc.model.clone().unwrap_or_default();
+        let mut failures = Vec::new();
+        let count = backend.endpoints.len();
+        let start = backend.next.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..count {
+            let endpoint = backend.endpoints[(start + offset) % count].clone();
+            let _slot = endpoint
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| LlmError::Cancelled)?;
+            match backend.client.embed(&endpoint, &model, input).await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() => failures.push(e.to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(LlmError::AllFailed {
+            role: "embedding".into(),
+            attempts: failures,
+        })
+    }
+
+    /// Each endpoint of each backend: (backend, kind, url, version, models or error).
+    pub async fn probe(&self) -> Vec<EndpointStatus> {
+        let mut out = Vec::new();
+        for backend in self.backends.values() {
+            for endpoint in &backend.endpoints {
+                let version = backend.client.version(endpoint).await;
+                let models = backend.client.models(endpoint).await;
+                out.push(EndpointStatus {
+                    backend: backend.name.clone(),
+                    kind: backend.kind,
+                    url: endpoint.url.clone(),
+                    max_concurrent: endpoint.max_concurrent,
+                    version: version.ok().flatten(),
+                    models: models.map_err(|e| e.to_string()),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EndpointStatus {
+    pub backend: String,
+    pub kind: BackendKind,
+    pub url: String,
+    pub max_concurrent: usize,
+    pub version: Option<String>,
+    pub models: Result<Vec<String>, String>,
+}
+
+async fn call_with_slot(
+    client: &dyn Backend,
+    endpoint: &Endpoint,
+    model: &str,
+    request: &ChatRequest,
+    budget: &Budget,
+) -> Result<Completion, LlmError> {
+    let _slot = endpoint
+        .slots
+        .acquire()
+        .await
+        .map_err(|_| LlmError::Cancelled)?;
+    // A call may not outlive the evolve's time budget.
+    let limit = budget.time_left();
+    match tokio::time::timeout(limit, client.chat(endpoint, model, request)).await {
+        Ok(result) => result,
+        Err(_) => Err(LlmError::Budget(format!(
+            "the evolve's time budget ran out during a call to {}",
+            endpoint.url
+        ))),
+    }
+}

@@ -1,0 +1,122 @@
+use clap::{Parser, Subcommand};
+use code_evolver::cli::{self, Global};
+use std::path::PathBuf;
+
+/// code-evolver: evolve tested, measured code from a task, with local models.
+#[derive(Parser)]
+#[command(name = "code-evolver", version, about, long_about = None)]
+struct Args {
+    /// A config file in place of ~/.config/code-evolver/config.yaml.
+    #[arg(long, global = true, env = "CODE_EVOLVER_CONFIG")]
+    config: Option<PathBuf>,
+    /// The workspace whose .code-evolver.yaml applies (default: the current directory).
+    #[arg(long, global = true)]
+    workspace: Option<PathBuf>,
+    /// Where models, the registry and the venv live (default: ~/.local/share/code-evolver).
+    #[arg(long, global = true, env = "CODE_EVOLVER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log details to stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evolve a task into a verified node: `code-evolver evolve "add 10 and 20"`.
+    Evolve {
+        task: Vec<String>,
+        /// Do not run the node on the task's own input.
+        #[arg(long)]
+        no_run: bool,
+        /// Skip the optimization stage.
+        #[arg(long)]
+        no_optimize: bool,
+        /// Print the outcome as JSON (events still go to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// An interactive session: plain text evolves; `help` lists the commands.
+    Chat,
+    /// Run a saved node: `code-evolver run add-1a2b3c --input '{"a": 1, "b": 2}'`.
+    Run {
+        node: String,
+        #[arg(long, default_value = "{}")]
+        input: String,
+    },
+    /// List the saved nodes.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a saved node: spec, code, tests, versions, runs.
+    Show {
+        node: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every configured endpoint, the Python tools, the sandbox and the data dir.
+    Status,
+    /// Install what code-evolver needs: the Python venv with pytest and the linters.
+    Setup,
+    /// Print performance figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Serve the scripted model server (for editor end-to-end tests): a JSON script file.
+    #[command(hide = true)]
+    ServeScripted {
+        script: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Evolve wall time against a zero-latency scripted model, and node run overhead.
+    Engine {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn main() {
+    let args = Args::parse();
+    cli::init_logging(args.verbose);
+    let global = Global {
+        config: args.config,
+        workspace: args.workspace,
+        data_dir: args.data_dir,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(async move {
+        match args.command {
+            Command::Evolve {
+                task,
+                no_run,
+                no_optimize,
+                json,
+            } => cli::evolve::run(&global, &task.join(" "), !no_run, !no_optimize, json).await,
+            Command::Chat => cli::chat::run(&global).await,
+            Command::Run { node, input } => cli::nodes::run(&global, &node, &input).await,
+            Command::List { json } => cli::nodes::list(&global, json),
+            Command::Show { node, json } => cli::nodes::show(&global, &node, json),
+            Command::Status => cli::status::run(&global).await,
+            Command::Setup => cli::setup::run(&global).await,
+            Command::Bench {
+                what: BenchCommand::Engine { runs },
+            } => cli::bench::engine(runs).await,
+            Command::ServeScripted { script, addr } => {
+                cli::bench::serve_scripted(&script, &addr).await
+            }
+        }
+    });
+    std::process::exit(code);
+}

@@ -1,0 +1,177 @@
+//! escalate: the configured ladder of (role, temperature) rungs. Each rung generates, the spec's
+//! tests judge, and the next rung sees the failing cases and errors. Stops when the tests pass,
+//! the ladder ends, or the budget is spent.
+
+use super::events::Stage;
+use super::evolver::{Ctx, EvolveError};
+use super::generate::{Attempt, Generated, generate};
+use super::node;
+use super::spec::Spec;
+use super::verify::{TestReport, prepare_dir, run_tests};
+use crate::config::Role;
+use crate::sandbox::NodeLimits;
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptRecord {
+    pub rung: usize,
+    pub role: String,
+    pub model: String,
+    pub temperature: f32,
+    pub passed: usize,
+    pub total: usize,
+    pub outcome: String,
+}
+
+pub struct Verified {
+    /// The model's code (function and helpers).
+    pub code: String,
+    /// The node program (code + the engine's I/O).
+    pub node: String,
+    pub report: TestReport,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+pub struct Failed {
+    pub attempts: Vec<AttemptRecord>,
+    pub last_report: Option<TestReport>,
+    pub last_code: Option<String>,
+}
+
+/// What the ladder works on.
+pub struct Job<'a> {
+    pub task: &'a str,
+    pub spec: &'a Spec,
+    /// The pytest file written from the spec.
+    pub tests: &'a str,
+    /// Where the ladder starts (complex algorithms start higher).
+    pub start_rung: usize,
+    pub limits: &'a NodeLimits,
+    pub workdir: &'a Path,
+    /// Related verified code to adapt (from memory).
+    pub template: Option<&'a str>,
+}
+
+pub async fn generate_until_green(
+    ctx: &Ctx<'_>,
+    job: &Job<'_>,
+) -> Result<Result<Verified, Failed>, EvolveError> {
+    let Job {
+        task,
+        spec,
+        tests,
+        start_rung,
+        limits,
+        workdir,
+        template,
+    } = *job;
+    let ladder = &ctx.config.pipeline.escalation;
+    let mut attempts = Vec::new();
+    let mut last_code: Option<String> = None;
+    let mut last_failures: Option<String> = None;
+    let mut last_report = None;
+    let rungs: Vec<usize> = (start_rung.min(ladder.len() - 1)..ladder.len()).collect();
+    let span = 40.0 / rungs.len().max(1) as f32;
+    for (i, &rung_index) in rungs.iter().enumerate() {
+        let rung = &ladder[rung_index];
+        let role = Role::parse(&rung.role).expect("validated");
+        let base = 30 + (i as f32 * span) as u8;
+        let stage = if i == 0 {
+            Stage::Generate
+        } else {
+            Stage::Escalate
+        };
+        let route = ctx.router.route(role);
+        ctx.emit(
+            stage,
+            base,
+            format!(
+                "attempt {}/{}: {} ({} via {}) at temperature {:.1}",
+                i + 1,
+                rungs.len(),
+                role,
+                route.model,
+                route.backend,
+                rung.temperature
+            ),
+        );
+        let attempt = Attempt {
+            role,
+            temperature: rung.temperature,
+            repair: match (&last_code, &last_failures) {
+                (Some(c), Some(f)) => Some((c.as_str(), f.as_str())),
+                (None, Some(f)) => Some(("# (no usable code)", f.as_str())),
+                _ => None,
+            },
+            template,
+        };
+        let mut record = AttemptRecord {
+            rung: rung_index + 1,
+            role: role.as_str().into(),
+            model: route.model.clone(),
+            temperature: rung.temperature,
+            passed: 0,
+            total: spec.test_cases.len(),
+            outcome: String::new(),
+        };
+        match generate(ctx, spec, &attempt, base + 2).await? {
+            Generated::Unusable { reason, raw } => {
+                ctx.warn(stage, base + 3, format!("unusable answer: {reason}"));
+                record.outcome = format!("unusable: {reason}");
+                last_failures = Some(format!("- {reason}\n"));
+                if raw.contains("def ") {
+                    last_code = Some(raw);
+                }
+            }
+            Generated::Code { code, note } => {
+                if let Some(note) = note {
+                    ctx.warn(stage, base + 3, note);
+                }
+                let program = node::assemble(task, &code, &spec.function.name);
+                let dir = prepare_dir(workdir, &format!("attempt{}", i + 1), &program, tests)?;
+                ctx.emit(
+                    Stage::Verify,
+                    base + 5,
+                    "running the spec's tests in the sandbox",
+                );
+                let report = run_tests(ctx, &dir, limits).await?;
+                record.passed = report.passed;
+                record.total = report.total.max(spec.test_cases.len());
+                if report.all_passed() {
+                    ctx.emit(
+                        Stage::Verify,
+                        base + 8,
+                        format!(
+                            "{}/{} tests pass ({:.0} ms)",
+                            report.passed, report.total, report.wall_ms
+                        ),
+                    );
+                    record.outcome = "passed".into();
+                    attempts.push(record);
+                    return Ok(Ok(Verified {
+                        code,
+                        node: program,
+                        report,
+                        attempts,
+                    }));
+                }
+                let summary = match &report.abnormal {
+                    Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),
+                    None => format!("{}/{} tests pass", report.passed, report.total),
+                };
+                ctx.warn(Stage::Verify, base + 8, summary.clone());
+                record.outcome = summary;
+                last_failures = Some(report.failures_text());
+                last_code = Some(code);
+                last_report = Some(report);
+            }
+        }
+        attempts.push(record);
+    }
+    Ok(Err(Failed {
+        attempts,
+        last_report,
+        last_code,
+    }))
+}

@@ -1,0 +1,714 @@
+//! The engine's API: `Evolver::evolve` runs classify → (recall) → plan → tests → generate → verify →
+//! escalate → analyse → optimize → (remember) and returns a verified, measured node. The CLI and
+//! the language server both drive it and render its events.
+
+use super::budget::Budget;
+use super::escalate::{AttemptRecord, Job, generate_until_green};
+use super::events::{Event, EventSink, Level, Stage};
+use super::optimize::{OptimizationReport, optimize};
+use super::spec::{Classification, Complexity, Spec, TaskKind};
+use super::tool_calls::ToolCalls;
+use super::verify::{TestReport, prepare_dir};
+use super::{analyse, classify, node, plan, tests};
+use crate::analysis::{LinterReport, Linters};
+use crate::config::{Config, Role};
+use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
+use crate::registry::{NewVersion, Registry, RegistryError, RunMetrics};
+use crate::sandbox::run::RunKind;
+use crate::sandbox::tools::ToolServer;
+use crate::sandbox::{NodeLimits, RunOutcome, RunRequest, Sandbox, SandboxError};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvolveError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("budget exhausted: {0}")]
+    Budget(String),
+    #[error("model call failed: {0}")]
+    Llm(LlmError),
+    #[error("{0}")]
+    Model(String),
+    #[error("{0}")]
+    Spec(String),
+    #[error("no version passed the spec's tests after {attempts} attempts: {detail}")]
+    TestsFailed { attempts: usize, detail: String },
+    #[error("blocking findings: {0}")]
+    Blocked(String),
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] SandboxError),
+    #[error("{0}")]
+    Registry(#[from] RegistryError),
+    #[error("{0}")]
+    Node(String),
+    #[error("file system: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<LlmError> for EvolveError {
+    fn from(e: LlmError) -> Self {
+        match e {
+            LlmError::Cancelled => EvolveError::Cancelled,
+            LlmError::Budget(why) => EvolveError::Budget(why),
+            other => EvolveError::Llm(other),
+        }
+    }
+}
+
+/// What one stage needs, borrowed for the length of an evolve.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub router: &'a Router,
+    pub sandbox: &'a Sandbox,
+    pub linters: &'a Linters,
+    pub budget: &'a Budget,
+    pub cancel: &'a CancellationToken,
+    pub events: &'a EventSink,
+    pub tool_socket: Option<&'a Path>,
+}
+
+impl Ctx<'_> {
+    pub fn emit(&self, stage: Stage, percent: u8, message: impl Into<String>) {
+        (self.events)(&Event {
+            stage,
+            percent: percent.min(100),
+            level: Level::Info,
+            message: message.into(),
+        });
+    }
+
+    pub fn warn(&self, stage: Stage, percent: u8, message: impl Into<String>) {
+        (self.events)(&Event {
+            stage,
+            percent: percent.min(100),
+            level: Level::Warning,
+            message: message.into(),
+        });
+    }
+
+    pub fn check_cancel(&self) -> Result<(), EvolveError> {
+        if self.cancel.is_cancelled() {
+            Err(EvolveError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One model call for a stage; the event names role, model, endpoint, tokens and time.
+    pub async fn ask(
+        &self,
+        stage: Stage,
+        percent: u8,
+        role: Role,
+        model: Option<&str>,
+        request: ChatRequest,
+    ) -> Result<Completion, EvolveError> {
+        self.check_cancel()?;
+        let (completion, record) = self
+            .router
+            .chat(role, model, request, self.budget, self.cancel)
+            .await?;
+        for failure in &record.failovers {
+            self.warn(stage, percent, format!("failed over: {failure}"));
+        }
+        (self.events)(&Event {
+            stage,
+            percent,
+            level: Level::Model,
+            message: describe_call(&record),
+        });
+        Ok(completion)
+    }
+
+    /// A sandboxed run that ends early, killing the child, when the evolve is cancelled.
+    pub async fn run_sandboxed(&self, request: &RunRequest) -> Result<RunOutcome, EvolveError> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => {
+                self.sandbox.stop_abandoned_run().await;
+                Err(EvolveError::Cancelled)
+            }
+            outcome = self.sandbox.run(request) => Ok(outcome?),
+        }
+    }
+}
+
+pub fn describe_call(record: &CallRecord) -> String {
+    format!(
+        "{} · {} @ {} ({}) · {}+{} tokens · {} ms",
+        record.role,
+        record.model,
+        record.endpoint,
+        record.backend,
+        record.prompt_tokens,
+        record.completion_tokens,
+        record.duration_ms
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct EvolveRequest {
+    pub task: String,
+    /// Run the verified node on the task's own input and report the result.
+    pub run_task: bool,
+    /// Run the optimize stage (when the config gives it iterations).
+    pub optimize: bool,
+}
+
+impl EvolveRequest {
+    pub fn new(task: impl Into<String>) -> Self {
+        EvolveRequest {
+            task: task.into(),
+            run_task: true,
+            optimize: true,
+        }
+    }
+}
+
+/// A node's run on one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRun {
+    pub input: serde_json::Value,
+    /// The node's `result`, or its `error` / how it died.
+    pub output: Result<serde_json::Value, String>,
+    pub metrics: RunOutcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvolveOutcome {
+    pub node_id: String,
+    pub version: i64,
+    pub task: String,
+    pub classification: Classification,
+    pub spec: Spec,
+    /// The model's code (the function and helpers), as it goes into an editor.
+    pub code: String,
+    /// The node program (code + the engine's I/O).
+    pub program: String,
+    pub tests: String,
+    pub report: TestReport,
+    pub attempts: Vec<AttemptRecord>,
+    pub analysis: Vec<LinterReport>,
+    pub optimization: OptimizationReport,
+    pub result: Option<NodeRun>,
+    pub calls: Vec<CallRecord>,
+    pub tokens: u64,
+    pub duration_ms: u64,
+}
+
+pub struct Evolver {
+    config: Arc<Config>,
+    router: Arc<Router>,
+    sandbox: Arc<Sandbox>,
+    linters: Linters,
+    registry: Arc<Registry>,
+    data_dir: PathBuf,
+}
+
+/// Stable, readable node ids: the function's name and a hash of the task.
+pub fn node_id(function: &str, task: &str) -> String {
+    let normalised: String = task
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let digest = Sha256::digest(normalised.as_bytes());
+    let tag: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let name: String = function.chars().take(30).collect();
+    format!("{name}-{tag}")
+}
+
+impl Evolver {
+    /// An engine on `config`, keeping its registry and runtime files in `data_dir`.
+    pub fn new(config: Config, data_dir: &Path) -> Result<Evolver, EvolveError> {
+        let router = Router::new(&config).map_err(EvolveError::Llm)?;
+        let python = crate::paths::find_python(&config.runtime.python, data_dir)
+            .ok_or(SandboxError::NoPython)?;
+        let runtime = crate::paths::runtime_dir(data_dir)?;
+        let registry = Registry::open(&crate::paths::registry_path(data_dir))?;
+        Ok(Evolver {
+            linters: Linters::new(Some(python.clone())),
+            sandbox: Arc::new(Sandbox::new(python, runtime)),
+            router: Arc::new(router),
+            config: Arc::new(config),
+            registry: Arc::new(registry),
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+    pub fn linters(&self) -> &Linters {
+        &self.linters
+    }
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    fn node_limits(&self, spec_tools: usize, cases: usize) -> NodeLimits {
+        let base = NodeLimits::from_config(&self.config.limits);
+        if spec_tools == 0 {
+            return base;
+        }
+        // Each call_tool waits on a model; the node's timeout makes room for them.
+        let per_call = Duration::from_secs_f64(self.config.limits.tool_call_timeout_s.max(1.0));
+        base.with_extra_time(per_call * (cases as u32 + 2))
+    }
+
+    fn tool_server(
+        &self,
+        budget: &Arc<Budget>,
+        cancel: &CancellationToken,
+        events: &EventSink,
+        stage: Stage,
+    ) -> Result<ToolServer, EvolveError> {
+        Ok(ToolServer::start(Arc::new(ToolCalls {
+            config: self.config.clone(),
+            router: self.router.clone(),
+            budget: budget.clone(),
+            cancel: cancel.clone(),
+            events: events.clone(),
+            stage,
+        }))?)
+    }
+
+    pub async fn evolve(
+        &self,
+        request: EvolveRequest,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<EvolveOutcome, EvolveError> {
+        let started = Instant::now();
+        let task = request.task.trim().to_string();
+        if task.is_empty() {
+            return Err(EvolveError::Spec(
+                "the task is empty: say what the code should do".into(),
+            ));
+        }
+        let budget = Arc::new(Budget::new(
+            self.config.limits.evolve_tokens,
+            Duration::from_secs_f64(self.config.limits.evolve_time_s),
+        ));
+        let tools = self.tool_server(&budget, &cancel, &events, Stage::Verify)?;
+        let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
+        let ctx = Ctx {
+            config: &self.config,
+            router: &self.router,
+            sandbox: &self.sandbox,
+            linters: &self.linters,
+            budget: &budget,
+            cancel: &cancel,
+            events: &events,
+            tool_socket: Some(tools.socket_path()),
+        };
+
+        // The test runner starts (and pytest's presence is checked) while the classifier thinks.
+        let (classification, warmed) = tokio::join!(
+            classify::classify(&ctx, &task),
+            self.sandbox.warm_up_tests()
+        );
+        warmed?;
+        let classification = classification?;
+        ctx.emit(
+            Stage::Classify,
+            6,
+            format!(
+                "{} / {}{} — {}",
+                classification.kind.as_str(),
+                classification.complexity.as_str(),
+                if classification.by_keywords {
+                    " (keyword fallback)"
+                } else {
+                    ""
+                },
+                classification.reason
+            ),
+        );
+        // recall: memory lookups join here when the memory store lands.
+
+        let spec = plan::plan(&ctx, &task, &classification).await?;
+        ctx.emit(
+            Stage::Plan,
+            20,
+            format!(
+                "spec: {} — {} test cases{}",
+                spec.signature(),
+                spec.test_cases.len(),
+                if spec.tools.is_empty() {
+                    String::new()
+                } else {
+                    format!(", tools: {}", spec.tools.join(", "))
+                }
+            ),
+        );
+        let test_text = tests::render(&spec, &task, spec.tools.is_empty());
+        ctx.emit(
+            Stage::Tests,
+            25,
+            format!(
+                "wrote {} pytest cases from the spec, before any code",
+                spec.test_cases.len()
+            ),
+        );
+
+        let start_rung = self.start_rung(&classification);
+        if start_rung > 0 {
+            ctx.emit(
+                Stage::Generate,
+                28,
+                format!(
+                    "complex algorithm: starting at rung {} of the ladder",
+                    start_rung + 1
+                ),
+            );
+        }
+        let limits = self.node_limits(spec.tools.len(), spec.test_cases.len());
+        let job = Job {
+            task: &task,
+            spec: &spec,
+            tests: &test_text,
+            start_rung,
+            limits: &limits,
+            workdir: work.path(),
+            template: None,
+        };
+        let verified = match generate_until_green(&ctx, &job).await? {
+            Ok(v) => v,
+            Err(failed) => {
+                let detail = failed
+                    .last_report
+                    .as_ref()
+                    .map(|r| r.failures_text().trim().replace('\n', "; "))
+                    .or_else(|| failed.attempts.last().map(|a| a.outcome.clone()))
+                    .unwrap_or_default();
+                return Err(EvolveError::TestsFailed {
+                    attempts: failed.attempts.len(),
+                    detail,
+                });
+            }
+        };
+
+        let final_dir = prepare_dir(work.path(), "verified", &verified.node, &test_text)?;
+        let analysis = analyse::analyse(&ctx, &verified.node, &final_dir).await;
+        if self.config.pipeline.analysis.blocking {
+            let errors = analyse::blocking_errors(&analysis);
+            if !errors.is_empty() {
+                return Err(EvolveError::Blocked(errors.join("; ")));
+            }
+        }
+
+        let optimized = optimize(
+            &ctx,
+            &task,
+            &spec,
+            &test_text,
+            &verified.code,
+            &verified.node,
+            &limits,
+            work.path(),
+            request.optimize,
+        )
+        .await?;
+        // Findings must describe the code that is kept.
+        let analysis = if optimized.accepted.is_empty() {
+            analysis
+        } else {
+            let dir = prepare_dir(work.path(), "optimized", &optimized.node, &test_text)?;
+            analyse::analyse(&ctx, &optimized.node, &dir).await
+        };
+
+        // Registry: the verified version, then each accepted optimization as its child.
+        let id = node_id(&spec.function.name, &task);
+        let findings_json = serde_json::to_string(&analysis).unwrap_or_default();
+        let last_model = verified
+            .attempts
+            .last()
+            .map(|a| a.model.clone())
+            .unwrap_or_default();
+        let mut versions = vec![NewVersion {
+            origin: if verified.attempts.len() > 1 {
+                "escalated".into()
+            } else {
+                "generated".into()
+            },
+            code: verified.code.clone(),
+            program: verified.node.clone(),
+            model: last_model.clone(),
+            change: String::new(),
+            tests_passed: verified.report.passed,
+            tests_total: verified.report.total,
+            per_call_ns: (optimized.report.original_ns > 0.0)
+                .then_some(optimized.report.original_ns),
+            peak_rss_kb: None,
+            score: Some(1.0),
+            findings_json: findings_json.clone(),
+        }];
+        let opt_model = self
+            .router
+            .route(Role::parse(&self.config.pipeline.optimize.role).unwrap_or(Role::GeneratorFast))
+            .model;
+        for (i, (code, program, change)) in optimized.accepted.iter().enumerate() {
+            let last = i + 1 == optimized.accepted.len();
+            let cmp = optimized
+                .report
+                .iterations
+                .iter()
+                .filter(|it| it.accepted)
+                .nth(i)
+                .and_then(|it| it.comparison.clone());
+            versions.push(NewVersion {
+                origin: "optimized".into(),
+                code: code.clone(),
+                program: program.clone(),
+                model: opt_model.clone(),
+                change: change.clone(),
+                tests_passed: verified.report.total,
+                tests_total: verified.report.total,
+                per_call_ns: cmp.as_ref().map(|c| c.candidate_ns),
+                peak_rss_kb: cmp.as_ref().map(|c| c.candidate_rss_kb),
+                score: if last {
+                    Some(optimized.report.score)
+                } else {
+                    cmp.as_ref()
+                        .map(|c| optimized.report.original_ns / c.candidate_ns)
+                },
+                findings_json: findings_json.clone(),
+            });
+        }
+        let spec_json = serde_json::to_string(&spec).unwrap_or_default();
+        let version = self.registry.save(
+            &id,
+            &task,
+            classification.kind.as_str(),
+            classification.complexity.as_str(),
+            &spec.function.name,
+            &spec_json,
+            &test_text,
+            !spec.tools.is_empty(),
+            &versions,
+        )?;
+        ctx.emit(
+            Stage::Remember,
+            96,
+            format!("saved node {id} version {version} in the registry"),
+        );
+
+        let result = if request.run_task {
+            ctx.emit(
+                Stage::Run,
+                97,
+                format!(
+                    "running the node on the task's input {}",
+                    serde_json::Value::Object(spec.task_input.clone())
+                ),
+            );
+            let input = serde_json::Value::Object(spec.task_input.clone());
+            let run = self
+                .run_program(&ctx, &optimized.node, &input, &limits)
+                .await?;
+            self.record(&id, version, "evolve", &run)?;
+            Some(run)
+        } else {
+            None
+        };
+
+        let mut report = verified.report;
+        report.stderr_tail.clear();
+        ctx.emit(Stage::Done, 100, "done");
+        Ok(EvolveOutcome {
+            node_id: id,
+            version,
+            task,
+            classification,
+            spec,
+            code: optimized.code,
+            program: optimized.node,
+            tests: test_text,
+            report,
+            attempts: verified.attempts,
+            analysis,
+            optimization: optimized.report,
+            result,
+            calls: budget.calls(),
+            tokens: budget.tokens_used(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// Complex algorithms start on the first powerful rung of the ladder; everything else at the
+    /// bottom.
+    fn start_rung(&self, c: &Classification) -> usize {
+        if c.kind == TaskKind::Algorithm && c.complexity == Complexity::Complex {
+            self.config
+                .pipeline
+                .escalation
+                .iter()
+                .position(|r| r.role == "generator.powerful" || r.role == "escalation")
+                .unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    fn record(
+        &self,
+        id: &str,
+        version: i64,
+        purpose: &str,
+        run: &NodeRun,
+    ) -> Result<(), EvolveError> {
+        let output = match &run.output {
+            Ok(v) => v.to_string(),
+            Err(e) => e.clone(),
+        };
+        self.registry.record_run(
+            id,
+            version,
+            &RunMetrics {
+                purpose,
+                input: &run.input.to_string(),
+                output: &output,
+                ok: run.output.is_ok(),
+                wall_ms: run.metrics.wall_ms,
+                user_ms: run.metrics.user_ms,
+                sys_ms: run.metrics.sys_ms,
+                max_rss_kb: run.metrics.max_rss_kb,
+                exit_code: run.metrics.exit_code,
+                error: run.output.as_ref().err().map(String::as_str),
+            },
+        )?;
+        Ok(())
+    }
+
+    async fn run_program(
+        &self,
+        ctx: &Ctx<'_>,
+        program: &str,
+        input: &serde_json::Value,
+        limits: &NodeLimits,
+    ) -> Result<NodeRun, EvolveError> {
+        let dir = tempfile::Builder::new()
+            .prefix("code-evolver-run-")
+            .tempdir()?;
+        std::fs::write(dir.path().join(tests::NODE_FILE), program)?;
+        let mut env = self.sandbox.base_env(dir.path());
+        if let Some(socket) = ctx.tool_socket {
+            env.insert(
+                "CODE_EVOLVER_TOOL_SOCKET".into(),
+                socket.display().to_string(),
+            );
+        }
+        let request = RunRequest {
+            kind: RunKind::Script {
+                script: dir.path().join(tests::NODE_FILE),
+                args: vec![],
+            },
+            cwd: dir.path().to_path_buf(),
+            stdin: input.to_string(),
+            env,
+            limits: limits.clone(),
+        };
+        let outcome = ctx.run_sandboxed(&request).await?;
+        let output = parse_node_output(&outcome, limits);
+        Ok(NodeRun {
+            input: input.clone(),
+            output,
+            metrics: outcome,
+        })
+    }
+
+    /// `code-evolver run NODE --input JSON`: the node's current version, in the sandbox, with its
+    /// tools served; the run is recorded.
+    pub async fn run_node(
+        &self,
+        id_or_prefix: &str,
+        input: serde_json::Value,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<(String, i64, NodeRun), EvolveError> {
+        if !input.is_object() {
+            return Err(EvolveError::Node(
+                "the input must be a JSON object of named arguments, e.g. '{\"a\": 1, \"b\": 2}'"
+                    .into(),
+            ));
+        }
+        let detail = self.registry.get(id_or_prefix)?;
+        let budget = Arc::new(Budget::new(
+            self.config.limits.evolve_tokens,
+            Duration::from_secs_f64(self.config.limits.evolve_time_s),
+        ));
+        let tools = self.tool_server(&budget, &cancel, &events, Stage::Run)?;
+        let ctx = Ctx {
+            config: &self.config,
+            router: &self.router,
+            sandbox: &self.sandbox,
+            linters: &self.linters,
+            budget: &budget,
+            cancel: &cancel,
+            events: &events,
+            tool_socket: Some(tools.socket_path()),
+        };
+        let limits = self.node_limits(usize::from(detail.uses_tools), 0);
+        let run = self
+            .run_program(&ctx, &detail.program, &input, &limits)
+            .await?;
+        self.record(&detail.id, detail.current_version, "run", &run)?;
+        Ok((detail.id, detail.current_version, run))
+    }
+}
+
+/// The node contract's answer: the last stdout line as `{"result": ...}` or `{"error": ...}`.
+fn parse_node_output(
+    outcome: &RunOutcome,
+    limits: &NodeLimits,
+) -> Result<serde_json::Value, String> {
+    let last = outcome.stdout.lines().rev().find(|l| !l.trim().is_empty());
+    let parsed: Option<serde_json::Value> = last.and_then(|l| serde_json::from_str(l).ok());
+    if let Some(value) = &parsed {
+        if let Some(result) = value.get("result")
+            && outcome.success()
+        {
+            return Ok(result.clone());
+        }
+        if let Some(error) = value.get("error") {
+            return Err(error
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| error.to_string()));
+        }
+    }
+    let stderr_last = outcome
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Err(format!(
+        "the node {}{}",
+        outcome.describe_end(limits.timeout),
+        if stderr_last.is_empty() {
+            String::new()
+        } else {
+            format!(": {stderr_last}")
+        }
+    ))
+}
+
+/// The model's part of a node program (what an editor receives).
+pub fn function_code(program: &str) -> String {
+    node::model_part(program)
+}

@@ -1,0 +1,79 @@
+//! generate: the model writes the function (and helpers). The engine owns the node's I/O.
+
+use super::events::Stage;
+use super::evolver::{Ctx, EvolveError};
+use super::spec::Spec;
+use super::{node, prompts, schema};
+use crate::config::Role;
+use crate::llm::{ChatRequest, Message};
+
+pub enum Generated {
+    /// Cleaned model code that defines the spec's function, and a note when it had to be adapted.
+    Code { code: String, note: Option<String> },
+    /// The answer held no usable code; the reason is fed to the next attempt.
+    Unusable { reason: String, raw: String },
+}
+
+pub struct Attempt<'a> {
+    pub role: Role,
+    pub temperature: f32,
+    /// The previous attempt's code and why it failed.
+    pub repair: Option<(&'a str, &'a str)>,
+    pub template: Option<&'a str>,
+}
+
+pub async fn generate(
+    ctx: &Ctx<'_>,
+    spec: &Spec,
+    attempt: &Attempt<'_>,
+    percent: u8,
+) -> Result<Generated, EvolveError> {
+    let user = match attempt.repair {
+        Some((code, failures)) => prompts::repair_user(spec, &ctx.config.tools, code, failures),
+        None => prompts::code_user(spec, &ctx.config.tools, attempt.template),
+    };
+    let request = ChatRequest {
+        messages: vec![
+            Message::system(prompts::code_system(spec)),
+            Message::user(user),
+        ],
+        schema: Some(schema::code()),
+        temperature: Some(attempt.temperature),
+        ..Default::default()
+    };
+    let answer = ctx
+        .ask(Stage::Generate, percent, attempt.role, None, request)
+        .await?;
+    Ok(extract(&answer.text, spec))
+}
+
+/// The code from a `{"code": ...}` answer, or from a fenced block when the JSON is broken.
+pub fn extract(text: &str, spec: &Spec) -> Generated {
+    let raw = text.to_string();
+    let code = match schema::parse_json_answer(text) {
+        Some(v) => match v.get("code").and_then(|c| c.as_str()) {
+            Some(code) => code.to_string(),
+            None => {
+                return Generated::Unusable {
+                    reason: "the JSON answer has no `code` string".into(),
+                    raw,
+                };
+            }
+        },
+        None if text.contains("def ") => schema::strip_fences(text).to_string(),
+        None => {
+            return Generated::Unusable {
+                reason: "the answer is neither JSON nor code".into(),
+                raw,
+            };
+        }
+    };
+    let cleaned = node::clean_model_code(&code);
+    match node::ensure_entry(&cleaned, spec) {
+        Ok((code, note)) => Generated::Code { code, note },
+        Err(reason) => Generated::Unusable {
+            reason,
+            raw: cleaned,
+        },
+    }
+}

@@ -1,0 +1,22 @@
+//! The evolve pipeline: one file per stage, the `Evolver` API in evolver.rs.
+
+pub mod analyse;
+pub mod budget;
+pub mod classify;
+pub mod escalate;
+pub mod events;
+pub mod evolver;
+pub mod generate;
+pub mod node;
+pub mod optimize;
+pub mod plan;
+pub mod prompts;
+pub mod schema;
+pub mod score;
+pub mod spec;
+pub mod tests;
+pub mod tool_calls;
+pub mod verify;
+
+pub use events::{Event, EventSink, Level, Stage};
+pub use evolver::{EvolveError, EvolveOutcome, EvolveRequest, Evolver, NodeRun};

@@ -1,0 +1,91 @@
+//! Assembles the node program: the model writes only the function (and helpers); the engine owns
+//! the I/O contract, appended below it.
+
+use super::spec::Spec;
+
+/// The line that starts the engine-owned part of a node; findings below it are not the model's.
+pub const HARNESS_MARKER: &str = "# --- node I/O (written by code-evolver) ---";
+
+/// Cleans what the model wrote: code fences, and any `__main__` block (the engine owns I/O).
+pub fn clean_model_code(code: &str) -> String {
+    let code = super::schema::strip_fences(code.trim());
+    let mut kept = Vec::new();
+    for line in code.lines() {
+        if line.starts_with("if __name__") {
+            break;
+        }
+        kept.push(line);
+    }
+    let mut text = kept.join("\n").trim_end().to_string();
+    text.push('\n');
+    text
+}
+
+/// Names of top-level functions defined in `code`.
+pub fn top_level_functions(code: &str) -> Vec<String> {
+    code.lines()
+        .filter_map(|l| {
+            l.strip_prefix("def ")
+                .or_else(|| l.strip_prefix("async def "))
+        })
+        .filter_map(|rest| rest.split('(').next())
+        .map(|n| n.trim().to_string())
+        .collect()
+}
+
+/// The model's code with the function the spec names. When the model named its only function
+/// differently, an alias keeps the contract (and says so); otherwise an error explains.
+pub fn ensure_entry(code: &str, spec: &Spec) -> Result<(String, Option<String>), String> {
+    let wanted = &spec.function.name;
+    let functions = top_level_functions(code);
+    if functions.iter().any(|f| f == wanted) {
+        return Ok((code.to_string(), None));
+    }
+    match functions.as_slice() {
+        [only] => Ok((
+            format!("{code}\n\n{wanted} = {only}\n"),
+            Some(format!(
+                "the model named the function `{only}`; `{wanted}` is bound to it"
+            )),
+        )),
+        [] => Err(format!(
+            "the code defines no function; `def {}` is required",
+            spec.signature()
+        )),
+        many => Err(format!(
+            "the code defines {} but not `{wanted}`; `def {}` is required",
+            many.join(", "),
+            spec.signature()
+        )),
+    }
+}
+
+/// The node program: a docstring, the model's code, then the engine's I/O.
+pub fn assemble(task: &str, code: &str, function: &str) -> String {
+    let task_line = task.replace(['\n', '\r'], " ").replace("\"\"\"", "'''");
+    format!(
+        "\"\"\"code-evolver node. Task: {task_line}\"\"\"\n\n{}\n\n{HARNESS_MARKER}\nif __name__ == \"__main__\":\n    from node_runtime import serve  # pylint: disable=import-outside-toplevel\n\n    serve({function})\n",
+        code.trim_end()
+    )
+}
+
+/// The model's part of an assembled node (for display and for the editor).
+pub fn model_part(node: &str) -> String {
+    let body = node.split(HARNESS_MARKER).next().unwrap_or(node);
+    let body = match body.strip_prefix("\"\"\"") {
+        Some(rest) => rest
+            .split_once("\"\"\"")
+            .map(|(_, after)| after)
+            .unwrap_or(rest),
+        None => body,
+    };
+    format!("{}\n", body.trim())
+}
+
+/// First line of the engine's part, 1-based; findings from there on are dropped.
+pub fn harness_line(node: &str) -> u32 {
+    node.lines()
+        .position(|l| l == HARNESS_MARKER)
+        .map(|i| i as u32 + 1)
+        .unwrap_or(u32::MAX)
+}

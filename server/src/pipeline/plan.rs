@@ -1,0 +1,81 @@
+//! plan: the overseer writes the spec (problem, limits, plan, function, I/O, >= 3 test cases). An
+//! unusable spec goes back to the overseer once with what is wrong.
+
+use super::events::Stage;
+use super::evolver::{Ctx, EvolveError};
+use super::spec::{Classification, Spec, normalise_case_names};
+use super::{prompts, schema};
+use crate::config::Role;
+use crate::llm::{ChatRequest, Message};
+
+pub async fn plan(
+    ctx: &Ctx<'_>,
+    task: &str,
+    classification: &Classification,
+) -> Result<Spec, EvolveError> {
+    let known: Vec<String> = ctx.config.tools.keys().cloned().collect();
+    let tools = prompts::tools_text(&ctx.config.tools);
+    let mut problems: Option<String> = None;
+    for attempt in 0..2 {
+        ctx.emit(
+            Stage::Plan,
+            8 + attempt * 4,
+            if attempt == 0 {
+                "the overseer writes the spec".to_string()
+            } else {
+                "the overseer corrects the spec".to_string()
+            },
+        );
+        let request = ChatRequest {
+            messages: vec![
+                Message::system(prompts::PLAN_SYSTEM),
+                Message::user(prompts::plan_user(
+                    task,
+                    classification,
+                    &tools,
+                    problems.as_deref(),
+                )),
+            ],
+            schema: Some(schema::plan()),
+            temperature: if attempt > 0 { Some(0.4) } else { None },
+            ..Default::default()
+        };
+        let answer = ctx
+            .ask(Stage::Plan, 10 + attempt * 4, Role::Overseer, None, request)
+            .await?;
+        let parsed = schema::parse_json_answer(&answer.text)
+            .ok_or_else(|| "the answer is not JSON".to_string())
+            .and_then(|v| {
+                serde_json::from_value::<Spec>(v)
+                    .map_err(|e| format!("the JSON does not fit the spec schema: {e}"))
+            });
+        match parsed {
+            Ok(mut spec) => {
+                // Content tasks must reach the content model; a spec that forgot says so is fixed
+                // here rather than failing later.
+                if classification.kind.is_content()
+                    && spec.tools.is_empty()
+                    && known.iter().any(|t| t == "content_generator")
+                {
+                    spec.tools.push("content_generator".into());
+                }
+                let found = spec.problems(&known);
+                if found.is_empty() {
+                    normalise_case_names(&mut spec.test_cases);
+                    return Ok(spec);
+                }
+                problems = Some(found.join("; "));
+            }
+            Err(why) => problems = Some(why),
+        }
+        ctx.warn(
+            Stage::Plan,
+            12,
+            format!("unusable spec: {}", problems.as_deref().unwrap_or("")),
+        );
+    }
+    Err(EvolveError::Spec(format!(
+        "the overseer could not write a usable spec: {}",
+        problems.unwrap_or_default()
+    )))
+}

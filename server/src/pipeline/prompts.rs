@@ -1,0 +1,167 @@
+//! Prompts for each stage. Small local models do well with short, concrete instructions and a
+//! worked example; the answer's shape is enforced by the stage's JSON schema.
+
+use super::spec::{Check, Classification, Spec, TestCase};
+use crate::config::ToolConfig;
+use std::collections::BTreeMap;
+
+pub const CLASSIFY_SYSTEM: &str = "You classify programming tasks for a code generator.\n\
+Kinds:\n\
+- arithmetic: a calculation on given numbers (add, multiply, percentages, powers).\n\
+- simple_content: a short piece of writing (a joke, a one-liner, a greeting, a slogan).\n\
+- complex_content: long writing (a story, an article, an essay, a report).\n\
+- algorithm: anything else computed by code (parsing, sorting, searching, dates, strings, lists).\n\
+Complexity: simple (a few lines), moderate (a loop or a few steps), complex (a real algorithm).\n\
+Answer with JSON: {\"kind\": ..., \"complexity\": ..., \"reason\": one short sentence}.";
+
+pub fn classify_user(task: &str) -> String {
+    format!("Task: {task}")
+}
+
+pub fn tools_text(tools: &BTreeMap<String, ToolConfig>) -> String {
+    tools
+        .iter()
+        .map(|(id, t)| format!("- {id}: {}", t.description))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub const PLAN_SYSTEM: &str = "You are the overseer of a code generator. For the user's task, write the spec of ONE Python \
+function that solves it. Answer with JSON only.\n\
+Rules:\n\
+- function: a snake_case name, parameters with Python types, and the return type. Arguments and \
+the result must be JSON values (numbers, strings, booleans, lists, objects).\n\
+- task_input: the arguments for the user's own task, taken from the task text.\n\
+- test_cases: at least 3 (include the task itself and edge cases). Work out each expected value \
+carefully. check is \"equals\" for exact results, \"approx\" for floats, \"contains\" when the \
+result must contain the expected text, \"nonempty\" for creative text (expected \"\").\n\
+- Prefer the simplest approach (arithmetic, if/else, a dictionary) over anything clever.\n\
+- tools: for writing tasks (jokes, stories, articles, poems) list \"content_generator\": the \
+function must get the text by calling call_tool(\"content_generator\", prompt). For calculations \
+and data processing list no tools.\n\
+- benchmark_input: arguments big enough to time the function (optional).\n\
+Example for \"add 10 and 20\":\n\
+{\"problem\": \"Add two numbers.\", \"requirements\": [\"return a + b\"], \"limits\": \"O(1)\", \
+\"plan\": [\"return the sum\"], \"function\": {\"name\": \"add\", \"parameters\": [{\"name\": \"a\", \
+\"type\": \"int\"}, {\"name\": \"b\", \"type\": \"int\"}], \"returns\": \"int\"}, \"task_input\": \
+{\"a\": 10, \"b\": 20}, \"example_output\": 30, \"test_cases\": [{\"name\": \"task\", \"input\": \
+{\"a\": 10, \"b\": 20}, \"expected\": 30, \"check\": \"equals\"}, {\"name\": \"negative\", \"input\": \
+{\"a\": -5, \"b\": 3}, \"expected\": -2, \"check\": \"equals\"}, {\"name\": \"zeros\", \"input\": \
+{\"a\": 0, \"b\": 0}, \"expected\": 0, \"check\": \"equals\"}], \"tools\": []}";
+
+pub fn plan_user(
+    task: &str,
+    classification: &Classification,
+    tools: &str,
+    problems: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "Task: {task}\nKind: {} ({})\nAvailable tools (call_tool):\n{tools}\n",
+        classification.kind.as_str(),
+        classification.complexity.as_str()
+    );
+    if let Some(problems) = problems {
+        text.push_str(&format!(
+            "\nYour previous spec was unusable: {problems}\nWrite a corrected spec.\n"
+        ));
+    }
+    text
+}
+
+pub fn code_system(spec: &Spec) -> String {
+    let mut text = format!(
+        "You write Python 3.11 code. Write the function `{}` and any helpers it needs, with their \
+imports and type hints. Do NOT read input, print, parse arguments, add an `if __name__` block or \
+write tests: the caller calls the function directly. Answer with JSON: {{\"code\": \"<the Python \
+code>\"}}.",
+        spec.function.name
+    );
+    if !spec.tools.is_empty() {
+        text.push_str(
+            "\nThe text must come from a tool: `from node_runtime import call_tool` and call \
+`call_tool(\"TOOL_NAME\", prompt)` (it returns a string). Never write the content yourself.",
+        );
+    }
+    text
+}
+
+fn case_line(case: &TestCase, function: &str) -> String {
+    let args: Vec<String> = case
+        .input
+        .iter()
+        .map(|(k, v)| format!("{k}={}", super::tests::py_literal(v)))
+        .collect();
+    let want = match case.check {
+        Check::Equals => format!("== {}", super::tests::py_literal(&case.expected)),
+        Check::Approx => format!("≈ {}", super::tests::py_literal(&case.expected)),
+        Check::Contains => format!("contains {}", super::tests::py_literal(&case.expected)),
+        Check::Nonempty => "is a non-empty result".to_string(),
+        Check::Type => format!("is of type {}", case.expected.as_str().unwrap_or("?")),
+    };
+    format!("{function}({}) {want}", args.join(", "))
+}
+
+pub fn code_user(
+    spec: &Spec,
+    tools: &BTreeMap<String, ToolConfig>,
+    template: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "Write: def {}\nProblem: {}\n",
+        spec.signature(),
+        spec.problem
+    );
+    if !spec.requirements.is_empty() {
+        text.push_str(&format!(
+            "Requirements:\n- {}\n",
+            spec.requirements.join("\n- ")
+        ));
+    }
+    if !spec.plan.is_empty() {
+        text.push_str(&format!("Plan:\n- {}\n", spec.plan.join("\n- ")));
+    }
+    text.push_str("It must pass:\n");
+    for case in &spec.test_cases {
+        text.push_str(&format!("- {}\n", case_line(case, &spec.function.name)));
+    }
+    for tool in &spec.tools {
+        if let Some(t) = tools.get(tool) {
+            text.push_str(&format!("Tool `{tool}`: {}\n", t.description));
+        }
+    }
+    if let Some(template) = template {
+        text.push_str(&format!(
+            "\nA related verified solution you may adapt:\n```python\n{template}\n```\n"
+        ));
+    }
+    text
+}
+
+/// What went wrong with the previous attempt, for the next rung of the ladder.
+pub fn repair_user(
+    spec: &Spec,
+    tools: &BTreeMap<String, ToolConfig>,
+    code: &str,
+    failures: &str,
+) -> String {
+    format!(
+        "{}\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
+write corrected code for `{}`.",
+        code_user(spec, tools, None),
+        spec.function.name
+    )
+}
+
+pub fn optimize_user(spec: &Spec, code: &str, per_call: &str) -> String {
+    format!(
+        "This verified Python function takes {per_call} per call:\n```python\n{code}\n```\nWrite a \
+faster version of `{}` with exactly the same behaviour (same results for every input, same \
+signature): {}. Make ONE concrete improvement (a better algorithm, fewer allocations, a builtin). \
+Answer with JSON: {{\"code\": \"<the complete faster code>\", \"change\": \"<what you changed>\"}}.",
+        spec.function.name,
+        spec.signature()
+    )
+}
+
+pub const OPTIMIZE_SYSTEM: &str = "You make verified Python code faster without changing its behaviour. \
+Do not read input, print, or add an `if __name__` block.";

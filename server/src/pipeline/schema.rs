@@ -1,0 +1,152 @@
+//! The JSON schema of each stage's answer. The `title` names the stage: backends pass it as the
+//! structured-output name, and the scripted test server routes on it.
+
+use serde_json::{Value, json};
+
+pub fn classify() -> Value {
+    json!({
+        "title": "classify",
+        "type": "object",
+        "properties": {
+            "kind": { "type": "string", "enum": ["arithmetic", "simple_content", "complex_content", "algorithm"] },
+            "complexity": { "type": "string", "enum": ["simple", "moderate", "complex"] },
+            "reason": { "type": "string" }
+        },
+        "required": ["kind", "complexity", "reason"]
+    })
+}
+
+pub fn plan() -> Value {
+    json!({
+        "title": "plan",
+        "type": "object",
+        "properties": {
+            "problem": { "type": "string" },
+            "requirements": { "type": "array", "items": { "type": "string" } },
+            "limits": { "type": "string" },
+            "plan": { "type": "array", "items": { "type": "string" } },
+            "function": {
+                "type": "object",
+                "properties": {
+                    "name": { "type": "string" },
+                    "parameters": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": { "type": "string" },
+                                "type": { "type": "string" },
+                                "description": { "type": "string" }
+                            },
+                            "required": ["name", "type"]
+                        }
+                    },
+                    "returns": { "type": "string" }
+                },
+                "required": ["name", "parameters", "returns"]
+            },
+            "task_input": { "type": "object" },
+            "example_output": {},
+            "test_cases": {
+                "type": "array",
+                "minItems": 3,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": { "type": "string" },
+                        "input": { "type": "object" },
+                        "expected": {},
+                        "check": { "type": "string", "enum": ["equals", "approx", "contains", "nonempty", "type"] }
+                    },
+                    "required": ["name", "input", "expected", "check"]
+                }
+            },
+            "benchmark_input": { "type": "object" },
+            "tools": { "type": "array", "items": { "type": "string" } }
+        },
+        "required": ["problem", "requirements", "plan", "function", "task_input", "test_cases", "tools"]
+    })
+}
+
+pub fn code() -> Value {
+    json!({
+        "title": "code",
+        "type": "object",
+        "properties": {
+            "code": { "type": "string" },
+            "notes": { "type": "string" }
+        },
+        "required": ["code"]
+    })
+}
+
+pub fn optimize() -> Value {
+    json!({
+        "title": "optimize",
+        "type": "object",
+        "properties": {
+            "code": { "type": "string" },
+            "change": { "type": "string" }
+        },
+        "required": ["code", "change"]
+    })
+}
+
+/// Parses a model's JSON answer defensively: code fences, text around the object, and trailing
+/// commas are tolerated.
+pub fn parse_json_answer(text: &str) -> Option<Value> {
+    let trimmed = text.trim();
+    if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+        return Some(v);
+    }
+    let unfenced = strip_fences(trimmed);
+    if let Ok(v) = serde_json::from_str::<Value>(unfenced) {
+        return Some(v);
+    }
+    let start = unfenced.find('{')?;
+    let end = unfenced.rfind('}')?;
+    if end <= start {
+        return None;
+    }
+    let slice = &unfenced[start..=end];
+    serde_json::from_str(slice).ok().or_else(|| {
+        let no_trailing = slice
+            .replace(",}", "}")
+            .replace(",]", "]")
+            .replace(",\n}", "\n}")
+            .replace(",\n]", "\n]");
+        serde_json::from_str(&no_trailing).ok()
+    })
+}
+
+/// The inside of the first ``` fence, or the text itself.
+pub fn strip_fences(text: &str) -> &str {
+    let Some(start) = text.find("```") else {
+        return text;
+    };
+    let after = &text[start + 3..];
+    let body_start = after.find('\n').map(|i| i + 1).unwrap_or(0);
+    let body = &after[body_start..];
+    match body.find("```") {
+        Some(end) => &body[..end],
+        None => body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fenced_and_wrapped_json() {
+        assert_eq!(
+            parse_json_answer("```json\n{\"a\": 1}\n```").unwrap()["a"],
+            1
+        );
+        assert_eq!(
+            parse_json_answer("Sure! {\"a\": 2,} hope it helps").unwrap()["a"],
+            2
+        );
+        assert!(parse_json_answer("no json here").is_none());
+    }
+}

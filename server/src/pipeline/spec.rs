@@ -1,0 +1,245 @@
+//! The overseer's spec: what the function is, its arguments, the user's own input, and the test
+//! cases the tests are written from before any code exists.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Arithmetic,
+    SimpleContent,
+    ComplexContent,
+    Algorithm,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Arithmetic => "arithmetic",
+            TaskKind::SimpleContent => "simple_content",
+            TaskKind::ComplexContent => "complex_content",
+            TaskKind::Algorithm => "algorithm",
+        }
+    }
+    pub fn is_content(self) -> bool {
+        matches!(self, TaskKind::SimpleContent | TaskKind::ComplexContent)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Complexity {
+    Simple,
+    Moderate,
+    Complex,
+}
+
+impl Complexity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Complexity::Simple => "simple",
+            Complexity::Moderate => "moderate",
+            Complexity::Complex => "complex",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Classification {
+    pub kind: TaskKind,
+    pub complexity: Complexity,
+    pub reason: String,
+    /// True when the model's answer was unusable and the keyword classifier decided.
+    #[serde(default)]
+    pub by_keywords: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub type_: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FunctionSig {
+    pub name: String,
+    pub parameters: Vec<Parameter>,
+    #[serde(default)]
+    pub returns: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Check {
+    #[default]
+    Equals,
+    Approx,
+    Contains,
+    Nonempty,
+    Type,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestCase {
+    pub name: String,
+    pub input: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub expected: Value,
+    #[serde(default)]
+    pub check: Check,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    pub problem: String,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub limits: String,
+    #[serde(default)]
+    pub plan: Vec<String>,
+    pub function: FunctionSig,
+    /// The arguments for the user's own task ("add 10 and 20" -> {"a": 10, "b": 20}).
+    #[serde(default)]
+    pub task_input: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub example_output: Value,
+    pub test_cases: Vec<TestCase>,
+    /// An input big enough to time, for the optimizer.
+    #[serde(default)]
+    pub benchmark_input: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !PYTHON_KEYWORDS.contains(&name)
+}
+
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+impl Spec {
+    /// Problems that make the spec unusable, as one message for the overseer to fix.
+    pub fn problems(&self, known_tools: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        if !is_identifier(&self.function.name) {
+            out.push(format!(
+                "function.name `{}` is not a Python identifier",
+                self.function.name
+            ));
+        }
+        let names: Vec<&str> = self
+            .function
+            .parameters
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        for p in &names {
+            if !is_identifier(p) {
+                out.push(format!("parameter `{p}` is not a Python identifier"));
+            }
+        }
+        if self.test_cases.len() < 3 {
+            out.push(format!(
+                "{} test cases given; at least 3 are needed",
+                self.test_cases.len()
+            ));
+        }
+        let check_input =
+            |label: &str, input: &serde_json::Map<String, Value>, out: &mut Vec<String>| {
+                for key in input.keys() {
+                    if !names.contains(&key.as_str()) {
+                        out.push(format!(
+                            "{label}: `{key}` is not a parameter of {}",
+                            self.function.name
+                        ));
+                    }
+                }
+                for name in &names {
+                    if !input.contains_key(*name) {
+                        out.push(format!("{label}: parameter `{name}` is missing"));
+                    }
+                }
+            };
+        for case in &self.test_cases {
+            check_input(&format!("test case `{}`", case.name), &case.input, &mut out);
+        }
+        check_input("task_input", &self.task_input, &mut out);
+        for tool in &self.tools {
+            if !known_tools.contains(tool) {
+                out.push(format!(
+                    "tool `{tool}` does not exist (known: {})",
+                    known_tools.join(", ")
+                ));
+            }
+        }
+        out
+    }
+
+    /// `name(a: int, b: int) -> int`
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .function
+            .parameters
+            .iter()
+            .map(|p| {
+                if p.type_.is_empty() {
+                    p.name.clone()
+                } else {
+                    format!("{}: {}", p.name, p.type_)
+                }
+            })
+            .collect();
+        let returns = if self.function.returns.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", self.function.returns)
+        };
+        format!("{}({}){}", self.function.name, params.join(", "), returns)
+    }
+}
+
+/// Makes test case names unique Python-id-safe slugs, in place.
+pub fn normalise_case_names(cases: &mut [TestCase]) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, case) in cases.iter_mut().enumerate() {
+        let mut slug: String = case
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .trim_matches('_')
+            .to_string();
+        while slug.contains("__") {
+            slug = slug.replace("__", "_");
+        }
+        if slug.is_empty() {
+            slug = format!("case_{}", i + 1);
+        }
+        let mut unique = slug.clone();
+        let mut n = 2;
+        while !seen.insert(unique.clone()) {
+            unique = format!("{slug}_{n}");
+            n += 1;
+        }
+        case.name = unique;
+    }
+}
