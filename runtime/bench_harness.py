@@ -17,14 +17,21 @@ def main():
         inputs = json.load(f)
     function = getattr(importlib.import_module(module_name), function_name)
     clock = time.perf_counter_ns
-    # Warm up once (imports, caches), then size the loop from one timed pass.
+    # Warm up once (imports, caches), then size the loop like timeit's autorange: grow it until a
+    # pass takes a tenth of the target, then scale.
     for args in inputs:
         function(**args)
-    start = clock()
-    for args in inputs:
-        function(**args)
-    once = max(clock() - start, 1)
-    loops = max(1, int(target_ms * 1e6 / once))
+    loops = 1
+    while True:
+        start = clock()
+        for _ in range(loops):
+            for args in inputs:
+                function(**args)
+        took = max(clock() - start, 1)
+        if took >= target_ms * 1e5 or loops >= 10**8:
+            break
+        loops *= 10
+    loops = max(1, int(loops * target_ms * 1e6 / took))
     start = clock()
     for _ in range(loops):
         for args in inputs:

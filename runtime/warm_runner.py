@@ -168,7 +168,18 @@ def probe_isolation():
         return {"network": "none", "landlock": "none"}
 
 
+_READ_ONLY_PATHS = None
+
+
 def read_only_paths(extra):
+    """System, Python and runtime paths a node may read (computed once per runner)."""
+    global _READ_ONLY_PATHS  # pylint: disable=global-statement
+    if _READ_ONLY_PATHS is None:
+        _READ_ONLY_PATHS = _compute_read_only_paths()
+    return sorted(set(_READ_ONLY_PATHS) | set(extra))
+
+
+def _compute_read_only_paths():
     paths = {"/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys/devices/system/cpu", RUNTIME_DIR}
     for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(os.path.realpath(sys.executable))):
         paths.add(p)
@@ -176,8 +187,7 @@ def read_only_paths(extra):
     for p in sys.path:
         if p and os.path.isdir(p):
             paths.add(p)
-    paths.update(extra)
-    return sorted(paths)
+    return sorted(p for p in paths if os.path.exists(p))
 
 
 def set_limits(limits):
@@ -361,6 +371,7 @@ def main():
     # One private network namespace for the runner: every forked run inherits it for free.
     if isolation.get("network") == "namespace" and not new_network_namespace():
         isolation["network"] = "landlock-tcp" if landlock_abi() >= 4 else "none"
+    read_only_paths([])
     # Objects alive now are never collected in a child: fewer copied pages per fork.
     gc.freeze()
     hello = {"ready": True, "python": sys.version.split()[0], "executable": sys.executable, "pytest": HAVE_PYTEST}

@@ -70,7 +70,7 @@ pub fn runtime_dir(data: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// The Python that runs nodes, tests and linters: config, then `CODE_EVOLVER_PYTHON`, then the
-/// set-up venv, then `python3` on PATH resolved to the real interpreter (a pyenv shim costs ~50 ms
+/// set-up venv (of this data dir, then of the default one), then `python3` on PATH resolved to the real interpreter (a pyenv shim costs ~50 ms
 /// a start).
 pub fn find_python(configured: &str, data: &Path) -> Option<PathBuf> {
     if !configured.is_empty() {
@@ -79,9 +79,13 @@ pub fn find_python(configured: &str, data: &Path) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CODE_EVOLVER_PYTHON") {
         return Some(PathBuf::from(p));
     }
-    let venv = venv_dir(data).join("bin").join("python");
-    if venv.exists() {
-        return Some(venv);
+    // The venv of this data dir, else the one `setup` made in the default data dir.
+    let default_data = dirs::data_dir().map(|d| d.join("code-evolver"));
+    for dir in std::iter::once(data.to_path_buf()).chain(default_data) {
+        let venv = venv_dir(&dir).join("bin").join("python");
+        if venv.exists() {
+            return Some(venv);
+        }
     }
     let out = std::process::Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])

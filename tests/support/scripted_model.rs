@@ -45,8 +45,9 @@ pub struct Rule {
     pub delay_ms: u64,
     /// Completion tokens to report (default: characters / 4).
     pub completion_tokens: Option<u64>,
+    /// Replies used so far.
     #[serde(skip)]
-    used: usize,
+    pub used: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -92,18 +92,22 @@ pub async fn engine(runs: usize) -> i32 {
                 return EXIT_FAILED;
             }
         };
-        if optimize {
-            server.set_script(fixtures::arithmetic_script().on(
-                "optimize",
-                fixtures::faster(
-                    "def add(a: int, b: int) -> int:\n    return b + a\n",
-                    "swap operands",
+        // The optimizer offers different code of the same speed: tested, timed, rejected.
+        server.set_script(
+            Script::new()
+                .on("classify", fixtures::classify("arithmetic", "simple"))
+                .on("plan", fixtures::add_spec())
+                .on("code", fixtures::code(fixtures::ADD))
+                .on(
+                    "optimize",
+                    fixtures::faster(
+                        "def add(a: int, b: int) -> int:\n    return b + a\n",
+                        "swap operands",
+                    ),
                 ),
-            ));
-        } else {
-            server.set_script(fixtures::arithmetic_script());
-        }
+        );
         let mut times = Vec::new();
+        let mut note = String::new();
         for i in 0..=runs {
             let started = Instant::now();
             let result = evolver
@@ -122,6 +126,9 @@ pub async fn engine(runs: usize) -> i32 {
                     if i > 0 {
                         times.push(elapsed);
                     }
+                    if let Some(it) = outcome.optimization.iterations.first() {
+                        note = format!(" (optimize: {})", it.reason);
+                    }
                 }
                 Ok(_) => {
                     eprintln!("error: the evolve did not produce 30");
@@ -135,7 +142,7 @@ pub async fn engine(runs: usize) -> i32 {
         }
         let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
         println!(
-            "  {label}: median {:.0} ms, best {:.0} ms",
+            "  {label}: median {:.0} ms, best {:.0} ms{note}",
             median(&times),
             min
         );

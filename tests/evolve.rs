@@ -1,0 +1,410 @@
+//! The CLI binary end to end against the scripted model server: the evolve pipeline over both
+//! wire formats, call_tool, escalation, optimization, the registry commands.
+
+mod support;
+
+use code_evolver::scripted_model::fixtures::{self, ADD};
+use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
+use serde_json::json;
+use support::{TestEnv, base_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arithmetic_task_end_to_end_over_ollama() {
+    let server = ScriptedServer::start(fixtures::arithmetic_script())
+        .await
+        .unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+
+    // Stages are shown as they happen, in pipeline order, with the model and endpoint used.
+    let order = [
+        "[classify]",
+        "[plan]",
+        "[tests]",
+        "[generate]",
+        "[verify]",
+        "[remember]",
+        "[run]",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|s| {
+            run.stdout
+                .find(s)
+                .unwrap_or_else(|| panic!("no {s} line:\n{}", run.all()))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "stages out of order:\n{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("arithmetic / simple"), "{}", run.all());
+    assert!(
+        run.stdout.contains(&server.url),
+        "the endpoint is named:\n{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("3/3 tests pass") || run.stdout.contains("4/4 tests pass"),
+        "{}",
+        run.all()
+    );
+
+    // The wire format: /api/chat with the stage's JSON schema as `format` and options.
+    let plan = &server.requests_for("plan")[0];
+    assert_eq!(plan.path, "/api/chat");
+    assert_eq!(plan.body["format"]["title"], "plan");
+    assert_eq!(plan.body["stream"], true);
+    assert!(plan.body["options"]["temperature"].is_number());
+    assert!(plan.body["options"]["num_predict"].is_number());
+    // Tests come from the spec before any code: the code request follows the plan.
+    let stages: Vec<String> = server.requests().iter().map(|r| r.stage.clone()).collect();
+    assert_eq!(stages, ["classify", "plan", "code"]);
+
+    // The registry: list, show, run.
+    let id = run.node_id();
+    let list = env.run(&["list"]).await;
+    list.assert_ok();
+    assert!(list.stdout.contains(&id), "{}", list.all());
+    let show = env.run(&["show", &id]).await;
+    show.assert_ok();
+    assert!(
+        show.stdout.contains("def add(a: int, b: int) -> int:"),
+        "{}",
+        show.all()
+    );
+    assert!(
+        show.stdout.contains("@pytest.mark.parametrize"),
+        "tests are shown:\n{}",
+        show.all()
+    );
+    let run_node = env
+        .run(&["run", &id, "--input", r#"{"a": 1, "b": 2}"#])
+        .await;
+    run_node.assert_ok();
+    assert_eq!(
+        run_node.result().as_deref(),
+        Some("3"),
+        "{}",
+        run_node.all()
+    );
+    assert!(
+        run_node.stderr.contains("peak RSS"),
+        "run metrics are reported:\n{}",
+        run_node.all()
+    );
+    let show = env.run(&["show", &id]).await;
+    assert!(
+        show.stdout.contains("run    ok"),
+        "the run is recorded:\n{}",
+        show.all()
+    );
+    let bad = env.run(&["run", &id, "--input", "{not json"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(bad.stderr.contains("--input is not JSON"), "{}", bad.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arithmetic_task_over_openai_sse() {
+    let server = ScriptedServer::start(fixtures::arithmetic_script())
+        .await
+        .unwrap();
+    let env = TestEnv::new();
+    env.write_config(&base_config(
+        "openai",
+        &format!("url: \"{}/v1\"", server.url),
+    ));
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+    let code = &server.requests_for("code")[0];
+    assert_eq!(code.path, "/v1/chat/completions");
+    assert_eq!(code.body["response_format"]["type"], "json_schema");
+    assert_eq!(code.body["response_format"]["json_schema"]["name"], "code");
+    assert_eq!(code.body["stream"], true);
+}
+
+fn joke_spec() -> serde_json::Value {
+    json!({
+        "problem": "Write a joke about a topic.",
+        "requirements": ["get the joke from the content model"],
+        "plan": ["call content_generator with a prompt about the topic"],
+        "function": { "name": "tell_joke", "parameters": [{ "name": "topic", "type": "str" }], "returns": "str" },
+        "task_input": { "topic": "programmers" },
+        "test_cases": [
+            { "name": "programmers", "input": { "topic": "programmers" }, "expected": "", "check": "nonempty" },
+            { "name": "cats", "input": { "topic": "cats" }, "expected": "", "check": "nonempty" },
+            { "name": "rust", "input": { "topic": "rust" }, "expected": "", "check": "nonempty" }
+        ],
+        "tools": ["content_generator"]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_task_reaches_the_content_model_through_call_tool() {
+    let code = "from node_runtime import call_tool\n\n\ndef tell_joke(topic: str) -> str:\n    return call_tool(\"content_generator\", f\"Tell a short joke about {topic}\")\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("simple_content", "simple"))
+        .on("plan", joke_spec())
+        .on("code", fixtures::code(code))
+        .rule(Rule {
+            stage: Some("none".into()),
+            contains: Some("joke about".into()),
+            replies: vec![json!(
+                "Why do programmers prefer dark mode? Because light attracts bugs."
+            )],
+            ..Default::default()
+        });
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env
+        .run(&["evolve", "write me a joke about programmers"])
+        .await;
+    run.assert_ok();
+    assert_eq!(
+        run.result().as_deref(),
+        Some("Why do programmers prefer dark mode? Because light attracts bugs."),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("simple_content"), "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("call_tool(content_generator) → content"),
+        "{}",
+        run.all()
+    );
+    // The content model got the tool's system prompt and the node's prompt.
+    let content: Vec<_> = server.requests_for("none");
+    assert!(
+        content.len() >= 4,
+        "3 test cases + the task's run: {content:?}"
+    );
+    let last = content.last().unwrap();
+    assert_eq!(
+        last.body["model"], "llama3.2:3b",
+        "the content role's model"
+    );
+    assert!(
+        last.text.contains("You are a skilled writer"),
+        "{}",
+        last.text
+    );
+    assert!(
+        last.text.contains("Tell a short joke about programmers"),
+        "{}",
+        last.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalation_repairs_a_failing_first_attempt() {
+    let wrong = "def add(a: int, b: int) -> int:\n    return a - b\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+    assert!(run.stdout.contains("[escalate]"), "{}", run.all());
+    assert!(run.stdout.contains("attempt 2/3"), "{}", run.all());
+    let code_requests = server.requests_for("code");
+    assert_eq!(code_requests.len(), 2);
+    // The second attempt sees the failing cases with expected and actual values.
+    let repair = &code_requests[1].text;
+    assert!(
+        repair.contains("return a - b"),
+        "the previous code is shown:\n{repair}"
+    );
+    assert!(
+        repair.contains("expected 30, got -10"),
+        "the failure is fed back:\n{repair}"
+    );
+    assert_eq!(
+        code_requests[1].body["options"]["temperature"],
+        json!(0.3f32)
+    );
+    let show = env.run(&["show", &run.node_id()]).await;
+    assert!(show.stdout.contains("escalated"), "{}", show.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ladder_exhausted_is_a_clear_failure() {
+    let wrong = "def add(a: int, b: int) -> int:\n    return a * b\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on("code", fixtures::code(wrong));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("no version passed the spec's tests after 3 attempts"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stderr.contains("expected 30, got 200"), "{}", run.all());
+    assert!(run.result().is_none());
+    // The last rung is the powerful model.
+    let models: Vec<String> = server
+        .requests_for("code")
+        .iter()
+        .map(|r| r.model.clone())
+        .collect();
+    assert_eq!(
+        models,
+        [
+            "qwen2.5-coder:1.5b",
+            "qwen2.5-coder:1.5b",
+            "qwen2.5-coder:7b"
+        ]
+    );
+    let list = env.run(&["list"]).await;
+    assert!(
+        list.stdout.contains("no nodes yet"),
+        "failed evolves are not saved:\n{}",
+        list.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optimization_keeps_a_measurably_faster_version() {
+    let slow = "import time\n\n\ndef add(a: int, b: int) -> int:\n    time.sleep(0.002)\n    return a + b\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on("code", fixtures::code(slow))
+        .on("optimize", fixtures::faster(ADD, "removed the sleep"));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env =
+        TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__OPTIMIZE__ITERATIONS", "1");
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("iteration 1: accepted"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(run.result().as_deref(), Some("30"));
+    // The kept code is the fast one, and the figures say by how much.
+    assert!(!run.stdout.contains("time.sleep"), "{}", run.all());
+    let score: f64 = run
+        .stdout
+        .lines()
+        .find_map(|l| {
+            l.split("score ")
+                .nth(1)
+                .and_then(|r| r.split('×').next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no score:\n{}", run.all()));
+    assert!(
+        score > 10.0,
+        "a 2 ms sleep removed is a big speed-up, got {score}"
+    );
+    assert!(run.stdout.contains("peak RSS"), "{}", run.all());
+    let show = env.run(&["show", &run.node_id()]).await;
+    assert!(show.stdout.contains("v2* optimized"), "{}", show.all());
+    assert!(show.stdout.contains("from v1"), "lineage:\n{}", show.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optimization_rejects_a_candidate_with_no_real_gain() {
+    let same_speed = "def add(a: int, b: int) -> int:\n    total = a + b\n    return total\n";
+    let broken = "def add(a: int, b: int) -> int:\n    return a + b + 1\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on("code", fixtures::code(ADD))
+        .on_seq(
+            "optimize",
+            vec![
+                fixtures::faster(same_speed, "a local"),
+                fixtures::faster(broken, "wrong"),
+            ],
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env =
+        TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__OPTIMIZE__ITERATIONS", "2");
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("iteration 1: rejected"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("baseline"),
+        "measured before rejecting:\n{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("iteration 2: rejected, fails the tests"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("return a + b"), "{}", run.all());
+    let show = env.run(&["show", &run.node_id()]).await;
+    assert!(
+        !show.stdout.contains("optimized"),
+        "no optimized version is stored:\n{}",
+        show.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_classifier_answer_falls_back_to_keywords() {
+    let script = Script::new()
+        .on("classify", json!("ARITHMETIC, I think!"))
+        .on("plan", fixtures::add_spec())
+        .on("code", fixtures::code(ADD));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("the keyword classifier decided"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("arithmetic / simple (keyword fallback)"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(run.result().as_deref(), Some("30"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_linters_report_findings_on_the_generated_code() {
+    let sloppy = "import os\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on("code", fixtures::code(sloppy));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url)
+        .set("CODE_EVOLVER_PIPELINE__ANALYSIS__LINTERS", "[ruff, flake8]");
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("line 1: ruff F401"),
+        "ruff flags the unused import:\n{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("line 1: flake8 F401"),
+        "flake8 too:\n{}",
+        run.all()
+    );
+}
