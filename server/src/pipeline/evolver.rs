@@ -501,6 +501,25 @@ impl Evolver {
             !spec.tools.is_empty(),
             &versions,
         )?;
+        // The verifying test run is a run of the first new version, with its metrics.
+        let verified_version = version - (versions.len() as i64 - 1);
+        let report = &verified.report;
+        self.registry.record_run(
+            &id,
+            verified_version,
+            &RunMetrics {
+                purpose: "tests",
+                input: &format!("{} spec cases", spec.test_cases.len()),
+                output: &format!("{}/{} passed", report.passed, report.total),
+                ok: report.all_passed(),
+                wall_ms: report.wall_ms,
+                user_ms: report.cpu_ms,
+                sys_ms: 0.0,
+                max_rss_kb: report.max_rss_kb,
+                exit_code: Some(0),
+                error: None,
+            },
+        )?;
         ctx.emit(
             Stage::Remember,
             96,

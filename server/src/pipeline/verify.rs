@@ -23,6 +23,8 @@ pub struct TestReport {
     /// Why the whole run ended abnormally (timeout, signal, collection error), if it did.
     pub abnormal: Option<String>,
     pub wall_ms: f64,
+    /// User + system CPU of the test run.
+    pub cpu_ms: f64,
     pub max_rss_kb: u64,
     pub stderr_tail: String,
 }
@@ -149,6 +151,7 @@ fn report_from(dir: &Path, outcome: &RunOutcome, limits: &NodeLimits) -> TestRep
         .and_then(|t| serde_json::from_str(&t).ok());
     let mut report = TestReport {
         wall_ms: outcome.wall_ms,
+        cpu_ms: outcome.user_ms + outcome.sys_ms,
         max_rss_kb: outcome.max_rss_kb,
         stderr_tail,
         ..Default::default()
