@@ -8,9 +8,7 @@ use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_evolves_plain_text_and_answers_commands() {
-    let server = ScriptedServer::start(fixtures::arithmetic_script())
-        .await
-        .unwrap();
+    let server = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
     let env = TestEnv::with_ollama(&server.url);
     let mut child = env
         .command(&["chat"])
@@ -25,57 +23,24 @@ async fn chat_evolves_plain_text_and_answers_commands() {
         .await
         .unwrap();
     drop(stdin);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out =
+        tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output()).await.unwrap().unwrap();
     let run = support::Run::from(out);
     run.assert_ok();
-    assert!(
-        run.stdout.contains("auto on|off"),
-        "help is shown:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("RESULT: 30"),
-        "plain text evolves:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("add-"),
-        "list shows the node:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("auto-optimization off"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("auto on|off"), "help is shown:\n{}", run.all());
+    assert!(run.stdout.contains("RESULT: 30"), "plain text evolves:\n{}", run.all());
+    assert!(run.stdout.contains("add-"), "list shows the node:\n{}", run.all());
+    assert!(run.stdout.contains("auto-optimization off"), "{}", run.all());
     assert!(run.stdout.contains("auto is off"), "{}", run.all());
-    assert!(
-        run.stdout.contains("def add(a: int, b: int) -> int:"),
-        "show works:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("RESULT: 7"),
-        "run works:\n{}",
-        run.all()
-    );
-    assert!(
-        env.data_path().join("chat_history.txt").exists(),
-        "history is kept"
-    );
+    assert!(run.stdout.contains("def add(a: int, b: int) -> int:"), "show works:\n{}", run.all());
+    assert!(run.stdout.contains("RESULT: 7"), "run works:\n{}", run.all());
+    assert!(env.data_path().join("chat_history.txt").exists(), "history is kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_checks_every_endpoint_and_the_tools() {
     let mut script = fixtures::arithmetic_script();
-    script.models = vec![
-        "qwen2.5-coder:1.5b".into(),
-        "qwen2.5-coder:7b".into(),
-        "llama3.2:3b".into(),
-    ];
+    script.models = vec!["qwen2.5-coder:1.5b".into(), "qwen2.5-coder:7b".into(), "llama3.2:3b".into()];
     let server = ScriptedServer::start(script).await.unwrap();
     let down = refused_url();
     let env = TestEnv::new();
@@ -85,39 +50,16 @@ async fn status_checks_every_endpoint_and_the_tools() {
     ));
     let run = env.run(&["status"]).await;
     assert!(
-        run.stdout.contains(&format!(
-            "ok    ollama     ollama   {}  version 0.0.0-scripted, 3 models",
-            server.url
-        )),
+        run.stdout.contains(&format!("ok    ollama     ollama   {}  version 0.0.0-scripted, 3 models", server.url)),
         "{}",
         run.all()
     );
-    assert!(
-        run.stdout
-            .contains(&format!("DOWN  ollama     ollama   {down}")),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout
-            .contains("generator.fast      qwen2.5-coder:1.5b"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains(&format!("DOWN  ollama     ollama   {down}")), "{}", run.all());
+    assert!(run.stdout.contains("generator.fast      qwen2.5-coder:1.5b"), "{}", run.all());
     assert!(run.stdout.contains("model present"), "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("model missing (for Ollama: ollama pull nomic-embed-text)"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("model missing (for Ollama: ollama pull nomic-embed-text)"), "{}", run.all());
     assert!(run.stdout.contains("pytest   /"), "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("network: none (private network namespace)"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("network: none (private network namespace)"), "{}", run.all());
     assert!(run.stdout.contains("registry"), "{}", run.all());
     assert_eq!(run.code, 1, "a missing model is a problem:\n{}", run.all());
 }

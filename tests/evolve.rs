@@ -10,48 +10,20 @@ use support::{TestEnv, base_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arithmetic_task_end_to_end_over_ollama() {
-    let server = ScriptedServer::start(fixtures::arithmetic_script())
-        .await
-        .unwrap();
+    let server = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
 
     // Stages are shown as they happen, in pipeline order, with the model and endpoint used.
-    let order = [
-        "[classify]",
-        "[plan]",
-        "[tests]",
-        "[generate]",
-        "[verify]",
-        "[remember]",
-        "[run]",
-    ];
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|s| {
-            run.stdout
-                .find(s)
-                .unwrap_or_else(|| panic!("no {s} line:\n{}", run.all()))
-        })
-        .collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "stages out of order:\n{}",
-        run.all()
-    );
+    let order = ["[classify]", "[plan]", "[tests]", "[generate]", "[verify]", "[remember]", "[run]"];
+    let positions: Vec<usize> =
+        order.iter().map(|s| run.stdout.find(s).unwrap_or_else(|| panic!("no {s} line:\n{}", run.all()))).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "stages out of order:\n{}", run.all());
     assert!(run.stdout.contains("arithmetic / simple"), "{}", run.all());
-    assert!(
-        run.stdout.contains(&server.url),
-        "the endpoint is named:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("3/3 tests pass") || run.stdout.contains("4/4 tests pass"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains(&server.url), "the endpoint is named:\n{}", run.all());
+    assert!(run.stdout.contains("3/3 tests pass") || run.stdout.contains("4/4 tests pass"), "{}", run.all());
 
     // The wire format: /api/chat with the stage's JSON schema as `format` and options.
     let plan = &server.requests_for("plan")[0];
@@ -71,37 +43,14 @@ async fn arithmetic_task_end_to_end_over_ollama() {
     assert!(list.stdout.contains(&id), "{}", list.all());
     let show = env.run(&["show", &id]).await;
     show.assert_ok();
-    assert!(
-        show.stdout.contains("def add(a: int, b: int) -> int:"),
-        "{}",
-        show.all()
-    );
-    assert!(
-        show.stdout.contains("@pytest.mark.parametrize"),
-        "tests are shown:\n{}",
-        show.all()
-    );
-    let run_node = env
-        .run(&["run", &id, "--input", r#"{"a": 1, "b": 2}"#])
-        .await;
+    assert!(show.stdout.contains("def add(a: int, b: int) -> int:"), "{}", show.all());
+    assert!(show.stdout.contains("@pytest.mark.parametrize"), "tests are shown:\n{}", show.all());
+    let run_node = env.run(&["run", &id, "--input", r#"{"a": 1, "b": 2}"#]).await;
     run_node.assert_ok();
-    assert_eq!(
-        run_node.result().as_deref(),
-        Some("3"),
-        "{}",
-        run_node.all()
-    );
-    assert!(
-        run_node.stderr.contains("peak RSS"),
-        "run metrics are reported:\n{}",
-        run_node.all()
-    );
+    assert_eq!(run_node.result().as_deref(), Some("3"), "{}", run_node.all());
+    assert!(run_node.stderr.contains("peak RSS"), "run metrics are reported:\n{}", run_node.all());
     let show = env.run(&["show", &id]).await;
-    assert!(
-        show.stdout.contains("run    ok"),
-        "the run is recorded:\n{}",
-        show.all()
-    );
+    assert!(show.stdout.contains("run    ok"), "the run is recorded:\n{}", show.all());
     let bad = env.run(&["run", &id, "--input", "{not json"]).await;
     assert_eq!(bad.code, 2, "{}", bad.all());
     assert!(bad.stderr.contains("--input is not JSON"), "{}", bad.all());
@@ -109,14 +58,9 @@ async fn arithmetic_task_end_to_end_over_ollama() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arithmetic_task_over_openai_sse() {
-    let server = ScriptedServer::start(fixtures::arithmetic_script())
-        .await
-        .unwrap();
+    let server = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
     let env = TestEnv::new();
-    env.write_config(&base_config(
-        "openai",
-        &format!("url: \"{}/v1\"", server.url),
-    ));
+    env.write_config(&base_config("openai", &format!("url: \"{}/v1\"", server.url)));
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
@@ -153,16 +97,12 @@ async fn content_task_reaches_the_content_model_through_call_tool() {
         .rule(Rule {
             stage: Some("none".into()),
             contains: Some("joke about".into()),
-            replies: vec![json!(
-                "Why do programmers prefer dark mode? Because light attracts bugs."
-            )],
+            replies: vec![json!("Why do programmers prefer dark mode? Because light attracts bugs.")],
             ..Default::default()
         });
     let server = ScriptedServer::start(script).await.unwrap();
     let env = TestEnv::with_ollama(&server.url);
-    let run = env
-        .run(&["evolve", "write me a joke about programmers"])
-        .await;
+    let run = env.run(&["evolve", "write me a joke about programmers"]).await;
     run.assert_ok();
     assert_eq!(
         run.result().as_deref(),
@@ -171,33 +111,14 @@ async fn content_task_reaches_the_content_model_through_call_tool() {
         run.all()
     );
     assert!(run.stdout.contains("simple_content"), "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("call_tool(content_generator) → content"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("call_tool(content_generator) → content"), "{}", run.all());
     // The content model got the tool's system prompt and the node's prompt.
     let content: Vec<_> = server.requests_for("none");
-    assert!(
-        content.len() >= 4,
-        "3 test cases + the task's run: {content:?}"
-    );
+    assert!(content.len() >= 4, "3 test cases + the task's run: {content:?}");
     let last = content.last().unwrap();
-    assert_eq!(
-        last.body["model"], "llama3.2:3b",
-        "the content role's model"
-    );
-    assert!(
-        last.text.contains("You are a skilled writer"),
-        "{}",
-        last.text
-    );
-    assert!(
-        last.text.contains("Tell a short joke about programmers"),
-        "{}",
-        last.text
-    );
+    assert_eq!(last.body["model"], "llama3.2:3b", "the content role's model");
+    assert!(last.text.contains("You are a skilled writer"), "{}", last.text);
+    assert!(last.text.contains("Tell a short joke about programmers"), "{}", last.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,18 +139,9 @@ async fn escalation_repairs_a_failing_first_attempt() {
     assert_eq!(code_requests.len(), 2);
     // The second attempt sees the failing cases with expected and actual values.
     let repair = &code_requests[1].text;
-    assert!(
-        repair.contains("return a - b"),
-        "the previous code is shown:\n{repair}"
-    );
-    assert!(
-        repair.contains("expected 30, got -10"),
-        "the failure is fed back:\n{repair}"
-    );
-    assert_eq!(
-        code_requests[1].body["options"]["temperature"],
-        json!(0.3f32)
-    );
+    assert!(repair.contains("return a - b"), "the previous code is shown:\n{repair}");
+    assert!(repair.contains("expected 30, got -10"), "the failure is fed back:\n{repair}");
+    assert_eq!(code_requests[1].body["options"]["temperature"], json!(0.3f32));
     let show = env.run(&["show", &run.node_id()]).await;
     assert!(show.stdout.contains("escalated"), "{}", show.all());
 }
@@ -245,34 +157,14 @@ async fn ladder_exhausted_is_a_clear_failure() {
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("no version passed the spec's tests after 3 attempts"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("no version passed the spec's tests after 3 attempts"), "{}", run.all());
     assert!(run.stderr.contains("expected 30, got 200"), "{}", run.all());
     assert!(run.result().is_none());
     // The last rung is the powerful model.
-    let models: Vec<String> = server
-        .requests_for("code")
-        .iter()
-        .map(|r| r.model.clone())
-        .collect();
-    assert_eq!(
-        models,
-        [
-            "qwen2.5-coder:1.5b",
-            "qwen2.5-coder:1.5b",
-            "qwen2.5-coder:7b"
-        ]
-    );
+    let models: Vec<String> = server.requests_for("code").iter().map(|r| r.model.clone()).collect();
+    assert_eq!(models, ["qwen2.5-coder:1.5b", "qwen2.5-coder:1.5b", "qwen2.5-coder:7b"]);
     let list = env.run(&["list"]).await;
-    assert!(
-        list.stdout.contains("no nodes yet"),
-        "failed evolves are not saved:\n{}",
-        list.all()
-    );
+    assert!(list.stdout.contains("no nodes yet"), "failed evolves are not saved:\n{}", list.all());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,32 +176,19 @@ async fn optimization_keeps_a_measurably_faster_version() {
         .on("code", fixtures::code(slow))
         .on("optimize", fixtures::faster(ADD, "removed the sleep"));
     let server = ScriptedServer::start(script).await.unwrap();
-    let env =
-        TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__OPTIMIZE__ITERATIONS", "1");
+    let env = TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__OPTIMIZE__ITERATIONS", "1");
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
-    assert!(
-        run.stdout.contains("iteration 1: accepted"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("iteration 1: accepted"), "{}", run.all());
     assert_eq!(run.result().as_deref(), Some("30"));
     // The kept code is the fast one, and the figures say by how much.
     assert!(!run.stdout.contains("time.sleep"), "{}", run.all());
     let score: f64 = run
         .stdout
         .lines()
-        .find_map(|l| {
-            l.split("score ")
-                .nth(1)
-                .and_then(|r| r.split('×').next())
-                .and_then(|n| n.parse().ok())
-        })
+        .find_map(|l| l.split("score ").nth(1).and_then(|r| r.split('×').next()).and_then(|n| n.parse().ok()))
         .unwrap_or_else(|| panic!("no score:\n{}", run.all()));
-    assert!(
-        score > 10.0,
-        "a 2 ms sleep removed is a big speed-up, got {score}"
-    );
+    assert!(score > 10.0, "a 2 ms sleep removed is a big speed-up, got {score}");
     assert!(run.stdout.contains("peak RSS"), "{}", run.all());
     let show = env.run(&["show", &run.node_id()]).await;
     assert!(show.stdout.contains("v2* optimized"), "{}", show.all());
@@ -324,41 +203,17 @@ async fn optimization_rejects_a_candidate_with_no_real_gain() {
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on("plan", fixtures::add_spec())
         .on("code", fixtures::code(ADD))
-        .on_seq(
-            "optimize",
-            vec![
-                fixtures::faster(same_speed, "a local"),
-                fixtures::faster(broken, "wrong"),
-            ],
-        );
+        .on_seq("optimize", vec![fixtures::faster(same_speed, "a local"), fixtures::faster(broken, "wrong")]);
     let server = ScriptedServer::start(script).await.unwrap();
-    let env =
-        TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__OPTIMIZE__ITERATIONS", "2");
+    let env = TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__OPTIMIZE__ITERATIONS", "2");
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
-    assert!(
-        run.stdout.contains("iteration 1: rejected"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("baseline"),
-        "measured before rejecting:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout
-            .contains("iteration 2: rejected, fails the tests"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("iteration 1: rejected"), "{}", run.all());
+    assert!(run.stdout.contains("baseline"), "measured before rejecting:\n{}", run.all());
+    assert!(run.stdout.contains("iteration 2: rejected, fails the tests"), "{}", run.all());
     assert!(run.stdout.contains("return a + b"), "{}", run.all());
     let show = env.run(&["show", &run.node_id()]).await;
-    assert!(
-        !show.stdout.contains("optimized"),
-        "no optimized version is stored:\n{}",
-        show.all()
-    );
+    assert!(!show.stdout.contains("optimized"), "no optimized version is stored:\n{}", show.all());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,17 +226,8 @@ async fn unusable_classifier_answer_falls_back_to_keywords() {
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
-    assert!(
-        run.stdout.contains("the keyword classifier decided"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout
-            .contains("arithmetic / simple (keyword fallback)"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("the keyword classifier decided"), "{}", run.all());
+    assert!(run.stdout.contains("arithmetic / simple (keyword fallback)"), "{}", run.all());
     assert_eq!(run.result().as_deref(), Some("30"));
 }
 
@@ -393,18 +239,9 @@ async fn real_linters_report_findings_on_the_generated_code() {
         .on("plan", fixtures::add_spec())
         .on("code", fixtures::code(sloppy));
     let server = ScriptedServer::start(script).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url)
-        .set("CODE_EVOLVER_PIPELINE__ANALYSIS__LINTERS", "[ruff, flake8]");
+    let env = TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__ANALYSIS__LINTERS", "[ruff, flake8]");
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
-    assert!(
-        run.stdout.contains("line 1: ruff F401"),
-        "ruff flags the unused import:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("line 1: flake8 F401"),
-        "flake8 too:\n{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("line 1: ruff F401"), "ruff flags the unused import:\n{}", run.all());
+    assert!(run.stdout.contains("line 1: flake8 F401"), "flake8 too:\n{}", run.all());
 }

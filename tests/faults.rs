@@ -9,16 +9,14 @@ use support::{TestEnv, refused_url};
 
 fn two_endpoint_config(first: &str, second: &str, timeout_s: f64) -> String {
     format!(
-        "backends:\n  ollama:\n    kind: ollama\n    endpoints:\n      - {{ url: \"{first}\", timeout_s: {timeout_s} }}\n      - \"{second}\"\n    retries: 0\n\
+        "backends:\n  ollama:\n    kind: ollama\n    endpoints:\n      - {{ url: \"{first}\", timeout_s: {timeout_s} }}\n      - \"{second}\"\n    retries: 0\n    fallback: null\n\
          pipeline:\n  analysis:\n    linters: []\n  optimize:\n    iterations: 0\n"
     )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fails_over_from_a_refusing_endpoint() {
-    let good = ScriptedServer::start(fixtures::arithmetic_script())
-        .await
-        .unwrap();
+    let good = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
     let env = TestEnv::new();
     env.write_config(&two_endpoint_config(&refused_url(), &good.url, 5.0));
     let run = env.run(&["evolve", "add 10 and 20"]).await;
@@ -36,36 +34,17 @@ async fn fails_over_from_500_hang_garbage_and_cut_streams() {
         (Fault::ServerError, "server error 500"),
         (Fault::Hang, "no answer within 1.0 s"),
         (Fault::Garbage, "unreadable answer"),
-        (
-            Fault::Cut,
-            "the stream ended before the answer was complete",
-        ),
+        (Fault::Cut, "the stream ended before the answer was complete"),
     ] {
-        let bad = ScriptedServer::start(Script::new().with_fault(fault))
-            .await
-            .unwrap();
-        let good = ScriptedServer::start(fixtures::arithmetic_script())
-            .await
-            .unwrap();
+        let bad = ScriptedServer::start(Script::new().with_fault(fault)).await.unwrap();
+        let good = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
         let env = TestEnv::new();
         env.write_config(&two_endpoint_config(&bad.url, &good.url, 1.0));
         let run = env.run(&["evolve", "add 10 and 20"]).await;
         run.assert_ok();
-        assert_eq!(
-            run.result().as_deref(),
-            Some("30"),
-            "{fault:?}: {}",
-            run.all()
-        );
-        assert!(
-            run.stdout.contains(marker),
-            "{fault:?} is reported as `{marker}`:\n{}",
-            run.all()
-        );
-        assert!(
-            !bad.requests().is_empty(),
-            "{fault:?}: the faulty endpoint was tried"
-        );
+        assert_eq!(run.result().as_deref(), Some("30"), "{fault:?}: {}", run.all());
+        assert!(run.stdout.contains(marker), "{fault:?} is reported as `{marker}`:\n{}", run.all());
+        assert!(!bad.requests().is_empty(), "{fault:?}: the faulty endpoint was tried");
     }
 }
 
@@ -74,12 +53,7 @@ async fn every_endpoint_down_is_a_clear_error() {
     let env = TestEnv::with_ollama(&refused_url());
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("model call for role classifier failed on every endpoint"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("model call for role classifier failed on every endpoint"), "{}", run.all());
     assert!(run.stderr.contains("connection refused"), "{}", run.all());
 }
 
@@ -99,11 +73,7 @@ async fn the_token_budget_stops_an_evolve() {
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("budget exhausted"), "{}", run.all());
-    assert!(
-        run.stderr.contains("limits.evolve_tokens"),
-        "says which limit:\n{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("limits.evolve_tokens"), "says which limit:\n{}", run.all());
     // The plan was paid for; nothing after it was asked.
     assert!(server.requests_for("code").is_empty());
 }
@@ -131,10 +101,7 @@ async fn ctrl_c_cancels_an_evolve_and_saves_nothing() {
     // Wait until the generator is being asked, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while server.requests_for("code").is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the evolve never reached the generator"
-        );
+        assert!(std::time::Instant::now() < deadline, "the evolve never reached the generator");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let started = std::time::Instant::now();
@@ -144,16 +111,9 @@ async fn ctrl_c_cancels_an_evolve_and_saves_nothing() {
         .expect("exits soon after Ctrl-C")
         .unwrap();
     let run = support::Run::from(out);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(5),
-        "cancelled promptly"
-    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "cancelled promptly");
     assert_eq!(run.code, 130, "{}", run.all());
-    assert!(
-        run.stderr.contains("cancelled: nothing was saved"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("cancelled: nothing was saved"), "{}", run.all());
     let list = env.run(&["list"]).await;
     assert!(list.stdout.contains("no nodes yet"), "{}", list.all());
 }
@@ -168,24 +128,12 @@ async fn a_node_that_loops_forever_is_killed_at_its_timeout() {
     let server = ScriptedServer::start(script).await.unwrap();
     let env = TestEnv::with_ollama(&server.url)
         .set("CODE_EVOLVER_LIMITS__NODE_TIMEOUT_S", "1.5")
-        .set(
-            "CODE_EVOLVER_PIPELINE__ESCALATION",
-            "[{role: generator.fast, temperature: 0.1}]",
-        );
+        .set("CODE_EVOLVER_PIPELINE__ESCALATION", "[{role: generator.fast, temperature: 0.1}]");
     let started = std::time::Instant::now();
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("killed at its timeout of 1.5 s (process group killed)"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stderr.contains("loops forever"),
-        "the failure says why:\n{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("killed at its timeout of 1.5 s (process group killed)"), "{}", run.all());
+    assert!(run.stderr.contains("loops forever"), "the failure says why:\n{}", run.all());
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
@@ -207,90 +155,49 @@ async fn generated_code_cannot_reach_the_network_or_write_outside_its_dir() {
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
-    assert_eq!(
-        run.result().as_deref(),
-        Some("30"),
-        "the connection and the write were both refused:\n{}",
-        run.all()
-    );
+    assert_eq!(run.result().as_deref(), Some("30"), "the connection and the write were both refused:\n{}", run.all());
     assert!(!forbidden.exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_config_names_file_line_and_key() {
     let env = TestEnv::new();
-    env.write_config("backends:\n  ollama:\n    kind: ollama\n    url: \"http://127.0.0.1:1\"\nlimits:\n  node_timeout_s: soon\n");
+    env.write_config(
+        "backends:\n  ollama:\n    kind: ollama\n    url: \"http://127.0.0.1:1\"\nlimits:\n  node_timeout_s: soon\n",
+    );
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
     let path = env.config_path().display().to_string();
-    assert!(
-        run.stderr.contains(&format!("{path} line 6")),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stderr.contains("limits.node_timeout_s"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains(&format!("{path} line 6")), "{}", run.all());
+    assert!(run.stderr.contains("limits.node_timeout_s"), "{}", run.all());
 
     env.write_config("backends:\n  ollama:\n    kind: ollama\n    url: \"http://127.0.0.1:1\"\n    enpoints: []\n");
     let run = env.run(&["status"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains(&format!("{path} line 5")),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stderr.contains("unknown field `enpoints`"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains(&format!("{path} line 5")), "{}", run.all());
+    assert!(run.stderr.contains("unknown field `enpoints`"), "{}", run.all());
 
     env.write_config("roles:\n  overseer:\n    backend: gpu-box\n");
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains(&format!("{path} line 3")),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stderr.contains("no backend named `gpu-box`"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains(&format!("{path} line 3")), "{}", run.all());
+    assert!(run.stderr.contains("no backend named `gpu-box`"), "{}", run.all());
 
     env.write_config("backends:\n  ollama:\n    endpoints: [\"gpu-1:11434\"]\n");
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("must be an http:// or https:// URL"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("must be an http:// or https:// URL"), "{}", run.all());
 
     let bad_env = TestEnv::new().set("CODE_EVOLVER_LIMITS__NODE_MEMORY_MB", "lots");
     let run = bad_env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("environment (CODE_EVOLVER_*)"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stderr.contains("limits.node_memory_mb"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("environment (CODE_EVOLVER_*)"), "{}", run.all());
+    assert!(run.stderr.contains("limits.node_memory_mb"), "{}", run.all());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prototypes_config_shape_is_accepted() {
-    let server = ScriptedServer::start(fixtures::arithmetic_script())
-        .await
-        .unwrap();
+    let server = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
     let env = TestEnv::new();
     env.write_config(&format!(
         "ollama:\n  base_url: \"{}\"\n  models:\n    generator:\n      model: \"codellama\"\n    triage:\n      model: \"gemma3:1b\"\n\
@@ -300,12 +207,7 @@ async fn the_prototypes_config_shape_is_accepted() {
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"));
-    assert!(
-        run.stderr
-            .contains("`auto_evolution` section has no meaning here and is ignored"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stderr.contains("`auto_evolution` section has no meaning here and is ignored"), "{}", run.all());
     assert_eq!(server.requests_for("code")[0].model, "codellama");
     assert_eq!(server.requests_for("classify")[0].model, "gemma3:1b");
     // A role the prototype did not name keeps its default model, on the prototype's base URL.

@@ -18,7 +18,7 @@ fn router(yaml: &str) -> Router {
         .layer(layer)
         .load()
         .unwrap();
-    Router::new(&config).unwrap()
+    Router::new(&config, std::path::Path::new("/nonexistent")).unwrap()
 }
 
 fn slow_script(delay_ms: u64) -> Script {
@@ -31,10 +31,7 @@ fn slow_script(delay_ms: u64) -> Script {
 }
 
 fn ask() -> ChatRequest {
-    ChatRequest {
-        messages: vec![Message::user("hi")],
-        ..Default::default()
-    }
+    ChatRequest { messages: vec![Message::user("hi")], ..Default::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,24 +54,15 @@ async fn endpoints_take_turns_and_limit_concurrent_calls() {
     // Round-robin: two calls each. One at a time per endpoint: 2 × 200 ms at least.
     assert_eq!(a.requests().len(), 2);
     assert_eq!(b.requests().len(), 2);
-    assert!(
-        elapsed >= Duration::from_millis(390),
-        "the limit of 1 concurrent call was not kept: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_millis(1500),
-        "the endpoints served in parallel: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(390), "the limit of 1 concurrent call was not kept: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1500), "the endpoints served in parallel: {elapsed:?}");
     assert_eq!(budget.calls().len(), 4, "every call is recorded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_stops_a_call_in_flight() {
     let a = ScriptedServer::start(slow_script(10_000)).await.unwrap();
-    let router = router(&format!(
-        "backends:\n  ollama:\n    kind: ollama\n    url: \"{}\"\n",
-        a.url
-    ));
+    let router = router(&format!("backends:\n  ollama:\n    kind: ollama\n    url: \"{}\"\n", a.url));
     let budget = Budget::unlimited();
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
@@ -83,13 +71,8 @@ async fn cancelling_stops_a_call_in_flight() {
         trigger.cancel();
     });
     let started = Instant::now();
-    let result = router
-        .chat(Role::Content, None, ask(), &budget, &cancel)
-        .await;
-    assert!(
-        matches!(result, Err(code_evolver::llm::LlmError::Cancelled)),
-        "{result:?}"
-    );
+    let result = router.chat(Role::Content, None, ask(), &budget, &cancel).await;
+    assert!(matches!(result, Err(code_evolver::llm::LlmError::Cancelled)), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
@@ -97,22 +80,13 @@ async fn cancelling_stops_a_call_in_flight() {
 async fn embeddings_over_ollama_and_openai() {
     let server = ScriptedServer::start(Script::new()).await.unwrap();
     for kind in ["ollama", "openai"] {
-        let router = router(&format!(
-            "backends:\n  ollama:\n    kind: {kind}\n    url: \"{}\"\n",
-            server.url
-        ));
-        let texts = vec![
-            "parse ISO dates".to_string(),
-            "parse ISO dates from logs".to_string(),
-            "tell a joke".to_string(),
-        ];
+        let router = router(&format!("backends:\n  ollama:\n    kind: {kind}\n    url: \"{}\"\n", server.url));
+        let texts =
+            vec!["parse ISO dates".to_string(), "parse ISO dates from logs".to_string(), "tell a joke".to_string()];
         let vectors = router.embed(&texts).await.unwrap();
         assert_eq!(vectors.len(), 3);
         let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
-        assert!(
-            dot(&vectors[0], &vectors[1]) > dot(&vectors[0], &vectors[2]),
-            "{kind}: related texts are closer"
-        );
+        assert!(dot(&vectors[0], &vectors[1]) > dot(&vectors[0], &vectors[2]), "{kind}: related texts are closer");
     }
     let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths, ["/api/embed", "/v1/embeddings"]);

@@ -11,6 +11,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod registry;
 pub mod sandbox;
+pub mod setup;
 
 /// The scripted model server used by the tests and by `code-evolver bench engine`.
 #[path = "../../tests/support/scripted_model.rs"]

@@ -58,8 +58,18 @@ enum Command {
     },
     /// Check every configured endpoint, the Python tools, the sandbox and the data dir.
     Status,
-    /// Install what code-evolver needs: the Python venv with pytest and the linters.
-    Setup,
+    /// Install what code-evolver needs: the Python venv (pytest, linters) and the embedded models.
+    Setup {
+        /// Skip the 1.5B model (powerful generator, escalation).
+        #[arg(long)]
+        no_powerful: bool,
+        /// Also install the small models the tests use (SmolLM2-135M, a tiny GGUF).
+        #[arg(long)]
+        test_models: bool,
+        /// Only the Python venv.
+        #[arg(long)]
+        no_models: bool,
+    },
     /// Print performance figures.
     Bench {
         #[command(subcommand)]
@@ -86,36 +96,24 @@ enum BenchCommand {
 fn main() {
     let args = Args::parse();
     cli::init_logging(args.verbose);
-    let global = Global {
-        config: args.config,
-        workspace: args.workspace,
-        data_dir: args.data_dir,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let global = Global { config: args.config, workspace: args.workspace, data_dir: args.data_dir };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let code = runtime.block_on(async move {
         match args.command {
-            Command::Evolve {
-                task,
-                no_run,
-                no_optimize,
-                json,
-            } => cli::evolve::run(&global, &task.join(" "), !no_run, !no_optimize, json).await,
+            Command::Evolve { task, no_run, no_optimize, json } => {
+                cli::evolve::run(&global, &task.join(" "), !no_run, !no_optimize, json).await
+            }
             Command::Chat => cli::chat::run(&global).await,
             Command::Run { node, input } => cli::nodes::run(&global, &node, &input).await,
             Command::List { json } => cli::nodes::list(&global, json),
             Command::Show { node, json } => cli::nodes::show(&global, &node, json),
             Command::Status => cli::status::run(&global).await,
-            Command::Setup => cli::setup::run(&global).await,
-            Command::Bench {
-                what: BenchCommand::Engine { runs },
-            } => cli::bench::engine(runs).await,
-            Command::ServeScripted { script, addr } => {
-                cli::bench::serve_scripted(&script, &addr).await
+            Command::Setup { no_powerful, test_models, no_models } => {
+                cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
+            Command::Bench { what: BenchCommand::Engine { runs } } => cli::bench::engine(runs).await,
+            Command::ServeScripted { script, addr } => cli::bench::serve_scripted(&script, &addr).await,
         }
     });
     std::process::exit(code);

@@ -8,9 +8,7 @@ pub fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CODE_EVOLVER_DATA_DIR") {
         return PathBuf::from(dir);
     }
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from(".local/share"))
-        .join("code-evolver")
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".local/share")).join("code-evolver")
 }
 
 pub fn venv_dir(data: &Path) -> PathBuf {
@@ -23,26 +21,12 @@ pub fn registry_path(data: &Path) -> PathBuf {
 
 /// The runtime's Python files, compiled in so the binary works wherever it is installed.
 pub const RUNTIME_FILES: &[(&str, &str)] = &[
-    (
-        "warm_runner.py",
-        include_str!("../../runtime/warm_runner.py"),
-    ),
-    (
-        "node_runtime.py",
-        include_str!("../../runtime/node_runtime.py"),
-    ),
-    (
-        "pytest_report.py",
-        include_str!("../../runtime/pytest_report.py"),
-    ),
-    (
-        "bench_harness.py",
-        include_str!("../../runtime/bench_harness.py"),
-    ),
-    (
-        "requirements.txt",
-        include_str!("../../runtime/requirements.txt"),
-    ),
+    ("warm_runner.py", include_str!("../../runtime/warm_runner.py")),
+    ("node_runtime.py", include_str!("../../runtime/node_runtime.py")),
+    ("pytest_report.py", include_str!("../../runtime/pytest_report.py")),
+    ("bench_harness.py", include_str!("../../runtime/bench_harness.py")),
+    ("tidy.py", include_str!("../../runtime/tidy.py")),
+    ("requirements.txt", include_str!("../../runtime/requirements.txt")),
 ];
 
 /// Writes the runtime files into `data/runtime/<hash>/` once and returns that folder. The hash
@@ -87,10 +71,7 @@ pub fn find_python(configured: &str, data: &Path) -> Option<PathBuf> {
             return Some(venv);
         }
     }
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .ok()?;
+    let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().ok()?;
     let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!path.is_empty()).then(|| PathBuf::from(path))
 }
@@ -104,7 +85,5 @@ pub fn find_tool(python: Option<&Path>, name: &str) -> Option<PathBuf> {
         }
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
 }

@@ -13,9 +13,7 @@ pub fn python() -> String {
     if let Ok(p) = std::env::var("CODE_EVOLVER_PYTHON") {
         return p;
     }
-    let venv = dirs::data_dir()
-        .unwrap()
-        .join("code-evolver/venv/bin/python");
+    let venv = dirs::data_dir().unwrap().join("code-evolver/venv/bin/python");
     assert!(
         venv.exists(),
         "no Python with pytest: run `cargo run -- setup` (or scripts/test.sh), or set CODE_EVOLVER_PYTHON"
@@ -79,13 +77,10 @@ impl TestEnv {
     }
 
     pub async fn run(&self, args: &[&str]) -> Run {
-        let output = tokio::time::timeout(
-            std::time::Duration::from_secs(120),
-            self.command(args).output(),
-        )
-        .await
-        .expect("the CLI finished within 120 s")
-        .expect("the CLI started");
+        let output = tokio::time::timeout(std::time::Duration::from_secs(120), self.command(args).output())
+            .await
+            .expect("the CLI finished within 120 s")
+            .expect("the CLI started");
         Run::from(output)
     }
 
@@ -97,7 +92,7 @@ impl TestEnv {
 /// A config file for one backend, fast settings for tests.
 pub fn base_config(kind: &str, endpoint_yaml: &str) -> String {
     format!(
-        "backends:\n  ollama:\n    kind: {kind}\n    {endpoint_yaml}\n    timeout_s: 5\n    retries: 0\n\
+        "backends:\n  ollama:\n    kind: {kind}\n    {endpoint_yaml}\n    timeout_s: 5\n    retries: 0\n    fallback: null\n\
          pipeline:\n  analysis:\n    linters: []\n  optimize:\n    iterations: 0\n"
     )
 }
@@ -120,10 +115,7 @@ impl From<Output> for Run {
 
 impl Run {
     pub fn all(&self) -> String {
-        format!(
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
+        format!("--- stdout ---\n{}\n--- stderr ---\n{}", self.stdout, self.stderr)
     }
 
     pub fn assert_ok(&self) -> &Run {
@@ -133,20 +125,14 @@ impl Run {
 
     /// The text after `RESULT: ` on its line.
     pub fn result(&self) -> Option<String> {
-        self.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("RESULT: "))
-            .map(String::from)
+        self.stdout.lines().find_map(|l| l.strip_prefix("RESULT: ")).map(String::from)
     }
 
     /// The saved node's id, from the summary line `node ID vN · ...`.
     pub fn node_id(&self) -> String {
         self.stdout
             .lines()
-            .find_map(|l| {
-                l.strip_prefix("node ")
-                    .and_then(|r| r.split_whitespace().next())
-            })
+            .find_map(|l| l.strip_prefix("node ").and_then(|r| r.split_whitespace().next()))
             .unwrap_or_else(|| panic!("no node line:\n{}", self.all()))
             .to_string()
     }

@@ -65,40 +65,24 @@ pub struct Script {
 
 impl Script {
     pub fn new() -> Self {
-        Script {
-            chunk_chars: 16,
-            models: vec!["scripted".into()],
-            ..Default::default()
-        }
+        Script { chunk_chars: 16, models: vec!["scripted".into()], ..Default::default() }
     }
 
     /// Always answer `stage` with `reply`.
     pub fn on(mut self, stage: &str, reply: Value) -> Self {
-        self.rules.push(Rule {
-            stage: Some(stage.into()),
-            replies: vec![reply],
-            ..Default::default()
-        });
+        self.rules.push(Rule { stage: Some(stage.into()), replies: vec![reply], ..Default::default() });
         self
     }
 
     /// Answer `stage` with each reply in turn (the last repeats).
     pub fn on_seq(mut self, stage: &str, replies: Vec<Value>) -> Self {
-        self.rules.push(Rule {
-            stage: Some(stage.into()),
-            replies,
-            ..Default::default()
-        });
+        self.rules.push(Rule { stage: Some(stage.into()), replies, ..Default::default() });
         self
     }
 
     /// Answer requests whose messages contain `text`.
     pub fn on_text(mut self, text: &str, reply: Value) -> Self {
-        self.rules.push(Rule {
-            contains: Some(text.into()),
-            replies: vec![reply],
-            ..Default::default()
-        });
+        self.rules.push(Rule { contains: Some(text.into()), replies: vec![reply], ..Default::default() });
         self
     }
 
@@ -141,19 +125,13 @@ impl ScriptedServer {
     }
 
     pub async fn start_on(addr: &str, script: Script) -> std::io::Result<ScriptedServer> {
-        let shared = Arc::new(Shared {
-            script: Mutex::new(script),
-            log: Mutex::new(Vec::new()),
-        });
+        let shared = Arc::new(Shared { script: Mutex::new(script), log: Mutex::new(Vec::new()) });
         let app = Router::new()
             .route("/api/chat", post(ollama_chat))
             .route("/api/generate", post(ollama_generate))
             .route("/api/embed", post(ollama_embed))
             .route("/api/tags", get(list_models_ollama))
-            .route(
-                "/api/version",
-                get(|| async { axum::Json(json!({ "version": "0.0.0-scripted" })) }),
-            )
+            .route("/api/version", get(|| async { axum::Json(json!({ "version": "0.0.0-scripted" })) }))
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/embeddings", post(openai_embed))
             .route("/v1/models", get(list_models_openai))
@@ -174,10 +152,7 @@ impl ScriptedServer {
 
     /// Requests for one stage.
     pub fn requests_for(&self, stage: &str) -> Vec<LoggedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.stage == stage)
-            .collect()
+        self.requests().into_iter().filter(|r| r.stage == stage).collect()
     }
 
     pub fn set_script(&self, script: Script) {
@@ -205,10 +180,7 @@ pub fn embed_text(text: &str) -> Vec<f32> {
         }
         v[(h % DIM as u64) as usize] += weight;
     };
-    for word in lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
+    for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
         add(word, 1.0);
         let chars: Vec<char> = word.chars().collect();
         for w in chars.windows(3) {
@@ -226,10 +198,7 @@ fn stage_of(body: &Value) -> String {
     if let Some(t) = body.pointer("/format/title").and_then(Value::as_str) {
         return t.to_string();
     }
-    if let Some(t) = body
-        .pointer("/response_format/json_schema/name")
-        .and_then(Value::as_str)
-    {
+    if let Some(t) = body.pointer("/response_format/json_schema/name").and_then(Value::as_str) {
         return t.to_string();
     }
     if body.get("format").and_then(Value::as_str) == Some("json") {
@@ -240,24 +209,13 @@ fn stage_of(body: &Value) -> String {
 
 fn text_of(body: &Value) -> String {
     if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        return messages
-            .iter()
-            .filter_map(|m| m.get("content").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n");
+        return messages.iter().filter_map(|m| m.get("content").and_then(Value::as_str)).collect::<Vec<_>>().join("\n");
     }
-    body.get("prompt")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
+    body.get("prompt").and_then(Value::as_str).unwrap_or("").to_string()
 }
 
 enum Plan {
-    Reply {
-        text: String,
-        completion_tokens: u64,
-        delay: Duration,
-    },
+    Reply { text: String, completion_tokens: u64, delay: Duration },
     Fault(Fault, Duration),
     Unscripted(String),
 }
@@ -265,11 +223,7 @@ enum Plan {
 fn plan_reply(shared: &Shared, path: &str, body: &Value) -> Plan {
     let stage = stage_of(body);
     let text = text_of(body);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("").to_string();
     let count = {
         let mut log = shared.log.lock().unwrap();
         log.push(LoggedRequest {
@@ -290,9 +244,7 @@ fn plan_reply(shared: &Shared, path: &str, body: &Value) -> Plan {
     let lower = text.to_lowercase();
     let rule = script.rules.iter_mut().find(|r| {
         r.stage.as_deref().is_none_or(|s| s == stage)
-            && r.contains
-                .as_deref()
-                .is_none_or(|c| lower.contains(&c.to_lowercase()))
+            && r.contains.as_deref().is_none_or(|c| lower.contains(&c.to_lowercase()))
     });
     let Some(rule) = rule else {
         return Plan::Unscripted(format!("no scripted reply for stage `{stage}`"));
@@ -310,14 +262,8 @@ fn plan_reply(shared: &Shared, path: &str, body: &Value) -> Plan {
         Value::String(s) => s,
         other => other.to_string(),
     };
-    let completion_tokens = rule
-        .completion_tokens
-        .unwrap_or((text.len() as u64 / 4).max(1));
-    Plan::Reply {
-        text,
-        completion_tokens,
-        delay,
-    }
+    let completion_tokens = rule.completion_tokens.unwrap_or((text.len() as u64 / 4).max(1));
+    Plan::Reply { text, completion_tokens, delay }
 }
 
 fn chunks(text: &str, size: usize) -> Vec<String> {
@@ -325,10 +271,7 @@ fn chunks(text: &str, size: usize) -> Vec<String> {
     if chars.is_empty() {
         return vec![String::new()];
     }
-    chars
-        .chunks(if size == 0 { 16 } else { size })
-        .map(|c| c.iter().collect())
-        .collect()
+    chars.chunks(if size == 0 { 16 } else { size }).map(|c| c.iter().collect()).collect()
 }
 
 fn prompt_tokens(body: &Value) -> u64 {
@@ -338,72 +281,45 @@ fn prompt_tokens(body: &Value) -> u64 {
 async fn fault_response(fault: Fault, delay: Duration, streaming_format: &'static str) -> Response {
     tokio::time::sleep(delay).await;
     match fault {
-        Fault::ServerError => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({ "error": "scripted failure" })),
-        )
-            .into_response(),
+        Fault::ServerError => {
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "error": "scripted failure" }))).into_response()
+        }
         Fault::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        Fault::Garbage => (
-            StatusCode::OK,
-            "<html>this is not the API you are looking for</html>\n%%%\n",
-        )
-            .into_response(),
+        Fault::Garbage => {
+            (StatusCode::OK, "<html>this is not the API you are looking for</html>\n%%%\n").into_response()
+        }
         Fault::Cut => {
             let first = if streaming_format == "sse" {
-                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"{\\\"co\"}}]}\n\n"
-                    .to_string()
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"{\\\"co\"}}]}\n\n".to_string()
             } else {
-                "{\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"co\"},\"done\":false}\n"
-                    .to_string()
+                "{\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"co\"},\"done\":false}\n".to_string()
             };
             let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(first)]);
-            Response::builder()
-                .status(200)
-                .body(Body::from_stream(stream))
-                .unwrap()
+            Response::builder().status(200).body(Body::from_stream(stream)).unwrap()
         }
     }
 }
 
 fn unscripted(message: String) -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(json!({ "error": message })),
-    )
-        .into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "error": message }))).into_response()
 }
 
-async fn ollama_chat(
-    State(shared): State<Arc<Shared>>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
+async fn ollama_chat(State(shared): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
     ollama_answer(shared, "/api/chat", body, true).await
 }
 
-async fn ollama_generate(
-    State(shared): State<Arc<Shared>>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
+async fn ollama_generate(State(shared): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
     ollama_answer(shared, "/api/generate", body, false).await
 }
 
 async fn ollama_answer(shared: Arc<Shared>, path: &str, body: Value, chat: bool) -> Response {
     let plan = plan_reply(&shared, path, &body);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("scripted")
-        .to_string();
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("scripted").to_string();
     let (text, completion_tokens, delay) = match plan {
-        Plan::Reply {
-            text,
-            completion_tokens,
-            delay,
-        } => (text, completion_tokens, delay),
+        Plan::Reply { text, completion_tokens, delay } => (text, completion_tokens, delay),
         Plan::Fault(f, d) => return fault_response(f, d, "ndjson").await,
         Plan::Unscripted(m) => return unscripted(m),
     };
@@ -431,10 +347,7 @@ async fn ollama_answer(shared: Arc<Shared>, path: &str, body: Value, chat: bool)
         return axum::Json(v).into_response();
     }
     let size = shared.script.lock().unwrap().chunk_chars;
-    let mut lines: Vec<String> = chunks(&text, size)
-        .iter()
-        .map(|c| format!("{}\n", piece(c, false)))
-        .collect();
+    let mut lines: Vec<String> = chunks(&text, size).iter().map(|c| format!("{}\n", piece(c, false))).collect();
     lines.push(format!("{}\n", piece("", true)));
     let stream = futures_util::stream::iter(lines.into_iter().map(Ok::<_, std::io::Error>));
     Response::builder()
@@ -444,22 +357,11 @@ async fn ollama_answer(shared: Arc<Shared>, path: &str, body: Value, chat: bool)
         .unwrap()
 }
 
-async fn openai_chat(
-    State(shared): State<Arc<Shared>>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
+async fn openai_chat(State(shared): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
     let plan = plan_reply(&shared, "/v1/chat/completions", &body);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("scripted")
-        .to_string();
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("scripted").to_string();
     let (text, completion_tokens, delay) = match plan {
-        Plan::Reply {
-            text,
-            completion_tokens,
-            delay,
-        } => (text, completion_tokens, delay),
+        Plan::Reply { text, completion_tokens, delay } => (text, completion_tokens, delay),
         Plan::Fault(f, d) => return fault_response(f, d, "sse").await,
         Plan::Unscripted(m) => return unscripted(m),
     };
@@ -493,10 +395,7 @@ async fn openai_chat(
         json!({ "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": model,
                 "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }] })
     ));
-    let include_usage = body
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let include_usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     if include_usage {
         events.push(format!(
             "data: {}\n\n",
@@ -505,48 +404,31 @@ async fn openai_chat(
     }
     events.push("data: [DONE]\n\n".into());
     let stream = futures_util::stream::iter(events.into_iter().map(Ok::<_, std::io::Error>));
-    Response::builder()
-        .status(200)
-        .header("content-type", "text/event-stream")
-        .body(Body::from_stream(stream))
-        .unwrap()
+    Response::builder().status(200).header("content-type", "text/event-stream").body(Body::from_stream(stream)).unwrap()
 }
 
 fn inputs_of(body: &Value) -> Vec<String> {
     match body.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().unwrap_or("").to_string())
-            .collect(),
+        Some(Value::Array(items)) => items.iter().map(|i| i.as_str().unwrap_or("").to_string()).collect(),
         _ => vec![],
     }
 }
 
-async fn ollama_embed(
-    State(shared): State<Arc<Shared>>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
+async fn ollama_embed(State(shared): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
     log_only(&shared, "/api/embed", &body);
     if let Some(f) = embed_fault(&shared) {
         return fault_response(f, Duration::ZERO, "json").await;
     }
     let inputs = inputs_of(&body);
     if inputs.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({ "error": "input is required" })),
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": "input is required" }))).into_response();
     }
     let embeddings: Vec<Vec<f32>> = inputs.iter().map(|t| embed_text(t)).collect();
     axum::Json(json!({ "model": body.get("model"), "embeddings": embeddings })).into_response()
 }
 
-async fn openai_embed(
-    State(shared): State<Arc<Shared>>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
+async fn openai_embed(State(shared): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
     log_only(&shared, "/v1/embeddings", &body);
     if let Some(f) = embed_fault(&shared) {
         return fault_response(f, Duration::ZERO, "json").await;
@@ -570,11 +452,7 @@ fn log_only(shared: &Shared, path: &str, body: &Value) {
     shared.log.lock().unwrap().push(LoggedRequest {
         path: path.into(),
         stage: "embed".into(),
-        model: body
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        model: body.get("model").and_then(Value::as_str).unwrap_or("").to_string(),
         text: inputs_of(body).join("\n"),
         body: body.clone(),
     });
@@ -585,19 +463,14 @@ async fn list_models_ollama(State(shared): State<Arc<Shared>>) -> Response {
         return fault_response(f, Duration::ZERO, "json").await;
     }
     let models = shared.script.lock().unwrap().models.clone();
-    let list: Vec<Value> = models
-        .iter()
-        .map(|m| json!({ "name": m, "model": m, "size": 1 }))
-        .collect();
+    let list: Vec<Value> = models.iter().map(|m| json!({ "name": m, "model": m, "size": 1 })).collect();
     axum::Json(json!({ "models": list })).into_response()
 }
 
 async fn list_models_openai(State(shared): State<Arc<Shared>>) -> Response {
     let models = shared.script.lock().unwrap().models.clone();
-    let list: Vec<Value> = models
-        .iter()
-        .map(|m| json!({ "id": m, "object": "model", "owned_by": "scripted" }))
-        .collect();
+    let list: Vec<Value> =
+        models.iter().map(|m| json!({ "id": m, "object": "model", "owned_by": "scripted" })).collect();
     axum::Json(json!({ "object": "list", "data": list })).into_response()
 }
 
@@ -606,10 +479,7 @@ async fn read_log(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(log).into_response()
 }
 
-async fn replace_script(
-    State(shared): State<Arc<Shared>>,
-    axum::Json(script): axum::Json<Script>,
-) -> Response {
+async fn replace_script(State(shared): State<Arc<Shared>>, axum::Json(script): axum::Json<Script>) -> Response {
     *shared.script.lock().unwrap() = script;
     StatusCode::NO_CONTENT.into_response()
 }
@@ -650,7 +520,8 @@ pub mod fixtures {
         json!({ "code": code, "change": change })
     }
 
-    pub const ADD: &str = "def add(a: int, b: int) -> int:\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n";
+    pub const ADD: &str =
+        "def add(a: int, b: int) -> int:\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n";
 
     /// "add 10 and 20" end to end; the optimizer offers the same code, which is rejected at once.
     pub fn arithmetic_script() -> Script {

@@ -3,12 +3,7 @@
 use super::{Finding, Range, Severity, ToolOutput};
 
 pub(super) fn args(file: &str) -> Vec<String> {
-    vec![
-        "--check".into(),
-        "--diff".into(),
-        "--quiet".into(),
-        file.into(),
-    ]
+    vec!["--check".into(), "--diff".into(), "--quiet".into(), file.into()]
 }
 
 pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
@@ -23,11 +18,7 @@ pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
                 .and_then(|rest| rest.split([',', ' ']).next())
                 .and_then(|n| n.parse::<u32>().ok())
                 .unwrap_or(1);
-            let changed = out
-                .stdout
-                .lines()
-                .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
-                .count();
+            let changed = out.stdout.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).count();
             Ok(vec![Finding {
                 tool: "black".into(),
                 code: "format".into(),

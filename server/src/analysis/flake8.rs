@@ -3,11 +3,7 @@
 use super::{Finding, Range, Severity, ToolOutput};
 
 pub(super) fn args(file: &str) -> Vec<String> {
-    vec![
-        "--max-line-length=120".into(),
-        "--format=%(row)d:%(col)d:%(code)s:%(text)s".into(),
-        file.into(),
-    ]
+    vec!["--max-line-length=120".into(), "--format=%(row)d:%(col)d:%(code)s:%(text)s".into(), file.into()]
 }
 
 pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
@@ -25,10 +21,7 @@ pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
             let message = parts.next()?.trim().to_string();
             Some(Finding {
                 tool: "flake8".into(),
-                severity: if code.starts_with("E9")
-                    || code.starts_with("F8")
-                    || code.starts_with("F6")
-                {
+                severity: if code.starts_with("E9") || code.starts_with("F8") || code.starts_with("F6") {
                     Severity::Error
                 } else {
                     Severity::Warning

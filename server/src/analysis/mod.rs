@@ -50,12 +50,7 @@ pub struct LinterReport {
 
 impl Range {
     fn point(line: u32, col: u32) -> Range {
-        Range {
-            start_line: line.max(1),
-            start_col: col.max(1),
-            end_line: line.max(1),
-            end_col: col.max(1) + 1,
-        }
+        Range { start_line: line.max(1), start_col: col.max(1), end_line: line.max(1), end_col: col.max(1) + 1 }
     }
 }
 
@@ -113,12 +108,7 @@ impl Linters {
     async fn check_one(&self, name: &str, file: &Path, cwd: &Path) -> LinterReport {
         let started = std::time::Instant::now();
         let Some(program) = self.locate(name) else {
-            return LinterReport {
-                tool: name.into(),
-                findings: None,
-                error: None,
-                duration_ms: 0,
-            };
+            return LinterReport { tool: name.into(), findings: None, error: None, duration_ms: 0 };
         };
         let file_arg = file.display().to_string();
         let (args, parse): (Vec<String>, Parser) = match name {
@@ -136,23 +126,13 @@ impl Linters {
                 };
             }
         };
-        let result = run_tool(&program, &args, cwd)
-            .await
-            .and_then(|out| parse(&out));
+        let result = run_tool(&program, &args, cwd).await.and_then(|out| parse(&out));
         let duration_ms = started.elapsed().as_millis() as u64;
         match result {
-            Ok(findings) => LinterReport {
-                tool: name.into(),
-                findings: Some(findings),
-                error: None,
-                duration_ms,
-            },
-            Err(error) => LinterReport {
-                tool: name.into(),
-                findings: Some(Vec::new()),
-                error: Some(error),
-                duration_ms,
-            },
+            Ok(findings) => LinterReport { tool: name.into(), findings: Some(findings), error: None, duration_ms },
+            Err(error) => {
+                LinterReport { tool: name.into(), findings: Some(Vec::new()), error: Some(error), duration_ms }
+            }
         }
     }
 }

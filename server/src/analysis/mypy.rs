@@ -18,11 +18,7 @@ pub(super) fn args(file: &str) -> Vec<String> {
 
 pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
     if out.status.unwrap_or(0) > 1 {
-        return Err(format!(
-            "mypy failed: {}{}",
-            out.stdout.trim(),
-            out.stderr.trim()
-        ));
+        return Err(format!("mypy failed: {}{}", out.stdout.trim(), out.stderr.trim()));
     }
     Ok(out
         .stdout

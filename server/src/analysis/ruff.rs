@@ -4,16 +4,7 @@ use super::{Finding, Range, Severity, ToolOutput};
 use serde_json::Value;
 
 pub(super) fn args(file: &str) -> Vec<String> {
-    [
-        "check",
-        "--no-cache",
-        "--output-format",
-        "json",
-        "--exit-zero",
-        file,
-    ]
-    .map(String::from)
-    .to_vec()
+    ["check", "--no-cache", "--output-format", "json", "--exit-zero", file].map(String::from).to_vec()
 }
 
 pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
@@ -23,11 +14,7 @@ pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
         .iter()
         .map(|item| {
             let num = |ptr: &str| item.pointer(ptr).and_then(Value::as_u64).unwrap_or(1) as u32;
-            let code = item
-                .get("code")
-                .and_then(Value::as_str)
-                .unwrap_or("syntax")
-                .to_string();
+            let code = item.get("code").and_then(Value::as_str).unwrap_or("syntax").to_string();
             Finding {
                 tool: "ruff".into(),
                 severity: if code == "syntax" || code.starts_with("E9") || code.starts_with("F8") {
@@ -42,11 +29,7 @@ pub(super) fn parse(out: &ToolOutput) -> Result<Vec<Finding>, String> {
                     end_line: num("/end_location/row"),
                     end_col: num("/end_location/column"),
                 },
-                message: item
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                message: item.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
             }
         })
         .collect())

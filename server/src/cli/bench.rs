@@ -12,20 +12,11 @@ use std::path::Path;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-fn config_for(
-    url: &str,
-    python: &Path,
-    linters: bool,
-    optimize: bool,
-) -> Result<crate::config::Config, String> {
+fn config_for(url: &str, python: &Path, linters: bool, optimize: bool) -> Result<crate::config::Config, String> {
     let yaml = format!(
         "backends:\n  ollama: {{ kind: ollama, url: \"{url}\" }}\nruntime:\n  python: \"{}\"\npipeline:\n  analysis:\n    linters: {}\n  optimize:\n    iterations: {}\n",
         python.display(),
-        if linters {
-            "[ruff, flake8, pylint, mypy, black]"
-        } else {
-            "[]"
-        },
+        if linters { "[ruff, flake8, pylint, mypy, black]" } else { "[]" },
         if optimize { 1 } else { 0 }
     );
     let layer = Layer::from_yaml("bench", &yaml).map_err(|e| e.to_string())?;
@@ -62,21 +53,9 @@ pub async fn engine(runs: usize) -> i32 {
         "bench engine: evolve \"add 10 and 20\" against a zero-latency scripted model ({runs} runs each, after one warm-up)"
     );
     for (label, linters, optimize) in [
-        (
-            "core pipeline (classify, plan, tests, generate, verify, run)",
-            false,
-            false,
-        ),
-        (
-            "core + linters (ruff, flake8, pylint, mypy, black)",
-            true,
-            false,
-        ),
-        (
-            "core + one optimize iteration (5+5 timed runs)",
-            false,
-            true,
-        ),
+        ("core pipeline (classify, plan, tests, generate, verify, run)", false, false),
+        ("core + linters (ruff, flake8, pylint, mypy, black)", true, false),
+        ("core + one optimize iteration (5+5 timed runs)", false, true),
     ] {
         let config = match config_for(&server.url, &python, linters, optimize) {
             Ok(c) => c,
@@ -100,28 +79,19 @@ pub async fn engine(runs: usize) -> i32 {
                 .on("code", fixtures::code(fixtures::ADD))
                 .on(
                     "optimize",
-                    fixtures::faster(
-                        "def add(a: int, b: int) -> int:\n    return b + a\n",
-                        "swap operands",
-                    ),
+                    fixtures::faster("def add(a: int, b: int) -> int:\n    return b + a\n", "swap operands"),
                 ),
         );
         let mut times = Vec::new();
         let mut note = String::new();
         for i in 0..=runs {
             let started = Instant::now();
-            let result = evolver
-                .evolve(
-                    EvolveRequest::new("add 10 and 20"),
-                    events::discard(),
-                    CancellationToken::new(),
-                )
-                .await;
+            let result =
+                evolver.evolve(EvolveRequest::new("add 10 and 20"), events::discard(), CancellationToken::new()).await;
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             match result {
                 Ok(outcome)
-                    if outcome.result.as_ref().and_then(|r| r.output.as_ref().ok())
-                        == Some(&serde_json::json!(30)) =>
+                    if outcome.result.as_ref().and_then(|r| r.output.as_ref().ok()) == Some(&serde_json::json!(30)) =>
                 {
                     if i > 0 {
                         times.push(elapsed);
@@ -141,11 +111,7 @@ pub async fn engine(runs: usize) -> i32 {
             }
         }
         let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
-        println!(
-            "  {label}: median {:.0} ms, best {:.0} ms{note}",
-            median(&times),
-            min
-        );
+        println!("  {label}: median {:.0} ms, best {:.0} ms{note}", median(&times), min);
     }
 
     // Node run overhead.
@@ -166,10 +132,7 @@ pub async fn engine(runs: usize) -> i32 {
     );
     let limits = NodeLimits::from_config(&crate::config::Config::defaults().limits);
     let request = RunRequest {
-        kind: RunKind::Script {
-            script: script.clone(),
-            args: vec![],
-        },
+        kind: RunKind::Script { script: script.clone(), args: vec![] },
         cwd: dir.clone(),
         stdin: "{\"a\": 1, \"b\": 2}".into(),
         env: sandbox.base_env(&dir),
@@ -193,9 +156,7 @@ pub async fn engine(runs: usize) -> i32 {
             }
         }
         let started = Instant::now();
-        let status = std::process::Command::new(&python)
-            .args(["-c", "pass"])
-            .status();
+        let status = std::process::Command::new(&python).args(["-c", "pass"]).status();
         if status.map(|s| s.success()).unwrap_or(false) {
             cold.push(started.elapsed().as_secs_f64() * 1000.0);
         }

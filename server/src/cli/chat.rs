@@ -37,6 +37,7 @@ pub async fn run(global: &Global) -> i32 {
     let _ = std::fs::create_dir_all(global.data_dir());
     let _ = editor.load_history(&history);
     let mut auto = evolver.config().pipeline.optimize.iterations > 0;
+    super::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     println!("code-evolver chat — type a task, or `help`.");
     loop {
         let (returned, line) = tokio::task::spawn_blocking(move || {
@@ -65,16 +66,10 @@ pub async fn run(global: &Global) -> i32 {
         let _ = editor.add_history_entry(text);
         let _ = editor.save_history(&history);
         let command = text.strip_prefix('/').unwrap_or(text);
-        let (word, rest) = command
-            .split_once(char::is_whitespace)
-            .map(|(w, r)| (w, r.trim()))
-            .unwrap_or((command, ""));
+        let (word, rest) = command.split_once(char::is_whitespace).map(|(w, r)| (w, r.trim())).unwrap_or((command, ""));
         match word {
             "quit" | "exit" | "q" => break,
-            "help" | "?" => println!(
-                "{}",
-                HELP.replace("{auto}", if auto { "on" } else { "off" })
-            ),
+            "help" | "?" => println!("{}", HELP.replace("{auto}", if auto { "on" } else { "off" })),
             "clear" => print!("\x1b[2J\x1b[H"),
             "status" => {
                 super::status::run(global).await;
@@ -95,15 +90,9 @@ pub async fn run(global: &Global) -> i32 {
                     auto = false;
                     println!("auto-optimization off");
                 }
-                _ => println!(
-                    "auto is {}; use `auto on` or `auto off`",
-                    if auto { "on" } else { "off" }
-                ),
+                _ => println!("auto is {}; use `auto on` or `auto off`", if auto { "on" } else { "off" }),
             },
-            "show" | "run" => println!(
-                "usage: {word} NODE{}",
-                if word == "run" { " [JSON]" } else { "" }
-            ),
+            "show" | "run" => println!("usage: {word} NODE{}", if word == "run" { " [JSON]" } else { "" }),
             _ => evolve(&evolver, text, auto).await,
         }
     }
@@ -124,11 +113,7 @@ fn cancel_on_ctrl_c() -> (CancellationToken, tokio::task::JoinHandle<()>) {
 async fn evolve(evolver: &Evolver, task: &str, optimize: bool) {
     let renderer = Renderer::new(false);
     let (cancel, watcher) = cancel_on_ctrl_c();
-    let request = EvolveRequest {
-        task: task.to_string(),
-        run_task: true,
-        optimize,
-    };
+    let request = EvolveRequest { task: task.to_string(), run_task: true, optimize };
     let result = evolver.evolve(request, renderer.sink(), cancel).await;
     watcher.abort();
     renderer.finish();
@@ -140,10 +125,7 @@ async fn evolve(evolver: &Evolver, task: &str, optimize: bool) {
 }
 
 async fn run_node(evolver: &Evolver, rest: &str) {
-    let (node, json) = rest
-        .split_once(char::is_whitespace)
-        .map(|(n, j)| (n, j.trim()))
-        .unwrap_or((rest, "{}"));
+    let (node, json) = rest.split_once(char::is_whitespace).map(|(n, j)| (n, j.trim())).unwrap_or((rest, "{}"));
     let input: serde_json::Value = match serde_json::from_str(json) {
         Ok(v) => v,
         Err(e) => {

@@ -27,6 +27,7 @@ pub async fn run(global: &Global, task: &str, run_task: bool, optimize: bool, js
             }
         }
     });
+    super::announce_fallbacks(&evolver, &renderer).await;
     let route = evolver.router().route(crate::config::Role::GeneratorFast);
     renderer.line(&format!(
         "evolving: {task}  (generator: {} via {} {})",
@@ -34,25 +35,13 @@ pub async fn run(global: &Global, task: &str, run_task: bool, optimize: bool, js
         route.backend,
         route.endpoints.join(", ")
     ));
-    let result = evolver
-        .evolve(
-            EvolveRequest {
-                task: task.to_string(),
-                run_task,
-                optimize,
-            },
-            renderer.sink(),
-            cancel,
-        )
-        .await;
+    let result =
+        evolver.evolve(EvolveRequest { task: task.to_string(), run_task, optimize }, renderer.sink(), cancel).await;
     renderer.finish();
     match result {
         Ok(outcome) => {
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&outcome).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&outcome).unwrap_or_default());
             } else {
                 for line in summary(&outcome) {
                     println!("{line}");

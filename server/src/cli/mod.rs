@@ -79,9 +79,14 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CODE_EVOLVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Finds backends that cannot be reached and says which fallback serves instead.
+pub async fn announce_fallbacks(evolver: &Evolver, renderer: &render::Renderer) {
+    for backend in evolver.router().check_reachability().await {
+        let fallback = evolver.config().backends.get(&backend).and_then(|b| b.fallback.clone()).unwrap_or_default();
+        renderer.line(&format!("{backend} cannot be reached: the {fallback} backend serves every role that uses it"));
+    }
 }

@@ -21,10 +21,7 @@ pub fn list(global: &Global, json: bool) -> i32 {
     };
     match reg.list() {
         Ok(nodes) if json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&nodes).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&nodes).unwrap_or_default());
             0
         }
         Ok(nodes) if nodes.is_empty() => {
@@ -43,9 +40,7 @@ pub fn list(global: &Global, json: bool) -> i32 {
                     n.kind,
                     n.current_version,
                     format!("{}/{}", n.tests_passed, n.tests_total),
-                    n.score
-                        .map(|s| format!("{s:.2}×"))
-                        .unwrap_or_else(|| "-".into()),
+                    n.score.map(|s| format!("{s:.2}×")).unwrap_or_else(|| "-".into()),
                     n.runs,
                     format_unix(n.updated_at),
                     n.task
@@ -73,53 +68,30 @@ pub fn show(global: &Global, node: &str, json: bool) -> i32 {
         }
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&detail).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&detail).unwrap_or_default());
         return 0;
     }
-    println!(
-        "node {} · {} ({}) · function {}",
-        detail.id, detail.kind, detail.complexity, detail.function_name
-    );
+    println!("node {} · {} ({}) · function {}", detail.id, detail.kind, detail.complexity, detail.function_name);
     println!("task: {}", detail.task);
     if let Ok(spec) = serde_json::from_str::<crate::pipeline::spec::Spec>(&detail.spec_json) {
         println!("spec: {} — {}", spec.signature(), spec.problem);
-        println!(
-            "input example: {}",
-            serde_json::Value::Object(spec.task_input.clone())
-        );
+        println!("input example: {}", serde_json::Value::Object(spec.task_input.clone()));
     }
     println!("\nversions:");
     for v in &detail.versions {
         println!(
             "  v{}{} {:<10} {}/{} tests{}{}{} · {} · {}{}",
             v.version,
-            if v.version == detail.current_version {
-                "*"
-            } else {
-                " "
-            },
+            if v.version == detail.current_version { "*" } else { " " },
             v.origin,
             v.tests_passed,
             v.tests_total,
-            v.per_call_ns
-                .map(|ns| format!(" · {} per call", human_ns(ns)))
-                .unwrap_or_default(),
-            v.score
-                .map(|s| format!(" · score {s:.2}×"))
-                .unwrap_or_default(),
-            v.parent_version
-                .map(|p| format!(" · from v{p}"))
-                .unwrap_or_default(),
+            v.per_call_ns.map(|ns| format!(" · {} per call", human_ns(ns))).unwrap_or_default(),
+            v.score.map(|s| format!(" · score {s:.2}×")).unwrap_or_default(),
+            v.parent_version.map(|p| format!(" · from v{p}")).unwrap_or_default(),
             v.model,
             format_unix(v.created_at),
-            if v.change.is_empty() {
-                String::new()
-            } else {
-                format!(" · {}", v.change)
-            }
+            if v.change.is_empty() { String::new() } else { format!(" · {}", v.change) }
         );
     }
     println!("\ncode (v{}):", detail.current_version);

@@ -21,19 +21,13 @@ impl Renderer {
         let bar = tty.then(|| {
             let bar = ProgressBar::new(100);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{bar:30}] {pos:>3}% {msg}")
-                    .unwrap()
-                    .progress_chars("=> "),
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos:>3}% {msg}").unwrap().progress_chars("=> "),
             );
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Arc::new(Renderer {
-            bar,
-            to_stderr,
-            color,
-        })
+        Arc::new(Renderer { bar, to_stderr, color })
     }
 
     pub fn sink(self: &Arc<Self>) -> EventSink {
@@ -42,11 +36,7 @@ impl Renderer {
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
 
     pub fn line(&self, text: &str) {
@@ -67,11 +57,7 @@ impl Renderer {
     fn show(&self, event: &Event) {
         let stage = format!("[{}]", event.stage.as_str());
         let text = match event.level {
-            Level::Info => format!(
-                "{} {}",
-                self.paint("1;36", &format!("{stage:<11}")),
-                event.message
-            ),
+            Level::Info => format!("{} {}", self.paint("1;36", &format!("{stage:<11}")), event.message),
             Level::Model => format!(
                 "{} {}",
                 self.paint("2", &format!("{stage:<11}")),
@@ -109,51 +95,20 @@ impl Renderer {
 pub fn summary(outcome: &EvolveOutcome) -> Vec<String> {
     let mut lines = Vec::new();
     let opt = &outcome.optimization;
-    let mut figures = vec![format!(
-        "{}/{} tests pass",
-        outcome.report.passed, outcome.report.total
-    )];
+    let mut figures = vec![format!("{}/{} tests pass", outcome.report.passed, outcome.report.total)];
     if opt.final_ns > 0.0 {
         figures.push(format!("score {:.2}×", opt.score));
         figures.push(format!("{} per call", human_ns(opt.final_ns)));
-        figures.push(format!(
-            "peak RSS {:.1} MB",
-            opt.peak_rss_kb as f64 / 1024.0
-        ));
+        figures.push(format!("peak RSS {:.1} MB", opt.peak_rss_kb as f64 / 1024.0));
     }
-    lines.push(format!(
-        "node {} v{} · {}",
-        outcome.node_id,
-        outcome.version,
-        figures.join(" · ")
-    ));
-    let findings: usize = outcome
-        .analysis
-        .iter()
-        .filter_map(|r| r.findings.as_ref())
-        .map(Vec::len)
-        .sum();
-    let linters: Vec<&str> = outcome
-        .analysis
-        .iter()
-        .filter(|r| r.findings.is_some())
-        .map(|r| r.tool.as_str())
-        .collect();
+    lines.push(format!("node {} v{} · {}", outcome.node_id, outcome.version, figures.join(" · ")));
+    let findings: usize = outcome.analysis.iter().filter_map(|r| r.findings.as_ref()).map(Vec::len).sum();
+    let linters: Vec<&str> =
+        outcome.analysis.iter().filter(|r| r.findings.is_some()).map(|r| r.tool.as_str()).collect();
     if !linters.is_empty() {
-        lines.push(format!(
-            "lint: {findings} findings from {}",
-            linters.join(", ")
-        ));
-        for f in outcome
-            .analysis
-            .iter()
-            .flat_map(|r| r.findings.iter().flatten())
-            .take(8)
-        {
-            lines.push(format!(
-                "    line {}: {} {} {}",
-                f.range.start_line, f.tool, f.code, f.message
-            ));
+        lines.push(format!("lint: {findings} findings from {}", linters.join(", ")));
+        for f in outcome.analysis.iter().flat_map(|r| r.findings.iter().flatten()).take(8) {
+            lines.push(format!("    line {}: {} {} {}", f.range.start_line, f.tool, f.code, f.message));
         }
     }
     lines.push(format!(

@@ -1,105 +1,83 @@
-//! `code-evolver setup`: the Python venv with pytest and the linters, pinned in
-//! runtime/requirements.txt. Idempotent: a marker records what was installed.
+//! `code-evolver setup`: the venv, then the embedded models, with a progress display.
 
 use super::{EXIT_FAILED, Global};
-use sha2::{Digest, Sha256};
-use std::path::Path;
-use std::process::Command;
+use crate::setup::models::{self, Purpose};
+use crate::setup::{SetupEvent, venv};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Mutex;
 
-fn step(text: &str) {
-    println!("[setup] {text}");
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetupOptions {
+    pub no_powerful: bool,
+    pub test_models: bool,
+    pub no_models: bool,
 }
 
-pub async fn run(global: &Global) -> i32 {
+pub async fn run(global: &Global, options: SetupOptions) -> i32 {
     let data = global.data_dir();
-    match setup_venv(&data) {
-        Ok(()) => {
-            step("done");
-            0
+    let tty = std::io::stderr().is_terminal();
+    let bar: Mutex<Option<(String, ProgressBar)>> = Mutex::new(None);
+    let last_percent: Mutex<(String, u64)> = Mutex::new((String::new(), 0));
+    let progress = |event: SetupEvent| match event {
+        SetupEvent::Step(text) => {
+            if let Some((_, b)) = bar.lock().unwrap().take() {
+                b.finish_and_clear();
+            }
+            println!("[setup] {text}");
         }
+        SetupEvent::Bytes { label, done, total } => {
+            if tty {
+                let mut guard = bar.lock().unwrap();
+                if guard.as_ref().map(|(l, _)| l != &label).unwrap_or(true) {
+                    let b = ProgressBar::new(total);
+                    b.set_style(
+                        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                            .unwrap()
+                            .progress_chars("=> "),
+                    );
+                    b.set_message(label.clone());
+                    *guard = Some((label, b));
+                }
+                if let Some((_, b)) = guard.as_ref() {
+                    b.set_position(done);
+                }
+            } else if total > 0 {
+                // Without a terminal, a line every 25%.
+                let percent = done * 100 / total;
+                let mut last = last_percent.lock().unwrap();
+                if last.0 != label || percent / 25 != last.1 / 25 {
+                    println!("[setup] {label}: {percent}%");
+                }
+                *last = (label, percent);
+            }
+        }
+    };
+    let python = match venv::ensure(&data, &progress) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
-            EXIT_FAILED
+            return EXIT_FAILED;
         }
-    }
-}
-
-fn system_python() -> Result<String, String> {
-    for candidate in ["python3", "python3.11", "python3.12", "python"] {
-        if let Ok(out) = Command::new(candidate)
-            .args(["-c", "import sys, venv; print(sys.executable)"])
-            .output()
-            && out.status.success()
-        {
-            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        }
-    }
-    Err("no Python 3 with the venv module found: install it (Debian/Ubuntu: sudo apt-get install python3 python3-venv)".into())
-}
-
-pub fn setup_venv(data: &Path) -> Result<(), String> {
-    let runtime = crate::paths::runtime_dir(data)
-        .map_err(|e| format!("cannot write {}: {e}", data.display()))?;
-    let requirements = runtime.join("requirements.txt");
-    let wanted = {
-        let text = std::fs::read(&requirements).map_err(|e| e.to_string())?;
-        let digest = Sha256::digest(&text);
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
     };
-    let venv = crate::paths::venv_dir(data);
-    let marker = venv.join(".code-evolver-requirements");
-    let python = venv.join("bin").join("python");
-    if python.exists()
-        && std::fs::read_to_string(&marker)
-            .map(|m| m.trim() == wanted)
-            .unwrap_or(false)
-    {
-        step(&format!("Python venv {} is up to date", venv.display()));
-        return Ok(());
+    if options.no_models {
+        println!("[setup] done (models skipped)");
+        return 0;
     }
-    if !python.exists() {
-        let system = system_python()?;
-        step(&format!(
-            "creating the Python venv {} with {system}",
-            venv.display()
-        ));
-        let status = Command::new(&system)
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!(
-                "`{system} -m venv {}` failed: install the venv module (Debian/Ubuntu: sudo apt-get install python3-venv) and retry",
-                venv.display()
-            ));
+    for spec in models::catalogue() {
+        let wanted = match spec.purpose {
+            Purpose::Fast | Purpose::Embeddings => true,
+            Purpose::Powerful => !options.no_powerful,
+            Purpose::Test => options.test_models,
+        };
+        if !wanted {
+            continue;
+        }
+        if let Err(e) = models::install(&data, &python, &spec, &progress) {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
         }
     }
-    step(
-        "installing pytest, ruff, flake8, pylint, mypy, black (pinned in runtime/requirements.txt)",
-    );
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "-q",
-            "-r",
-        ])
-        .arg(&requirements)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err(format!(
-            "pip could not install {}: check the network access to PyPI and run `code-evolver setup` again (it resumes)",
-            requirements.display()
-        ));
-    }
-    std::fs::write(&marker, &wanted).map_err(|e| e.to_string())?;
-    step(&format!("Python tools installed in {}", venv.display()));
-    Ok(())
+    println!("[setup] done: models in {}", models::models_dir(&data).display());
+    0
 }

@@ -24,7 +24,7 @@ pub async fn run(global: &Global) -> i32 {
     for layer in &layers {
         println!("  {}", layer.name);
     }
-    let router = match Router::new(&config) {
+    let router = match Router::new(&config, &global.data_dir()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -36,9 +36,7 @@ pub async fn run(global: &Global) -> i32 {
     let mut models_by_backend: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut reachable_by_backend: BTreeMap<String, bool> = BTreeMap::new();
     for p in &probes {
-        let entry = reachable_by_backend
-            .entry(p.backend.clone())
-            .or_insert(false);
+        let entry = reachable_by_backend.entry(p.backend.clone()).or_insert(false);
         match &p.models {
             Ok(models) => {
                 *entry = true;
@@ -47,33 +45,19 @@ pub async fn run(global: &Global) -> i32 {
                     p.backend,
                     p.kind.as_str(),
                     p.url,
-                    p.version
-                        .as_ref()
-                        .map(|v| format!("version {v}, "))
-                        .unwrap_or_default(),
+                    p.version.as_ref().map(|v| format!("version {v}, ")).unwrap_or_default(),
                     models.len(),
                     p.max_concurrent
                 );
-                models_by_backend
-                    .entry(p.backend.clone())
-                    .or_default()
-                    .extend(models.iter().cloned());
+                models_by_backend.entry(p.backend.clone()).or_default().extend(models.iter().cloned());
             }
-            Err(e) => println!(
-                "  DOWN  {:<10} {:<8} {}  {e}",
-                p.backend,
-                p.kind.as_str(),
-                p.url
-            ),
+            Err(e) => println!("  DOWN  {:<10} {:<8} {}  {e}", p.backend, p.kind.as_str(), p.url),
         }
     }
     println!("\nroles:");
     for role in Role::ALL {
         let route = router.route(role);
-        let up = reachable_by_backend
-            .get(&route.backend)
-            .copied()
-            .unwrap_or(false);
+        let up = reachable_by_backend.get(&route.backend).copied().unwrap_or(false);
         let present = models_by_backend.get(&route.backend).map(|models| {
             models.iter().any(|m| {
                 m == &route.model
@@ -92,12 +76,7 @@ pub async fn run(global: &Global) -> i32 {
                 format!("model missing (for Ollama: ollama pull {})", route.model)
             }
         };
-        println!(
-            "  {:<19} {:<28} on {:<10} {state}",
-            role.as_str(),
-            route.model,
-            route.backend
-        );
+        println!("  {:<19} {:<28} on {:<10} {state}", role.as_str(), route.model, route.backend);
     }
 
     let data = global.data_dir();
@@ -120,11 +99,7 @@ pub async fn run(global: &Global) -> i32 {
                 }
                 println!(
                     "  {tool:<8} not installed{}",
-                    if tool == "pytest" {
-                        " (needed: run `code-evolver setup`)"
-                    } else {
-                        ""
-                    }
+                    if tool == "pytest" { " (needed: run `code-evolver setup`)" } else { "" }
                 );
             }
         }
@@ -143,10 +118,8 @@ pub async fn run(global: &Global) -> i32 {
                             "  network: {}",
                             match iso.network.as_str() {
                                 "namespace" => "none (private network namespace)",
-                                "landlock-tcp" =>
-                                    "TCP denied by landlock (no network namespace allowed here)",
-                                _ =>
-                                    "NOT isolated (no network namespace and no landlock TCP rules on this kernel)",
+                                "landlock-tcp" => "TCP denied by landlock (no network namespace allowed here)",
+                                _ => "NOT isolated (no network namespace and no landlock TCP rules on this kernel)",
                             }
                         );
                         println!(
@@ -161,9 +134,7 @@ pub async fn run(global: &Global) -> i32 {
                             }
                         );
                         if !iso.pytest {
-                            println!(
-                                "  pytest is not importable by this Python: run `code-evolver setup`"
-                            );
+                            println!("  pytest is not importable by this Python: run `code-evolver setup`");
                         }
                     }
                     Err(e) => {

@@ -30,39 +30,28 @@ impl Layer {
                 return Err(ConfigError::Invalid {
                     source_name: name,
                     line: Some(1),
-                    message: "the file must be a mapping of sections (backends, roles, tools, limits, pipeline, runtime)".into(),
+                    message:
+                        "the file must be a mapping of sections (backends, roles, tools, limits, pipeline, runtime)"
+                            .into(),
                 });
             }
         };
-        Ok(Layer {
-            name,
-            text: Some(text.to_string()),
-            value,
-        })
+        Ok(Layer { name, text: Some(text.to_string()), value })
     }
 
     /// Settings given as JSON by an editor (`initializationOptions`, `didChangeConfiguration`).
-    pub fn from_json(
-        name: impl Into<String>,
-        json: &serde_json::Value,
-    ) -> Result<Layer, ConfigError> {
+    pub fn from_json(name: impl Into<String>, json: &serde_json::Value) -> Result<Layer, ConfigError> {
         let name = name.into();
         let value = serde_yaml_ng::to_value(json).map_err(|e| ConfigError::Invalid {
             source_name: name.clone(),
             line: None,
             message: e.to_string(),
         })?;
-        Ok(Layer {
-            name,
-            text: None,
-            value,
-        })
+        Ok(Layer { name, text: None, value })
     }
 
     /// `CODE_EVOLVER_LIMITS__NODE_TIMEOUT_S=5` sets `limits.node_timeout_s`.
-    pub fn from_environment(
-        vars: impl Iterator<Item = (String, String)>,
-    ) -> Result<Layer, ConfigError> {
+    pub fn from_environment(vars: impl Iterator<Item = (String, String)>) -> Result<Layer, ConfigError> {
         let mut root = Mapping::new();
         for (key, raw) in vars {
             let Some(rest) = key.strip_prefix("CODE_EVOLVER_") else {
@@ -75,11 +64,7 @@ impl Layer {
             let value: Value = serde_yaml_ng::from_str(&raw).unwrap_or(Value::String(raw.clone()));
             insert_path(&mut root, &path, value);
         }
-        Ok(Layer {
-            name: "environment (CODE_EVOLVER_*)".into(),
-            text: None,
-            value: Value::Mapping(root),
-        })
+        Ok(Layer { name: "environment (CODE_EVOLVER_*)".into(), text: None, value: Value::Mapping(root) })
     }
 
     /// 1-based line where this layer sets `path`, when it came from a file.
@@ -111,9 +96,7 @@ fn insert_path(map: &mut Mapping, path: &[String], value: Value) {
         map.insert(key, value);
         return;
     }
-    let child = map
-        .entry(key)
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    let child = map.entry(key).or_insert_with(|| Value::Mapping(Mapping::new()));
     if !child.is_mapping() {
         *child = Value::Mapping(Mapping::new());
     }
@@ -135,9 +118,7 @@ pub(super) fn merge(base: &mut Value, over: &Value) {
         (Value::Mapping(base), Value::Mapping(over)) => {
             for (key, value) in over {
                 match base.get_mut(key) {
-                    Some(existing) if existing.is_mapping() && value.is_mapping() => {
-                        merge(existing, value)
-                    }
+                    Some(existing) if existing.is_mapping() && value.is_mapping() => merge(existing, value),
                     _ => {
                         base.insert(key.clone(), value.clone());
                     }
@@ -160,13 +141,7 @@ pub struct ConfigLoader {
 
 impl Default for ConfigLoader {
     fn default() -> Self {
-        ConfigLoader {
-            user_file: None,
-            use_user_file: true,
-            workspace: None,
-            use_environment: true,
-            extra: Vec::new(),
-        }
+        ConfigLoader { user_file: None, use_user_file: true, workspace: None, use_environment: true, extra: Vec::new() }
     }
 }
 
@@ -210,18 +185,14 @@ impl ConfigLoader {
         match std::fs::read_to_string(path) {
             Ok(text) => Layer::from_yaml(path.display().to_string(), &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
-            Err(error) => Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                error,
-            }),
+            Err(error) => Err(ConfigError::Read { path: path.to_path_buf(), error }),
         }
     }
 
     pub fn layers(&self) -> Result<Vec<Layer>, ConfigError> {
         let mut layers = vec![Layer::from_yaml("config/default.yaml", DEFAULT_YAML)?];
         if self.use_user_file {
-            let explicit =
-                self.user_file.is_some() || std::env::var_os("CODE_EVOLVER_CONFIG").is_some();
+            let explicit = self.user_file.is_some() || std::env::var_os("CODE_EVOLVER_CONFIG").is_some();
             if let Some(path) = self.user_file.clone().or_else(Self::default_user_file)
                 && let Some(layer) = Self::read_file(&path, explicit)?
             {
@@ -264,12 +235,11 @@ pub(super) fn load_layers(mut layers: Vec<Layer>) -> Result<(Config, Vec<String>
         check_alone(layer)?;
         merge(&mut merged, &layer.value);
     }
-    let config: Config =
-        serde_path_to_error::deserialize(merged).map_err(|e| ConfigError::Invalid {
-            source_name: "merged configuration".into(),
-            line: None,
-            message: format!("`{}`: {}", e.path(), e.inner()),
-        })?;
+    let config: Config = serde_path_to_error::deserialize(merged).map_err(|e| ConfigError::Invalid {
+        source_name: "merged configuration".into(),
+        line: None,
+        message: format!("`{}`: {}", e.path(), e.inner()),
+    })?;
     validate::validate(&config, &layers)?;
     Ok((config, warnings))
 }
@@ -277,34 +247,18 @@ pub(super) fn load_layers(mut layers: Vec<Layer>) -> Result<(Config, Vec<String>
 fn check_alone(layer: &Layer) -> Result<(), ConfigError> {
     let result: Result<Config, _> = serde_path_to_error::deserialize(layer.value.clone());
     if let Err(e) = result {
-        let path: Vec<String> = e
-            .path()
-            .iter()
-            .map(|seg| seg.to_string())
-            .filter(|s| s != "?")
-            .collect();
+        let path: Vec<String> = e.path().iter().map(|seg| seg.to_string()).filter(|s| s != "?").collect();
         let inner = strip_location(&e.inner().to_string());
         // Unknown keys are reported at their parent; name the key itself when serde did.
         let mut lookup = path.clone();
-        if let Some(key) = inner
-            .strip_prefix("unknown field `")
-            .and_then(|r| r.split('`').next())
-        {
+        if let Some(key) = inner.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
             lookup.push(key.to_string());
         }
-        let key = if path.is_empty() {
-            lookup.join(".")
-        } else {
-            path.join(".")
-        };
+        let key = if path.is_empty() { lookup.join(".") } else { path.join(".") };
         return Err(ConfigError::Invalid {
             source_name: layer.name.clone(),
             line: layer.line_of(&lookup).or_else(|| layer.line_of(&path)),
-            message: if key.is_empty() {
-                inner
-            } else {
-                format!("`{key}`: {inner}")
-            },
+            message: if key.is_empty() { inner } else { format!("`{key}`: {inner}") },
         });
     }
     Ok(())

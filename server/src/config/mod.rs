@@ -17,25 +17,14 @@ pub const DEFAULT_YAML: &str = include_str!("../../../config/default.yaml");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{source_name}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
-    Invalid {
-        source_name: String,
-        line: Option<usize>,
-        message: String,
-    },
+    Invalid { source_name: String, line: Option<usize>, message: String },
     #[error("cannot read {path}: {error}")]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    Read { path: PathBuf, error: std::io::Error },
 }
 
 impl Config {
     /// The defaults alone, as shipped.
     pub fn defaults() -> Config {
-        ConfigLoader::default()
-            .without_user_file()
-            .without_environment()
-            .load()
-            .expect("config/default.yaml is valid")
+        ConfigLoader::default().without_user_file().without_environment().load().expect("config/default.yaml is valid")
     }
 }

@@ -47,6 +47,15 @@ pub struct BackendConfig {
     pub api_key: Option<String>,
     /// Failover attempts over all endpoints before a call fails.
     pub retries: Option<u32>,
+    /// A backend to use instead when none of this one's endpoints can be reached (each role
+    /// names its `fallback_model` there).
+    pub fallback: Option<String>,
+    /// Embedded only: where the GGUF files are (default: the data dir's `models/`).
+    pub models_dir: Option<String>,
+    /// Embedded only: threads for llama.cpp (1-2 on small machines; no OpenMP).
+    pub threads: Option<i32>,
+    /// Embedded only: context length in tokens.
+    pub context: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +82,8 @@ pub struct RoleConfig {
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     pub seed: Option<u64>,
+    /// The model on the backend's fallback backend.
+    pub fallback_model: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

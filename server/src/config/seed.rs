@@ -38,9 +38,10 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
     };
     let invalid = |message: String, key: &[&str]| ConfigError::Invalid {
         source_name: layer.name.clone(),
-        line: layer.text.as_deref().and_then(|t| {
-            super::locate::line_of_key(t, &key.iter().map(|k| k.to_string()).collect::<Vec<_>>())
-        }),
+        line: layer
+            .text
+            .as_deref()
+            .and_then(|t| super::locate::line_of_key(t, &key.iter().map(|k| k.to_string()).collect::<Vec<_>>())),
         message,
     };
 
@@ -48,18 +49,12 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
     let mut out_roles = Mapping::new();
     if let Some(ollama) = root.remove(s("ollama")) {
         let Value::Mapping(ollama) = ollama else {
-            return Err(invalid(
-                "`ollama` must be a mapping with `base_url` and `models`".into(),
-                &["ollama"],
-            ));
+            return Err(invalid("`ollama` must be a mapping with `base_url` and `models`".into(), &["ollama"]));
         };
         let base_url = match get(&ollama, "base_url") {
             Some(Value::String(url)) => url.clone(),
             Some(_) => {
-                return Err(invalid(
-                    "`ollama.base_url` must be a URL string".into(),
-                    &["ollama", "base_url"],
-                ));
+                return Err(invalid("`ollama.base_url` must be a URL string".into(), &["ollama", "base_url"]));
             }
             None => "http://127.0.0.1:11434".to_string(),
         };
@@ -70,10 +65,7 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
 
         if let Some(models) = get(&ollama, "models") {
             let Value::Mapping(models) = models else {
-                return Err(invalid(
-                    "`ollama.models` must be a mapping".into(),
-                    &["ollama", "models"],
-                ));
+                return Err(invalid("`ollama.models` must be a mapping".into(), &["ollama", "models"]));
             };
             // prototype key -> roles here
             let mapping: &[(&str, &[&str])] = &[
@@ -89,10 +81,8 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
                     continue;
                 };
                 let Some((_, roles)) = mapping.iter().find(|(k, _)| *k == seed_key) else {
-                    warnings.push(format!(
-                        "{}: `ollama.models.{seed_key}` has no role here and is ignored",
-                        layer.name
-                    ));
+                    warnings
+                        .push(format!("{}: `ollama.models.{seed_key}` has no role here and is ignored", layer.name));
                     continue;
                 };
                 // The prototype's evaluator may be {writing, code, default}: code wins.
@@ -118,9 +108,7 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
                             (_, Some(Value::String(one))) => Some(vec![s(one)]),
                             (Some(_), _) | (_, Some(_)) => {
                                 return Err(invalid(
-                                    format!(
-                                        "`ollama.models.{seed_key}.endpoints` must be a list of URLs"
-                                    ),
+                                    format!("`ollama.models.{seed_key}.endpoints` must be a list of URLs"),
                                     &["ollama", "models", seed_key],
                                 ));
                             }
@@ -130,9 +118,7 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
                     }
                     _ => {
                         return Err(invalid(
-                            format!(
-                                "`ollama.models.{seed_key}` must be a model name or a mapping with `model`"
-                            ),
+                            format!("`ollama.models.{seed_key}` must be a model name or a mapping with `model`"),
                             &["ollama", "models", seed_key],
                         ));
                     }
@@ -154,9 +140,7 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
                     role_map.insert(s("model"), s(&model));
                     match role.split_once('.') {
                         Some((group, sub)) => {
-                            let group = out_roles
-                                .entry(s(group))
-                                .or_insert_with(|| Value::Mapping(Mapping::new()));
+                            let group = out_roles.entry(s(group)).or_insert_with(|| Value::Mapping(Mapping::new()));
                             if let Value::Mapping(group) = group {
                                 group.insert(s(sub), Value::Mapping(role_map));
                             }
@@ -211,9 +195,7 @@ fn merge_into(root: &mut Mapping, key: &str, add: Mapping) {
     if add.is_empty() {
         return;
     }
-    let entry = root
-        .entry(s(key))
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    let entry = root.entry(s(key)).or_insert_with(|| Value::Mapping(Mapping::new()));
     // Keys written in our own shape win over translated ones.
     let mut translated = Value::Mapping(add);
     super::load::merge(&mut translated, entry);

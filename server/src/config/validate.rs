@@ -22,11 +22,7 @@ impl Checker<'_> {
                 };
             }
         }
-        ConfigError::Invalid {
-            source_name: "configuration".into(),
-            line: None,
-            message: format!("`{key}`: {message}"),
-        }
+        ConfigError::Invalid { source_name: "configuration".into(), line: None, message: format!("`{key}`: {message}") }
     }
 }
 
@@ -38,10 +34,7 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     for (name, backend) in &config.backends {
         let key = format!("backends.{name}");
         let Some(kind) = backend.kind else {
-            return Err(c.fail(
-                &key,
-                "`kind` is missing: use ollama, openai or embedded".into(),
-            ));
+            return Err(c.fail(&key, "`kind` is missing: use ollama, openai or embedded".into()));
         };
         let urls: Vec<&str> = if backend.endpoints.is_empty() {
             backend.url.as_deref().into_iter().collect()
@@ -60,25 +53,30 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         }
         for (i, url) in urls.iter().enumerate() {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                let where_ = if backend.endpoints.is_empty() {
-                    format!("{key}.url")
-                } else {
-                    format!("{key}.endpoints")
-                };
-                return Err(c.fail(
-                    &where_,
-                    format!(
-                        "endpoint {} `{url}` must be an http:// or https:// URL",
-                        i + 1
-                    ),
-                ));
+                let where_ =
+                    if backend.endpoints.is_empty() { format!("{key}.url") } else { format!("{key}.endpoints") };
+                return Err(c.fail(&where_, format!("endpoint {} `{url}` must be an http:// or https:// URL", i + 1)));
+            }
+        }
+        if let Some(fallback) = &backend.fallback {
+            match config.backends.get(fallback) {
+                None => {
+                    return Err(c.fail(&format!("{key}.fallback"), format!("no backend named `{fallback}`")));
+                }
+                Some(_) if fallback == name => {
+                    return Err(c.fail(&format!("{key}.fallback"), "a backend cannot be its own fallback".into()));
+                }
+                Some(f) if f.fallback.is_some() => {
+                    return Err(c.fail(
+                        &format!("{key}.fallback"),
+                        format!("`{fallback}` has a fallback of its own; chains are not allowed"),
+                    ));
+                }
+                _ => {}
             }
         }
         if backend.max_concurrent == Some(0) {
-            return Err(c.fail(
-                &format!("{key}.max_concurrent"),
-                "must be at least 1".into(),
-            ));
+            return Err(c.fail(&format!("{key}.max_concurrent"), "must be at least 1".into()));
         }
         if let Some(t) = backend.timeout_s
             && t <= 0.0
@@ -103,42 +101,38 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         if rc.model.as_deref().unwrap_or("").is_empty() {
             return Err(c.fail(&key, "`model` is missing".into()));
         }
+        let has_fallback =
+            rc.backend.as_ref().and_then(|b| config.backends.get(b)).and_then(|b| b.fallback.as_ref()).is_some();
+        if has_fallback && rc.fallback_model.as_deref().unwrap_or("").is_empty() {
+            return Err(c.fail(&key, "its backend has a fallback: give the role a `fallback_model`".into()));
+        }
         if let Some(t) = rc.temperature
             && !(0.0..=2.0).contains(&t)
         {
-            return Err(c.fail(
-                &format!("{key}.temperature"),
-                "must be between 0 and 2".into(),
-            ));
+            return Err(c.fail(&format!("{key}.temperature"), "must be between 0 and 2".into()));
         }
     }
     for (id, tool) in &config.tools {
         let key = format!("tools.{id}");
         match tool.kind {
             ToolKind::Llm => {
-                let llm = tool
-                    .llm
-                    .as_ref()
-                    .ok_or_else(|| c.fail(&key, "an llm tool needs an `llm` section".into()))?;
+                let llm = tool.llm.as_ref().ok_or_else(|| c.fail(&key, "an llm tool needs an `llm` section".into()))?;
                 if let Some(role) = &llm.role
                     && Role::parse(role).is_none()
                 {
-                    return Err(c.fail(
-                        &format!("{key}.llm.role"),
-                        format!("`{role}` is not a role ({})", role_names()),
-                    ));
+                    return Err(
+                        c.fail(&format!("{key}.llm.role"), format!("`{role}` is not a role ({})", role_names()))
+                    );
                 }
                 if llm.role.is_none() && llm.model.is_none() {
                     return Err(c.fail(&format!("{key}.llm"), "give a `role` or a `model`".into()));
                 }
             }
             ToolKind::Executable => {
-                let exe = tool.executable.as_ref().ok_or_else(|| {
-                    c.fail(
-                        &key,
-                        "an executable tool needs an `executable` section".into(),
-                    )
-                })?;
+                let exe = tool
+                    .executable
+                    .as_ref()
+                    .ok_or_else(|| c.fail(&key, "an executable tool needs an `executable` section".into()))?;
                 if exe.command.is_empty() {
                     return Err(c.fail(&format!("{key}.executable.command"), "is empty".into()));
                 }
@@ -156,30 +150,18 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         ("evolve_time_s", l.evolve_time_s > 0.0),
     ] {
         if !ok {
-            let floor = if name == "node_memory_mb" {
-                "at least 64"
-            } else {
-                "positive"
-            };
+            let floor = if name == "node_memory_mb" { "at least 64" } else { "positive" };
             return Err(c.fail(&format!("limits.{name}"), format!("must be {floor}")));
         }
     }
     if config.pipeline.escalation.is_empty() {
-        return Err(c.fail(
-            "pipeline.escalation",
-            "the ladder needs at least one rung".into(),
-        ));
+        return Err(c.fail("pipeline.escalation", "the ladder needs at least one rung".into()));
     }
     for (i, rung) in config.pipeline.escalation.iter().enumerate() {
         if Role::parse(&rung.role).is_none() {
             return Err(c.fail(
                 "pipeline.escalation",
-                format!(
-                    "rung {}: `{}` is not a role ({})",
-                    i + 1,
-                    rung.role,
-                    role_names()
-                ),
+                format!("rung {}: `{}` is not a role ({})", i + 1, rung.role, role_names()),
             ));
         }
     }
@@ -191,25 +173,16 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         ));
     }
     if Role::parse(&o.role).is_none() {
-        return Err(c.fail(
-            "pipeline.optimize.role",
-            format!("`{}` is not a role ({})", o.role, role_names()),
-        ));
+        return Err(c.fail("pipeline.optimize.role", format!("`{}` is not a role ({})", o.role, role_names())));
     }
     if o.min_speedup < 1.0 {
-        return Err(c.fail(
-            "pipeline.optimize.min_speedup",
-            "must be at least 1.0".into(),
-        ));
+        return Err(c.fail("pipeline.optimize.min_speedup", "must be at least 1.0".into()));
     }
     for linter in &config.pipeline.analysis.linters {
         if !crate::analysis::KNOWN_LINTERS.contains(&linter.as_str()) {
             return Err(c.fail(
                 "pipeline.analysis.linters",
-                format!(
-                    "unknown linter `{linter}` (known: {})",
-                    crate::analysis::KNOWN_LINTERS.join(", ")
-                ),
+                format!("unknown linter `{linter}` (known: {})", crate::analysis::KNOWN_LINTERS.join(", ")),
             ));
         }
     }
@@ -217,9 +190,5 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
 }
 
 fn role_names() -> String {
-    Role::ALL
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -1,6 +1,7 @@
 //! Model backends (Ollama, OpenAI-compatible) behind one trait, and the router that maps roles to
 //! them with round-robin endpoints, failover, concurrency limits and the evolve's budget.
 
+pub mod embedded;
 pub mod ollama;
 pub mod openai;
 pub mod router;
@@ -21,16 +22,10 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Message {
-            role: "system".into(),
-            content: content.into(),
-        }
+        Message { role: "system".into(), content: content.into() }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Message {
-            role: "user".into(),
-            content: content.into(),
-        }
+        Message { role: "user".into(), content: content.into() }
     }
 }
 
@@ -69,17 +64,9 @@ pub enum LlmError {
     #[error("{endpoint}: no answer within {seconds:.1} s")]
     Timeout { endpoint: String, seconds: f64 },
     #[error("{endpoint}: server error {status}: {body}")]
-    Server {
-        endpoint: String,
-        status: u16,
-        body: String,
-    },
+    Server { endpoint: String, status: u16, body: String },
     #[error("{endpoint}: request refused with {status}: {body}")]
-    Client {
-        endpoint: String,
-        status: u16,
-        body: String,
-    },
+    Client { endpoint: String, status: u16, body: String },
     #[error("{endpoint}: unreadable answer ({detail})")]
     Protocol { endpoint: String, detail: String },
     #[error("{endpoint}: the stream ended before the answer was complete")]
@@ -110,18 +97,8 @@ impl LlmError {
 
 #[async_trait]
 pub trait Backend: Send + Sync {
-    async fn chat(
-        &self,
-        endpoint: &Endpoint,
-        model: &str,
-        request: &ChatRequest,
-    ) -> Result<Completion, LlmError>;
-    async fn embed(
-        &self,
-        endpoint: &Endpoint,
-        model: &str,
-        input: &[String],
-    ) -> Result<Vec<Vec<f32>>, LlmError>;
+    async fn chat(&self, endpoint: &Endpoint, model: &str, request: &ChatRequest) -> Result<Completion, LlmError>;
+    async fn embed(&self, endpoint: &Endpoint, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError>;
     async fn models(&self, endpoint: &Endpoint) -> Result<Vec<String>, LlmError>;
     /// The server's version, where the API has one.
     async fn version(&self, endpoint: &Endpoint) -> Result<Option<String>, LlmError>;
@@ -129,50 +106,26 @@ pub trait Backend: Send + Sync {
 
 pub(crate) fn http_error(endpoint: &str, timeout: Duration, error: reqwest::Error) -> LlmError {
     if error.is_timeout() {
-        LlmError::Timeout {
-            endpoint: endpoint.to_string(),
-            seconds: timeout.as_secs_f64(),
-        }
+        LlmError::Timeout { endpoint: endpoint.to_string(), seconds: timeout.as_secs_f64() }
     } else if error.is_connect() {
         LlmError::Connect {
             endpoint: endpoint.to_string(),
-            detail: std::error::Error::source(&error)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| error.to_string()),
+            detail: std::error::Error::source(&error).map(|s| s.to_string()).unwrap_or_else(|| error.to_string()),
         }
     } else if error.is_body() || error.is_decode() {
-        LlmError::Cut {
-            endpoint: endpoint.to_string(),
-        }
+        LlmError::Cut { endpoint: endpoint.to_string() }
     } else {
-        LlmError::Connect {
-            endpoint: endpoint.to_string(),
-            detail: error.to_string(),
-        }
+        LlmError::Connect { endpoint: endpoint.to_string(), detail: error.to_string() }
     }
 }
 
 pub(crate) async fn status_error(endpoint: &str, response: reqwest::Response) -> LlmError {
     let status = response.status().as_u16();
-    let body: String = response
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
+    let body: String = response.text().await.unwrap_or_default().chars().take(300).collect();
     if status >= 500 {
-        LlmError::Server {
-            endpoint: endpoint.to_string(),
-            status,
-            body,
-        }
+        LlmError::Server { endpoint: endpoint.to_string(), status, body }
     } else {
-        LlmError::Client {
-            endpoint: endpoint.to_string(),
-            status,
-            body,
-        }
+        LlmError::Client { endpoint: endpoint.to_string(), status, body }
     }
 }
 

@@ -2,9 +2,7 @@
 //! `/api/tags`, `/api/version`.
 
 use super::stream::LineReader;
-use super::{
-    Backend, ChatRequest, Completion, Endpoint, LlmError, http_client, http_error, status_error,
-};
+use super::{Backend, ChatRequest, Completion, Endpoint, LlmError, http_client, http_error, status_error};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -16,12 +14,7 @@ fn join(base: &str, path: &str) -> String {
 
 #[async_trait]
 impl Backend for Ollama {
-    async fn chat(
-        &self,
-        endpoint: &Endpoint,
-        model: &str,
-        request: &ChatRequest,
-    ) -> Result<Completion, LlmError> {
+    async fn chat(&self, endpoint: &Endpoint, model: &str, request: &ChatRequest) -> Result<Completion, LlmError> {
         let mut options = serde_json::Map::new();
         if let Some(t) = request.temperature {
             options.insert("temperature".into(), json!(t));
@@ -60,36 +53,21 @@ impl Backend for Ollama {
                 detail: format!("not an NDJSON chat chunk: {e}: {}", snippet(&line)),
             })?;
             if let Some(error) = chunk.get("error").and_then(Value::as_str) {
-                return Err(LlmError::Server {
-                    endpoint: endpoint.url.clone(),
-                    status: 500,
-                    body: error.to_string(),
-                });
+                return Err(LlmError::Server { endpoint: endpoint.url.clone(), status: 500, body: error.to_string() });
             }
             if let Some(piece) = chunk.pointer("/message/content").and_then(Value::as_str) {
                 completion.text.push_str(piece);
             }
             if chunk.get("done").and_then(Value::as_bool) == Some(true) {
-                completion.prompt_tokens = chunk
-                    .get("prompt_eval_count")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-                completion.completion_tokens =
-                    chunk.get("eval_count").and_then(Value::as_u64).unwrap_or(0);
+                completion.prompt_tokens = chunk.get("prompt_eval_count").and_then(Value::as_u64).unwrap_or(0);
+                completion.completion_tokens = chunk.get("eval_count").and_then(Value::as_u64).unwrap_or(0);
                 return Ok(completion);
             }
         }
-        Err(LlmError::Cut {
-            endpoint: endpoint.url.clone(),
-        })
+        Err(LlmError::Cut { endpoint: endpoint.url.clone() })
     }
 
-    async fn embed(
-        &self,
-        endpoint: &Endpoint,
-        model: &str,
-        input: &[String],
-    ) -> Result<Vec<Vec<f32>>, LlmError> {
+    async fn embed(&self, endpoint: &Endpoint, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
         let url = join(&endpoint.url, "/api/embed");
         let response = http_client()
             .post(&url)
@@ -112,11 +90,7 @@ impl Backend for Ollama {
         if parsed.embeddings.len() != input.len() {
             return Err(LlmError::Protocol {
                 endpoint: endpoint.url.clone(),
-                detail: format!(
-                    "{} embeddings for {} inputs",
-                    parsed.embeddings.len(),
-                    input.len()
-                ),
+                detail: format!("{} embeddings for {} inputs", parsed.embeddings.len(), input.len()),
             });
         }
         Ok(parsed.embeddings)
@@ -130,11 +104,7 @@ impl Backend for Ollama {
             .map(|models| {
                 models
                     .iter()
-                    .filter_map(|m| {
-                        m.get("name")
-                            .or_else(|| m.get("model"))
-                            .and_then(Value::as_str)
-                    })
+                    .filter_map(|m| m.get("name").or_else(|| m.get("model")).and_then(Value::as_str))
                     .map(String::from)
                     .collect()
             })
@@ -143,10 +113,7 @@ impl Backend for Ollama {
 
     async fn version(&self, endpoint: &Endpoint) -> Result<Option<String>, LlmError> {
         let body = get_json(endpoint, "/api/version").await?;
-        Ok(body
-            .get("version")
-            .and_then(Value::as_str)
-            .map(String::from))
+        Ok(body.get("version").and_then(Value::as_str).map(String::from))
     }
 }
 
@@ -161,10 +128,10 @@ async fn get_json(endpoint: &Endpoint, path: &str) -> Result<Value, LlmError> {
     if !response.status().is_success() {
         return Err(status_error(&endpoint.url, response).await);
     }
-    response.json().await.map_err(|e| LlmError::Protocol {
-        endpoint: endpoint.url.clone(),
-        detail: format!("{path}: {e}"),
-    })
+    response
+        .json()
+        .await
+        .map_err(|e| LlmError::Protocol { endpoint: endpoint.url.clone(), detail: format!("{path}: {e}") })
 }
 
 pub(crate) fn snippet(text: &str) -> String {

@@ -3,9 +3,7 @@
 
 use super::ollama::snippet;
 use super::stream::LineReader;
-use super::{
-    Backend, ChatRequest, Completion, Endpoint, LlmError, http_client, http_error, status_error,
-};
+use super::{Backend, ChatRequest, Completion, Endpoint, LlmError, http_client, http_error, status_error};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -27,12 +25,7 @@ fn authorized(builder: reqwest::RequestBuilder, endpoint: &Endpoint) -> reqwest:
 
 #[async_trait]
 impl Backend for OpenAi {
-    async fn chat(
-        &self,
-        endpoint: &Endpoint,
-        model: &str,
-        request: &ChatRequest,
-    ) -> Result<Completion, LlmError> {
+    async fn chat(&self, endpoint: &Endpoint, model: &str, request: &ChatRequest) -> Result<Completion, LlmError> {
         let mut body = json!({
             "model": model,
             "messages": request.messages,
@@ -49,24 +42,18 @@ impl Backend for OpenAi {
             body["seed"] = json!(seed);
         }
         if let Some(schema) = &request.schema {
-            let name = schema
-                .get("title")
-                .and_then(Value::as_str)
-                .unwrap_or("answer");
+            let name = schema.get("title").and_then(Value::as_str).unwrap_or("answer");
             body["response_format"] = json!({
                 "type": "json_schema",
                 "json_schema": { "name": name, "schema": schema, "strict": false }
             });
         }
-        let response = authorized(
-            http_client().post(join(&endpoint.url, "/chat/completions")),
-            endpoint,
-        )
-        .timeout(endpoint.timeout)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| http_error(&endpoint.url, endpoint.timeout, e))?;
+        let response = authorized(http_client().post(join(&endpoint.url, "/chat/completions")), endpoint)
+            .timeout(endpoint.timeout)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| http_error(&endpoint.url, endpoint.timeout, e))?;
         if !response.status().is_success() {
             return Err(status_error(&endpoint.url, response).await);
         }
@@ -77,10 +64,7 @@ impl Backend for OpenAi {
                 continue; // SSE comment / keep-alive
             }
             let Some(data) = line.strip_prefix("data:") else {
-                if line.starts_with("event:")
-                    || line.starts_with("id:")
-                    || line.starts_with("retry:")
-                {
+                if line.starts_with("event:") || line.starts_with("id:") || line.starts_with("retry:") {
                     continue;
                 }
                 return Err(LlmError::Protocol {
@@ -97,49 +81,26 @@ impl Backend for OpenAi {
                 detail: format!("event data is not JSON: {e}: {}", snippet(data)),
             })?;
             if let Some(error) = chunk.get("error") {
-                return Err(LlmError::Server {
-                    endpoint: endpoint.url.clone(),
-                    status: 500,
-                    body: error.to_string(),
-                });
+                return Err(LlmError::Server { endpoint: endpoint.url.clone(), status: 500, body: error.to_string() });
             }
-            if let Some(piece) = chunk
-                .pointer("/choices/0/delta/content")
-                .and_then(Value::as_str)
-            {
+            if let Some(piece) = chunk.pointer("/choices/0/delta/content").and_then(Value::as_str) {
                 completion.text.push_str(piece);
             }
             if let Some(usage) = chunk.get("usage").filter(|u| !u.is_null()) {
-                completion.prompt_tokens = usage
-                    .get("prompt_tokens")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-                completion.completion_tokens = usage
-                    .get("completion_tokens")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
+                completion.prompt_tokens = usage.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
+                completion.completion_tokens = usage.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0);
             }
         }
-        Err(LlmError::Cut {
-            endpoint: endpoint.url.clone(),
-        })
+        Err(LlmError::Cut { endpoint: endpoint.url.clone() })
     }
 
-    async fn embed(
-        &self,
-        endpoint: &Endpoint,
-        model: &str,
-        input: &[String],
-    ) -> Result<Vec<Vec<f32>>, LlmError> {
-        let response = authorized(
-            http_client().post(join(&endpoint.url, "/embeddings")),
-            endpoint,
-        )
-        .timeout(endpoint.timeout)
-        .json(&json!({ "model": model, "input": input }))
-        .send()
-        .await
-        .map_err(|e| http_error(&endpoint.url, endpoint.timeout, e))?;
+    async fn embed(&self, endpoint: &Endpoint, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        let response = authorized(http_client().post(join(&endpoint.url, "/embeddings")), endpoint)
+            .timeout(endpoint.timeout)
+            .json(&json!({ "model": model, "input": input }))
+            .send()
+            .await
+            .map_err(|e| http_error(&endpoint.url, endpoint.timeout, e))?;
         if !response.status().is_success() {
             return Err(status_error(&endpoint.url, response).await);
         }
@@ -154,10 +115,7 @@ impl Backend for OpenAi {
                 data.iter()
                     .enumerate()
                     .filter_map(|(i, item)| {
-                        let index = item
-                            .get("index")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(i as u64);
+                        let index = item.get("index").and_then(Value::as_u64).unwrap_or(i as u64);
                         let vector = item
                             .get("embedding")?
                             .as_array()?
@@ -190,19 +148,14 @@ impl Backend for OpenAi {
         if !response.status().is_success() {
             return Err(status_error(&endpoint.url, response).await);
         }
-        let body: Value = response.json().await.map_err(|e| LlmError::Protocol {
-            endpoint: endpoint.url.clone(),
-            detail: format!("/v1/models: {e}"),
-        })?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| LlmError::Protocol { endpoint: endpoint.url.clone(), detail: format!("/v1/models: {e}") })?;
         Ok(body
             .get("data")
             .and_then(Value::as_array)
-            .map(|d| {
-                d.iter()
-                    .filter_map(|m| m.get("id").and_then(Value::as_str))
-                    .map(String::from)
-                    .collect()
-            })
+            .map(|d| d.iter().filter_map(|m| m.get("id").and_then(Value::as_str)).map(String::from).collect())
             .unwrap_or_default())
     }
 

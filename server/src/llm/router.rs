@@ -2,14 +2,16 @@
 //! connections, 5xx, timeouts, garbage and cut streams (with backoff between rounds); limits
 //! concurrent calls per endpoint; draws every call on the evolve's budget and logs it.
 
+use super::embedded::{Embedded, EmbeddedSettings};
 use super::ollama::Ollama;
 use super::openai::OpenAi;
 use super::{Backend, ChatRequest, Completion, Endpoint, LlmError};
 use crate::config::{BackendKind, Config, EndpointSpec, Role};
 use crate::pipeline::budget::Budget;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +36,9 @@ struct BackendHandle {
     endpoints: Vec<Arc<Endpoint>>,
     next: AtomicUsize,
     retries: u32,
+    fallback: Option<String>,
+    /// Set once none of the endpoints could be reached: calls go to the fallback.
+    unreachable: AtomicBool,
 }
 
 pub struct Router {
@@ -58,29 +63,43 @@ fn expand_env(value: &str) -> String {
 }
 
 impl Router {
-    pub fn new(config: &Config) -> Result<Router, LlmError> {
+    /// The router for `config`; embedded models default to `data_dir/models`.
+    pub fn new(config: &Config, data_dir: &Path) -> Result<Router, LlmError> {
         let mut backends = BTreeMap::new();
         for (name, bc) in &config.backends {
-            let kind = bc
-                .kind
-                .ok_or_else(|| LlmError::Config(format!("backend {name} has no kind")))?;
-            let client: Arc<dyn Backend> = match kind {
-                BackendKind::Ollama => Arc::new(Ollama),
-                BackendKind::Openai => Arc::new(OpenAi),
-                BackendKind::Embedded => {
-                    // Only an error when a role actually routes here (checked below).
-                    continue;
+            let kind = bc.kind.ok_or_else(|| LlmError::Config(format!("backend {name} has no kind")))?;
+            let (client, specs, default_concurrency, default_timeout): (
+                Arc<dyn Backend>,
+                Vec<EndpointSpec>,
+                usize,
+                f64,
+            ) = match kind {
+                BackendKind::Ollama | BackendKind::Openai => {
+                    let specs = if bc.endpoints.is_empty() {
+                        bc.url.iter().map(|u| EndpointSpec::Url(u.clone())).collect()
+                    } else {
+                        bc.endpoints.clone()
+                    };
+                    let client: Arc<dyn Backend> =
+                        if kind == BackendKind::Ollama { Arc::new(Ollama) } else { Arc::new(OpenAi) };
+                    (client, specs, bc.max_concurrent.unwrap_or(2), bc.timeout_s.unwrap_or(300.0))
                 }
-            };
-            let default_concurrency = bc.max_concurrent.unwrap_or(2);
-            let default_timeout = bc.timeout_s.unwrap_or(300.0);
-            let specs: Vec<EndpointSpec> = if bc.endpoints.is_empty() {
-                bc.url
-                    .iter()
-                    .map(|u| EndpointSpec::Url(u.clone()))
-                    .collect()
-            } else {
-                bc.endpoints.clone()
+                BackendKind::Embedded => {
+                    let models_dir =
+                        bc.models_dir.as_ref().map(std::path::PathBuf::from).unwrap_or_else(|| data_dir.join("models"));
+                    let settings = EmbeddedSettings {
+                        models_dir: models_dir.clone(),
+                        threads: bc.threads.unwrap_or(2).max(1),
+                        context: bc.context.unwrap_or(4096),
+                    };
+                    let url = format!("embedded:{}", models_dir.display());
+                    (
+                        Arc::new(Embedded::new(settings)),
+                        vec![EndpointSpec::Url(url)],
+                        bc.max_concurrent.unwrap_or(1),
+                        bc.timeout_s.unwrap_or(1800.0),
+                    )
+                }
             };
             let endpoints = specs
                 .into_iter()
@@ -108,6 +127,8 @@ impl Router {
                     endpoints,
                     next: AtomicUsize::new(0),
                     retries: bc.retries.unwrap_or(1),
+                    fallback: bc.fallback.clone(),
+                    unreachable: AtomicBool::new(false),
                 }),
             );
         }
@@ -123,24 +144,61 @@ impl Router {
                          point the role at an ollama or openai backend"
                     )));
                 }
-                return Err(LlmError::Config(format!(
-                    "role {role}: no backend named `{backend}`"
-                )));
+                return Err(LlmError::Config(format!("role {role}: no backend named `{backend}`")));
             }
             roles.insert(role, (backend, rc));
         }
         Ok(Router { backends, roles })
     }
 
+    /// Where `role` is served now: its backend, or the fallback once that is known unreachable.
     pub fn route(&self, role: Role) -> RoleRoute {
-        let (backend, rc) = &self.roles[&role];
-        let handle = &self.backends[backend];
+        let (handle, model) = self.effective(role);
         RoleRoute {
             backend: handle.name.clone(),
             kind: handle.kind,
-            model: rc.model.clone().unwrap_or_default(),
+            model,
             endpoints: handle.endpoints.iter().map(|e| e.url.clone()).collect(),
         }
+    }
+
+    fn effective(&self, role: Role) -> (Arc<BackendHandle>, String) {
+        let (backend, rc) = &self.roles[&role];
+        let primary = &self.backends[backend];
+        if primary.unreachable.load(Ordering::Relaxed)
+            && let Some(fallback) = primary.fallback.as_ref().and_then(|f| self.backends.get(f))
+        {
+            return (fallback.clone(), rc.fallback_model.clone().unwrap_or_default());
+        }
+        (primary.clone(), rc.model.clone().unwrap_or_default())
+    }
+
+    /// Checks, once, whether backends that have a fallback can be reached at all (a quick
+    /// request to each endpoint); unreachable ones are routed to their fallback from now on.
+    /// Returns the names of the backends found unreachable.
+    pub async fn check_reachability(&self) -> Vec<String> {
+        let mut down = Vec::new();
+        for handle in self.backends.values().filter(|b| b.fallback.is_some()) {
+            let probes = handle.endpoints.iter().map(|e| {
+                let client = handle.client.clone();
+                let quick = Endpoint {
+                    url: e.url.clone(),
+                    timeout: e.timeout.min(Duration::from_secs(2)),
+                    api_key: e.api_key.clone(),
+                    slots: tokio::sync::Semaphore::new(1),
+                    max_concurrent: 1,
+                };
+                async move { client.models(&quick).await }
+            });
+            let results = futures_util::future::join_all(probes).await;
+            let unreachable =
+                results.iter().all(|r| matches!(r, Err(LlmError::Connect { .. }) | Err(LlmError::Timeout { .. })));
+            if unreachable {
+                handle.unreachable.store(true, Ordering::Relaxed);
+                down.push(handle.name.clone());
+            }
+        }
+        down
     }
 
     pub fn backend_names(&self) -> Vec<String> {
@@ -148,7 +206,8 @@ impl Router {
     }
 
     /// A chat call for `role`; the role's temperature, token limit and seed fill what the request
-    /// leaves unset. `model` overrides the role's model (tools may name one).
+    /// leaves unset. `model` overrides the role's model (tools may name one). When none of the
+    /// role's backend's endpoints can be reached and it has a fallback, the fallback serves.
     pub async fn chat(
         &self,
         role: Role,
@@ -158,83 +217,31 @@ impl Router {
         cancel: &CancellationToken,
     ) -> Result<(Completion, CallRecord), LlmError> {
         let (backend_name, rc) = &self.roles[&role];
-        let backend = self.backends[backend_name].clone();
-        let model = model
-            .map(String::from)
-            .or_else(|| rc.model.clone())
-            .unwrap_or_default();
+        let primary = self.backends[backend_name].clone();
         request.temperature = request.temperature.or(rc.temperature);
         request.max_tokens = request.max_tokens.or(rc.max_tokens);
         request.seed = request.seed.or(rc.seed);
-
-        let mut failovers = Vec::new();
-        let count = backend.endpoints.len();
-        let start = backend.next.fetch_add(1, Ordering::Relaxed);
-        for round in 0..=backend.retries {
-            if round > 0 {
-                let pause = Duration::from_millis(250 * (1 << (round - 1).min(4)));
-                tokio::select! {
-                    _ = cancel.cancelled() => return Err(LlmError::Cancelled),
-                    _ = tokio::time::sleep(pause) => {}
-                }
-            }
-            for offset in 0..count {
-                budget.check().map_err(LlmError::Budget)?;
-                let endpoint = backend.endpoints[(start + offset) % count].clone();
-                let began = Instant::now();
-                let result = tokio::select! {
-                    _ = cancel.cancelled() => return Err(LlmError::Cancelled),
-                    r = call_with_slot(&*backend.client, &endpoint, &model, &request, budget) => r,
-                };
-                match result {
-                    Ok(completion) => {
-                        let record = CallRecord {
-                            role: role.as_str().to_string(),
-                            backend: backend.name.clone(),
-                            endpoint: endpoint.url.clone(),
-                            model: model.clone(),
-                            prompt_tokens: completion.prompt_tokens,
-                            completion_tokens: completion.completion_tokens,
-                            duration_ms: began.elapsed().as_millis() as u64,
-                            failovers: std::mem::take(&mut failovers),
-                        };
-                        budget.spend(&record);
-                        tracing::info!(
-                            role = %record.role,
-                            endpoint = %record.endpoint,
-                            model = %record.model,
-                            prompt_tokens = record.prompt_tokens,
-                            completion_tokens = record.completion_tokens,
-                            duration_ms = record.duration_ms,
-                            "model call"
-                        );
-                        return Ok((completion, record));
-                    }
-                    Err(error) if error.is_retryable() => {
-                        tracing::warn!(role = %role, endpoint = %endpoint.url, %error, "model call failed; failing over");
-                        failovers.push(error.to_string());
-                    }
-                    Err(LlmError::Client {
-                        endpoint,
-                        status: 404,
-                        body,
-                    }) => {
-                        return Err(LlmError::Client {
-                            endpoint,
-                            status: 404,
-                            body: format!(
-                                "{body} (is model `{model}` installed there? for Ollama: `ollama pull {model}`)"
-                            ),
-                        });
-                    }
-                    Err(error) => return Err(error),
-                }
-            }
+        let fallback = primary.fallback.as_ref().and_then(|f| self.backends.get(f)).cloned();
+        let fallback_model = rc.fallback_model.clone().unwrap_or_default();
+        if primary.unreachable.load(Ordering::Relaxed)
+            && let Some(fallback) = &fallback
+        {
+            return try_backend(fallback, role, &fallback_model, &request, budget, cancel, Vec::new())
+                .await
+                .map_err(|(e, _)| e);
         }
-        Err(LlmError::AllFailed {
-            role: role.as_str().to_string(),
-            attempts: failovers,
-        })
+        let model = model.map(String::from).or_else(|| rc.model.clone()).unwrap_or_default();
+        match try_backend(&primary, role, &model, &request, budget, cancel, Vec::new()).await {
+            Ok(done) => Ok(done),
+            Err((LlmError::AllFailed { attempts, .. }, true)) if fallback.is_some() => {
+                primary.unreachable.store(true, Ordering::Relaxed);
+                let fallback = fallback.expect("checked");
+                let mut notes = attempts;
+                notes.push(format!("{} is unreachable: using {} from now on", primary.name, fallback.name));
+                try_backend(&fallback, role, &fallback_model, &request, budget, cancel, notes).await.map_err(|(e, _)| e)
+            }
+            Err((error, _)) => Err(error),
+        }
     }
 
     /// Embeddings from the embedding role's backend, with the same failover.
@@ -247,21 +254,14 @@ impl Router {
         let start = backend.next.fetch_add(1, Ordering::Relaxed);
         for offset in 0..count {
             let endpoint = backend.endpoints[(start + offset) % count].clone();
-            let _slot = endpoint
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| LlmError::Cancelled)?;
+            let _slot = endpoint.slots.acquire().await.map_err(|_| LlmError::Cancelled)?;
             match backend.client.embed(&endpoint, &model, input).await {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_retryable() => failures.push(e.to_string()),
                 Err(e) => return Err(e),
             }
         }
-        Err(LlmError::AllFailed {
-            role: "embedding".into(),
-            attempts: failures,
-        })
+        Err(LlmError::AllFailed { role: "embedding".into(), attempts: failures })
     }
 
     /// Each endpoint of each backend: (backend, kind, url, version, models or error).
@@ -295,6 +295,86 @@ pub struct EndpointStatus {
     pub models: Result<Vec<String>, String>,
 }
 
+/// Tries each endpoint of one backend, round-robin, with `retries` extra rounds. On failure the
+/// flag says whether every attempt failed to connect (the backend is unreachable).
+#[allow(clippy::too_many_arguments)]
+async fn try_backend(
+    backend: &Arc<BackendHandle>,
+    role: Role,
+    model: &str,
+    request: &ChatRequest,
+    budget: &Budget,
+    cancel: &CancellationToken,
+    mut failovers: Vec<String>,
+) -> Result<(Completion, CallRecord), (LlmError, bool)> {
+    let count = backend.endpoints.len();
+    let start = backend.next.fetch_add(1, Ordering::Relaxed);
+    let mut only_connect = true;
+    for round in 0..=backend.retries {
+        if round > 0 {
+            let pause = Duration::from_millis(250 * (1 << (round - 1).min(4)));
+            tokio::select! {
+                _ = cancel.cancelled() => return Err((LlmError::Cancelled, false)),
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+        for offset in 0..count {
+            budget.check().map_err(|e| (LlmError::Budget(e), false))?;
+            let endpoint = backend.endpoints[(start + offset) % count].clone();
+            let began = Instant::now();
+            let result = tokio::select! {
+                _ = cancel.cancelled() => return Err((LlmError::Cancelled, false)),
+                r = call_with_slot(&*backend.client, &endpoint, model, request, budget) => r,
+            };
+            match result {
+                Ok(completion) => {
+                    let record = CallRecord {
+                        role: role.as_str().to_string(),
+                        backend: backend.name.clone(),
+                        endpoint: endpoint.url.clone(),
+                        model: model.to_string(),
+                        prompt_tokens: completion.prompt_tokens,
+                        completion_tokens: completion.completion_tokens,
+                        duration_ms: began.elapsed().as_millis() as u64,
+                        failovers: std::mem::take(&mut failovers),
+                    };
+                    budget.spend(&record);
+                    tracing::debug!(target: "model_io", request = ?request.messages, answer = %completion.text, "model exchange");
+                    tracing::info!(
+                        role = %record.role,
+                        endpoint = %record.endpoint,
+                        model = %record.model,
+                        prompt_tokens = record.prompt_tokens,
+                        completion_tokens = record.completion_tokens,
+                        duration_ms = record.duration_ms,
+                        "model call"
+                    );
+                    return Ok((completion, record));
+                }
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(role = %role, endpoint = %endpoint.url, %error, "model call failed; failing over");
+                    only_connect &= matches!(error, LlmError::Connect { .. });
+                    failovers.push(error.to_string());
+                }
+                Err(LlmError::Client { endpoint, status: 404, body }) => {
+                    return Err((
+                        LlmError::Client {
+                            endpoint,
+                            status: 404,
+                            body: format!(
+                                "{body} (is model `{model}` installed there? for Ollama: `ollama pull {model}`)"
+                            ),
+                        },
+                        false,
+                    ));
+                }
+                Err(error) => return Err((error, false)),
+            }
+        }
+    }
+    Err((LlmError::AllFailed { role: role.as_str().to_string(), attempts: failovers }, only_connect))
+}
+
 async fn call_with_slot(
     client: &dyn Backend,
     endpoint: &Endpoint,
@@ -302,18 +382,11 @@ async fn call_with_slot(
     request: &ChatRequest,
     budget: &Budget,
 ) -> Result<Completion, LlmError> {
-    let _slot = endpoint
-        .slots
-        .acquire()
-        .await
-        .map_err(|_| LlmError::Cancelled)?;
+    let _slot = endpoint.slots.acquire().await.map_err(|_| LlmError::Cancelled)?;
     // A call may not outlive the evolve's time budget.
     let limit = budget.time_left();
     match tokio::time::timeout(limit, client.chat(endpoint, model, request)).await {
         Ok(result) => result,
-        Err(_) => Err(LlmError::Budget(format!(
-            "the evolve's time budget ran out during a call to {}",
-            endpoint.url
-        ))),
+        Err(_) => Err(LlmError::Budget(format!("the evolve's time budget ran out during a call to {}", endpoint.url))),
     }
 }

@@ -60,9 +60,7 @@ impl LineReader {
                     return Err(if e.is_timeout() {
                         http_error(&self.endpoint, self.idle, e)
                     } else {
-                        LlmError::Cut {
-                            endpoint: self.endpoint.clone(),
-                        }
+                        LlmError::Cut { endpoint: self.endpoint.clone() }
                     });
                 }
             }

@@ -8,32 +8,22 @@ use super::tests::NODE_FILE;
 use crate::analysis::{LinterReport, Severity};
 use std::path::Path;
 
-/// Lines of the node program above the model's code (the docstring and a blank line).
-pub const MODEL_CODE_OFFSET: u32 = 2;
+use super::node::MODEL_CODE_OFFSET;
 
 pub async fn analyse(ctx: &Ctx<'_>, node_text: &str, dir: &Path) -> Vec<LinterReport> {
     let linters = &ctx.config.pipeline.analysis.linters;
     if linters.is_empty() {
         return Vec::new();
     }
-    ctx.emit(
-        Stage::Analyse,
-        72,
-        format!("running {}", linters.join(", ")),
-    );
+    ctx.emit(Stage::Analyse, 72, format!("running {}", linters.join(", ")));
     let harness = node::harness_line(node_text);
     let mut reports = ctx.linters.check(linters, &dir.join(NODE_FILE), dir).await;
     for report in &mut reports {
         if let Some(findings) = &mut report.findings {
-            findings
-                .retain(|f| f.range.start_line > MODEL_CODE_OFFSET && f.range.start_line < harness);
+            findings.retain(|f| f.range.start_line > MODEL_CODE_OFFSET && f.range.start_line < harness);
             for f in findings.iter_mut() {
                 f.range.start_line -= MODEL_CODE_OFFSET;
-                f.range.end_line = f
-                    .range
-                    .end_line
-                    .saturating_sub(MODEL_CODE_OFFSET)
-                    .max(f.range.start_line);
+                f.range.end_line = f.range.end_line.saturating_sub(MODEL_CODE_OFFSET).max(f.range.start_line);
             }
         }
     }
@@ -41,35 +31,14 @@ pub async fn analyse(ctx: &Ctx<'_>, node_text: &str, dir: &Path) -> Vec<LinterRe
         .iter()
         .map(|r| match (&r.findings, &r.error) {
             (None, _) => format!("{} not installed", r.tool),
-            (Some(_), Some(e)) => format!(
-                "{} failed ({})",
-                r.tool,
-                e.chars().take(80).collect::<String>()
-            ),
+            (Some(_), Some(e)) => format!("{} failed ({})", r.tool, e.chars().take(80).collect::<String>()),
             (Some(f), None) => format!("{} {}", r.tool, f.len()),
         })
         .collect();
-    ctx.emit(
-        Stage::Analyse,
-        76,
-        format!("findings: {}", summary.join(", ")),
-    );
+    ctx.emit(Stage::Analyse, 76, format!("findings: {}", summary.join(", ")));
     for report in &reports {
-        for f in report
-            .findings
-            .iter()
-            .flatten()
-            .filter(|f| f.severity == Severity::Error)
-            .take(3)
-        {
-            ctx.warn(
-                Stage::Analyse,
-                76,
-                format!(
-                    "{} {} line {}: {}",
-                    f.tool, f.code, f.range.start_line, f.message
-                ),
-            );
+        for f in report.findings.iter().flatten().filter(|f| f.severity == Severity::Error).take(3) {
+            ctx.warn(Stage::Analyse, 76, format!("{} {} line {}: {}", f.tool, f.code, f.range.start_line, f.message));
         }
     }
     reports
@@ -80,11 +49,6 @@ pub fn blocking_errors(reports: &[LinterReport]) -> Vec<String> {
         .iter()
         .flat_map(|r| r.findings.iter().flatten())
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| {
-            format!(
-                "{} {} line {}: {}",
-                f.tool, f.code, f.range.start_line, f.message
-            )
-        })
+        .map(|f| format!("{} {} line {}: {}", f.tool, f.code, f.range.start_line, f.message))
         .collect()
 }

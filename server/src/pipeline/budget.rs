@@ -33,10 +33,7 @@ impl Budget {
     pub fn check(&self) -> Result<(), String> {
         let used = self.tokens_used();
         if used >= self.max_tokens {
-            return Err(format!(
-                "{used} of {} tokens spent (limits.evolve_tokens)",
-                self.max_tokens
-            ));
+            return Err(format!("{used} of {} tokens spent (limits.evolve_tokens)", self.max_tokens));
         }
         let elapsed = self.started.elapsed();
         if elapsed >= self.max_time {
@@ -51,10 +48,7 @@ impl Budget {
 
     /// Counts a finished model call against the budget and keeps it for the report.
     pub fn spend(&self, call: &CallRecord) {
-        self.used_tokens.fetch_add(
-            call.prompt_tokens + call.completion_tokens,
-            Ordering::Relaxed,
-        );
+        self.used_tokens.fetch_add(call.prompt_tokens + call.completion_tokens, Ordering::Relaxed);
         self.calls.lock().unwrap().push(call.clone());
     }
 

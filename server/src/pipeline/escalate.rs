@@ -53,19 +53,8 @@ pub struct Job<'a> {
     pub template: Option<&'a str>,
 }
 
-pub async fn generate_until_green(
-    ctx: &Ctx<'_>,
-    job: &Job<'_>,
-) -> Result<Result<Verified, Failed>, EvolveError> {
-    let Job {
-        task,
-        spec,
-        tests,
-        start_rung,
-        limits,
-        workdir,
-        template,
-    } = *job;
+pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
+    let Job { task, spec, tests, start_rung, limits, workdir, template } = *job;
     let ladder = &ctx.config.pipeline.escalation;
     let mut attempts = Vec::new();
     let mut last_code: Option<String> = None;
@@ -77,11 +66,7 @@ pub async fn generate_until_green(
         let rung = &ladder[rung_index];
         let role = Role::parse(&rung.role).expect("validated");
         let base = 30 + (i as f32 * span) as u8;
-        let stage = if i == 0 {
-            Stage::Generate
-        } else {
-            Stage::Escalate
-        };
+        let stage = if i == 0 { Stage::Generate } else { Stage::Escalate };
         let route = ctx.router.route(role);
         ctx.emit(
             stage,
@@ -130,11 +115,7 @@ pub async fn generate_until_green(
                 }
                 let program = node::assemble(task, &code, &spec.function.name);
                 let dir = prepare_dir(workdir, &format!("attempt{}", i + 1), &program, tests)?;
-                ctx.emit(
-                    Stage::Verify,
-                    base + 5,
-                    "running the spec's tests in the sandbox",
-                );
+                ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
                 let report = run_tests(ctx, &dir, limits).await?;
                 record.passed = report.passed;
                 record.total = report.total.max(spec.test_cases.len());
@@ -142,19 +123,11 @@ pub async fn generate_until_green(
                     ctx.emit(
                         Stage::Verify,
                         base + 8,
-                        format!(
-                            "{}/{} tests pass ({:.0} ms)",
-                            report.passed, report.total, report.wall_ms
-                        ),
+                        format!("{}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms),
                     );
                     record.outcome = "passed".into();
                     attempts.push(record);
-                    return Ok(Ok(Verified {
-                        code,
-                        node: program,
-                        report,
-                        attempts,
-                    }));
+                    return Ok(Ok(Verified { code, node: program, report, attempts }));
                 }
                 let summary = match &report.abnormal {
                     Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),
@@ -169,9 +142,5 @@ pub async fn generate_until_green(
         }
         attempts.push(record);
     }
-    Ok(Err(Failed {
-        attempts,
-        last_report,
-        last_code,
-    }))
+    Ok(Err(Failed { attempts, last_report, last_code }))
 }

@@ -74,29 +74,15 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn emit(&self, stage: Stage, percent: u8, message: impl Into<String>) {
-        (self.events)(&Event {
-            stage,
-            percent: percent.min(100),
-            level: Level::Info,
-            message: message.into(),
-        });
+        (self.events)(&Event { stage, percent: percent.min(100), level: Level::Info, message: message.into() });
     }
 
     pub fn warn(&self, stage: Stage, percent: u8, message: impl Into<String>) {
-        (self.events)(&Event {
-            stage,
-            percent: percent.min(100),
-            level: Level::Warning,
-            message: message.into(),
-        });
+        (self.events)(&Event { stage, percent: percent.min(100), level: Level::Warning, message: message.into() });
     }
 
     pub fn check_cancel(&self) -> Result<(), EvolveError> {
-        if self.cancel.is_cancelled() {
-            Err(EvolveError::Cancelled)
-        } else {
-            Ok(())
-        }
+        if self.cancel.is_cancelled() { Err(EvolveError::Cancelled) } else { Ok(()) }
     }
 
     /// One model call for a stage; the event names role, model, endpoint, tokens and time.
@@ -109,19 +95,11 @@ impl Ctx<'_> {
         request: ChatRequest,
     ) -> Result<Completion, EvolveError> {
         self.check_cancel()?;
-        let (completion, record) = self
-            .router
-            .chat(role, model, request, self.budget, self.cancel)
-            .await?;
+        let (completion, record) = self.router.chat(role, model, request, self.budget, self.cancel).await?;
         for failure in &record.failovers {
             self.warn(stage, percent, format!("failed over: {failure}"));
         }
-        (self.events)(&Event {
-            stage,
-            percent,
-            level: Level::Model,
-            message: describe_call(&record),
-        });
+        (self.events)(&Event { stage, percent, level: Level::Model, message: describe_call(&record) });
         Ok(completion)
     }
 
@@ -161,11 +139,7 @@ pub struct EvolveRequest {
 
 impl EvolveRequest {
     pub fn new(task: impl Into<String>) -> Self {
-        EvolveRequest {
-            task: task.into(),
-            run_task: true,
-            optimize: true,
-        }
+        EvolveRequest { task: task.into(), run_task: true, optimize: true }
     }
 }
 
@@ -211,11 +185,7 @@ pub struct Evolver {
 
 /// Stable, readable node ids: the function's name and a hash of the task.
 pub fn node_id(function: &str, task: &str) -> String {
-    let normalised: String = task
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
+    let normalised: String = task.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     let digest = Sha256::digest(normalised.as_bytes());
     let tag: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
     let name: String = function.chars().take(30).collect();
@@ -225,9 +195,8 @@ pub fn node_id(function: &str, task: &str) -> String {
 impl Evolver {
     /// An engine on `config`, keeping its registry and runtime files in `data_dir`.
     pub fn new(config: Config, data_dir: &Path) -> Result<Evolver, EvolveError> {
-        let router = Router::new(&config).map_err(EvolveError::Llm)?;
-        let python = crate::paths::find_python(&config.runtime.python, data_dir)
-            .ok_or(SandboxError::NoPython)?;
+        let router = Router::new(&config, data_dir).map_err(EvolveError::Llm)?;
+        let python = crate::paths::find_python(&config.runtime.python, data_dir).ok_or(SandboxError::NoPython)?;
         let runtime = crate::paths::runtime_dir(data_dir)?;
         let registry = Registry::open(&crate::paths::registry_path(data_dir))?;
         Ok(Evolver {
@@ -295,9 +264,7 @@ impl Evolver {
         let started = Instant::now();
         let task = request.task.trim().to_string();
         if task.is_empty() {
-            return Err(EvolveError::Spec(
-                "the task is empty: say what the code should do".into(),
-            ));
+            return Err(EvolveError::Spec("the task is empty: say what the code should do".into()));
         }
         let budget = Arc::new(Budget::new(
             self.config.limits.evolve_tokens,
@@ -317,10 +284,7 @@ impl Evolver {
         };
 
         // The test runner starts (and pytest's presence is checked) while the classifier thinks.
-        let (classification, warmed) = tokio::join!(
-            classify::classify(&ctx, &task),
-            self.sandbox.warm_up_tests()
-        );
+        let (classification, warmed) = tokio::join!(classify::classify(&ctx, &task), self.sandbox.warm_up_tests());
         warmed?;
         let classification = classification?;
         ctx.emit(
@@ -330,11 +294,7 @@ impl Evolver {
                 "{} / {}{} — {}",
                 classification.kind.as_str(),
                 classification.complexity.as_str(),
-                if classification.by_keywords {
-                    " (keyword fallback)"
-                } else {
-                    ""
-                },
+                if classification.by_keywords { " (keyword fallback)" } else { "" },
                 classification.reason
             ),
         );
@@ -348,21 +308,14 @@ impl Evolver {
                 "spec: {} — {} test cases{}",
                 spec.signature(),
                 spec.test_cases.len(),
-                if spec.tools.is_empty() {
-                    String::new()
-                } else {
-                    format!(", tools: {}", spec.tools.join(", "))
-                }
+                if spec.tools.is_empty() { String::new() } else { format!(", tools: {}", spec.tools.join(", ")) }
             ),
         );
         let test_text = tests::render(&spec, &task, spec.tools.is_empty());
         ctx.emit(
             Stage::Tests,
             25,
-            format!(
-                "wrote {} pytest cases from the spec, before any code",
-                spec.test_cases.len()
-            ),
+            format!("wrote {} pytest cases from the spec, before any code", spec.test_cases.len()),
         );
 
         let start_rung = self.start_rung(&classification);
@@ -370,10 +323,7 @@ impl Evolver {
             ctx.emit(
                 Stage::Generate,
                 28,
-                format!(
-                    "complex algorithm: starting at rung {} of the ladder",
-                    start_rung + 1
-                ),
+                format!("complex algorithm: starting at rung {} of the ladder", start_rung + 1),
             );
         }
         let limits = self.node_limits(spec.tools.len(), spec.test_cases.len());
@@ -395,10 +345,7 @@ impl Evolver {
                     .map(|r| r.failures_text().trim().replace('\n', "; "))
                     .or_else(|| failed.attempts.last().map(|a| a.outcome.clone()))
                     .unwrap_or_default();
-                return Err(EvolveError::TestsFailed {
-                    attempts: failed.attempts.len(),
-                    detail,
-                });
+                return Err(EvolveError::TestsFailed { attempts: failed.attempts.len(), detail });
             }
         };
 
@@ -434,42 +381,26 @@ impl Evolver {
         // Registry: the verified version, then each accepted optimization as its child.
         let id = node_id(&spec.function.name, &task);
         let findings_json = serde_json::to_string(&analysis).unwrap_or_default();
-        let last_model = verified
-            .attempts
-            .last()
-            .map(|a| a.model.clone())
-            .unwrap_or_default();
+        let last_model = verified.attempts.last().map(|a| a.model.clone()).unwrap_or_default();
         let mut versions = vec![NewVersion {
-            origin: if verified.attempts.len() > 1 {
-                "escalated".into()
-            } else {
-                "generated".into()
-            },
+            origin: if verified.attempts.len() > 1 { "escalated".into() } else { "generated".into() },
             code: verified.code.clone(),
             program: verified.node.clone(),
             model: last_model.clone(),
             change: String::new(),
             tests_passed: verified.report.passed,
             tests_total: verified.report.total,
-            per_call_ns: (optimized.report.original_ns > 0.0)
-                .then_some(optimized.report.original_ns),
+            per_call_ns: (optimized.report.original_ns > 0.0).then_some(optimized.report.original_ns),
             peak_rss_kb: None,
             score: Some(1.0),
             findings_json: findings_json.clone(),
         }];
-        let opt_model = self
-            .router
-            .route(Role::parse(&self.config.pipeline.optimize.role).unwrap_or(Role::GeneratorFast))
-            .model;
+        let opt_model =
+            self.router.route(Role::parse(&self.config.pipeline.optimize.role).unwrap_or(Role::GeneratorFast)).model;
         for (i, (code, program, change)) in optimized.accepted.iter().enumerate() {
             let last = i + 1 == optimized.accepted.len();
-            let cmp = optimized
-                .report
-                .iterations
-                .iter()
-                .filter(|it| it.accepted)
-                .nth(i)
-                .and_then(|it| it.comparison.clone());
+            let cmp =
+                optimized.report.iterations.iter().filter(|it| it.accepted).nth(i).and_then(|it| it.comparison.clone());
             versions.push(NewVersion {
                 origin: "optimized".into(),
                 code: code.clone(),
@@ -483,8 +414,7 @@ impl Evolver {
                 score: if last {
                     Some(optimized.report.score)
                 } else {
-                    cmp.as_ref()
-                        .map(|c| optimized.report.original_ns / c.candidate_ns)
+                    cmp.as_ref().map(|c| optimized.report.original_ns / c.candidate_ns)
                 },
                 findings_json: findings_json.clone(),
             });
@@ -520,25 +450,16 @@ impl Evolver {
                 error: None,
             },
         )?;
-        ctx.emit(
-            Stage::Remember,
-            96,
-            format!("saved node {id} version {version} in the registry"),
-        );
+        ctx.emit(Stage::Remember, 96, format!("saved node {id} version {version} in the registry"));
 
         let result = if request.run_task {
             ctx.emit(
                 Stage::Run,
                 97,
-                format!(
-                    "running the node on the task's input {}",
-                    serde_json::Value::Object(spec.task_input.clone())
-                ),
+                format!("running the node on the task's input {}", serde_json::Value::Object(spec.task_input.clone())),
             );
             let input = serde_json::Value::Object(spec.task_input.clone());
-            let run = self
-                .run_program(&ctx, &optimized.node, &input, &limits)
-                .await?;
+            let run = self.run_program(&ctx, &optimized.node, &input, &limits).await?;
             self.record(&id, version, "evolve", &run)?;
             Some(run)
         } else {
@@ -583,13 +504,7 @@ impl Evolver {
         }
     }
 
-    fn record(
-        &self,
-        id: &str,
-        version: i64,
-        purpose: &str,
-        run: &NodeRun,
-    ) -> Result<(), EvolveError> {
+    fn record(&self, id: &str, version: i64, purpose: &str, run: &NodeRun) -> Result<(), EvolveError> {
         let output = match &run.output {
             Ok(v) => v.to_string(),
             Err(e) => e.clone(),
@@ -620,22 +535,14 @@ impl Evolver {
         input: &serde_json::Value,
         limits: &NodeLimits,
     ) -> Result<NodeRun, EvolveError> {
-        let dir = tempfile::Builder::new()
-            .prefix("code-evolver-run-")
-            .tempdir()?;
+        let dir = tempfile::Builder::new().prefix("code-evolver-run-").tempdir()?;
         std::fs::write(dir.path().join(tests::NODE_FILE), program)?;
         let mut env = self.sandbox.base_env(dir.path());
         if let Some(socket) = ctx.tool_socket {
-            env.insert(
-                "CODE_EVOLVER_TOOL_SOCKET".into(),
-                socket.display().to_string(),
-            );
+            env.insert("CODE_EVOLVER_TOOL_SOCKET".into(), socket.display().to_string());
         }
         let request = RunRequest {
-            kind: RunKind::Script {
-                script: dir.path().join(tests::NODE_FILE),
-                args: vec![],
-            },
+            kind: RunKind::Script { script: dir.path().join(tests::NODE_FILE), args: vec![] },
             cwd: dir.path().to_path_buf(),
             stdin: input.to_string(),
             env,
@@ -643,11 +550,7 @@ impl Evolver {
         };
         let outcome = ctx.run_sandboxed(&request).await?;
         let output = parse_node_output(&outcome, limits);
-        Ok(NodeRun {
-            input: input.clone(),
-            output,
-            metrics: outcome,
-        })
+        Ok(NodeRun { input: input.clone(), output, metrics: outcome })
     }
 
     /// `code-evolver run NODE --input JSON`: the node's current version, in the sandbox, with its
@@ -661,8 +564,7 @@ impl Evolver {
     ) -> Result<(String, i64, NodeRun), EvolveError> {
         if !input.is_object() {
             return Err(EvolveError::Node(
-                "the input must be a JSON object of named arguments, e.g. '{\"a\": 1, \"b\": 2}'"
-                    .into(),
+                "the input must be a JSON object of named arguments, e.g. '{\"a\": 1, \"b\": 2}'".into(),
             ));
         }
         let detail = self.registry.get(id_or_prefix)?;
@@ -682,19 +584,14 @@ impl Evolver {
             tool_socket: Some(tools.socket_path()),
         };
         let limits = self.node_limits(usize::from(detail.uses_tools), 0);
-        let run = self
-            .run_program(&ctx, &detail.program, &input, &limits)
-            .await?;
+        let run = self.run_program(&ctx, &detail.program, &input, &limits).await?;
         self.record(&detail.id, detail.current_version, "run", &run)?;
         Ok((detail.id, detail.current_version, run))
     }
 }
 
 /// The node contract's answer: the last stdout line as `{"result": ...}` or `{"error": ...}`.
-fn parse_node_output(
-    outcome: &RunOutcome,
-    limits: &NodeLimits,
-) -> Result<serde_json::Value, String> {
+fn parse_node_output(outcome: &RunOutcome, limits: &NodeLimits) -> Result<serde_json::Value, String> {
     let last = outcome.stdout.lines().rev().find(|l| !l.trim().is_empty());
     let parsed: Option<serde_json::Value> = last.and_then(|l| serde_json::from_str(l).ok());
     if let Some(value) = &parsed {
@@ -704,26 +601,14 @@ fn parse_node_output(
             return Ok(result.clone());
         }
         if let Some(error) = value.get("error") {
-            return Err(error
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| error.to_string()));
+            return Err(error.as_str().map(String::from).unwrap_or_else(|| error.to_string()));
         }
     }
-    let stderr_last = outcome
-        .stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
+    let stderr_last = outcome.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
     Err(format!(
         "the node {}{}",
         outcome.describe_end(limits.timeout),
-        if stderr_last.is_empty() {
-            String::new()
-        } else {
-            format!(": {stderr_last}")
-        }
+        if stderr_last.is_empty() { String::new() } else { format!(": {stderr_last}") }
     ))
 }
 

@@ -6,7 +6,8 @@ use super::spec::Spec;
 /// The line that starts the engine-owned part of a node; findings below it are not the model's.
 pub const HARNESS_MARKER: &str = "# --- node I/O (written by code-evolver) ---";
 
-/// Cleans what the model wrote: code fences, and any `__main__` block (the engine owns I/O).
+/// Cleans what the model wrote: code fences and any `__main__` block (the engine owns I/O).
+/// runtime/tidy.py then removes examples left at import time or after a `return`.
 pub fn clean_model_code(code: &str) -> String {
     let code = super::schema::strip_fences(code.trim());
     let mut kept = Vec::new();
@@ -24,10 +25,7 @@ pub fn clean_model_code(code: &str) -> String {
 /// Names of top-level functions defined in `code`.
 pub fn top_level_functions(code: &str) -> Vec<String> {
     code.lines()
-        .filter_map(|l| {
-            l.strip_prefix("def ")
-                .or_else(|| l.strip_prefix("async def "))
-        })
+        .filter_map(|l| l.strip_prefix("def ").or_else(|| l.strip_prefix("async def ")))
         .filter_map(|rest| rest.split('(').next())
         .map(|n| n.trim().to_string())
         .collect()
@@ -44,14 +42,9 @@ pub fn ensure_entry(code: &str, spec: &Spec) -> Result<(String, Option<String>),
     match functions.as_slice() {
         [only] => Ok((
             format!("{code}\n\n{wanted} = {only}\n"),
-            Some(format!(
-                "the model named the function `{only}`; `{wanted}` is bound to it"
-            )),
+            Some(format!("the model named the function `{only}`; `{wanted}` is bound to it")),
         )),
-        [] => Err(format!(
-            "the code defines no function; `def {}` is required",
-            spec.signature()
-        )),
+        [] => Err(format!("the code defines no function; `def {}` is required", spec.signature())),
         many => Err(format!(
             "the code defines {} but not `{wanted}`; `def {}` is required",
             many.join(", "),
@@ -60,11 +53,15 @@ pub fn ensure_entry(code: &str, spec: &Spec) -> Result<(String, Option<String>),
     }
 }
 
-/// The node program: a docstring, the model's code, then the engine's I/O.
+/// Lines of the node program above the model's code (the docstring and two blank lines).
+pub const MODEL_CODE_OFFSET: u32 = 3;
+
+/// The node program: a docstring, the model's code, then the engine's I/O (laid out so that
+/// flake8's blank-line rules hold).
 pub fn assemble(task: &str, code: &str, function: &str) -> String {
     let task_line = task.replace(['\n', '\r'], " ").replace("\"\"\"", "'''");
     format!(
-        "\"\"\"code-evolver node. Task: {task_line}\"\"\"\n\n{}\n\n{HARNESS_MARKER}\nif __name__ == \"__main__\":\n    from node_runtime import serve  # pylint: disable=import-outside-toplevel\n\n    serve({function})\n",
+        "\"\"\"code-evolver node. Task: {task_line}\"\"\"\n\n\n{}\n\n\n{HARNESS_MARKER}\nif __name__ == \"__main__\":\n    from node_runtime import serve  # pylint: disable=import-outside-toplevel\n\n    serve({function})\n",
         code.trim_end()
     )
 }
@@ -73,10 +70,7 @@ pub fn assemble(task: &str, code: &str, function: &str) -> String {
 pub fn model_part(node: &str) -> String {
     let body = node.split(HARNESS_MARKER).next().unwrap_or(node);
     let body = match body.strip_prefix("\"\"\"") {
-        Some(rest) => rest
-            .split_once("\"\"\"")
-            .map(|(_, after)| after)
-            .unwrap_or(rest),
+        Some(rest) => rest.split_once("\"\"\"").map(|(_, after)| after).unwrap_or(rest),
         None => body,
     };
     format!("{}\n", body.trim())
@@ -84,8 +78,5 @@ pub fn model_part(node: &str) -> String {
 
 /// First line of the engine's part, 1-based; findings from there on are dropped.
 pub fn harness_line(node: &str) -> u32 {
-    node.lines()
-        .position(|l| l == HARNESS_MARKER)
-        .map(|i| i as u32 + 1)
-        .unwrap_or(u32::MAX)
+    node.lines().position(|l| l == HARNESS_MARKER).map(|i| i as u32 + 1).unwrap_or(u32::MAX)
 }

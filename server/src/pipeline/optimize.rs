@@ -55,11 +55,7 @@ fn timing_inputs(spec: &Spec) -> Vec<serde_json::Value> {
     if let Some(b) = &spec.benchmark_input {
         inputs.push(serde_json::Value::Object(b.clone()));
     }
-    inputs.extend(
-        spec.test_cases
-            .iter()
-            .map(|c| serde_json::Value::Object(c.input.clone())),
-    );
+    inputs.extend(spec.test_cases.iter().map(|c| serde_json::Value::Object(c.input.clone())));
     inputs
 }
 
@@ -77,12 +73,7 @@ impl Bench<'_> {
         let request = RunRequest {
             kind: RunKind::Script {
                 script: self.ctx.sandbox.runtime_dir().join("bench_harness.py"),
-                args: vec![
-                    NODE_MODULE.into(),
-                    self.function.clone(),
-                    "inputs.json".into(),
-                    self.run_ms.to_string(),
-                ],
+                args: vec![NODE_MODULE.into(), self.function.clone(), "inputs.json".into(), self.run_ms.to_string()],
             },
             cwd: dir.to_path_buf(),
             stdin: String::new(),
@@ -97,29 +88,14 @@ impl Bench<'_> {
                 outcome.stderr.lines().last().unwrap_or("")
             )));
         }
-        let value: serde_json::Value = match outcome
-            .stdout
-            .lines()
-            .last()
-            .and_then(|l| serde_json::from_str(l).ok())
-        {
+        let value: serde_json::Value = match outcome.stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()) {
             Some(v) => v,
             None => {
-                return Ok(Err(format!(
-                    "timing run printed no figures: {}",
-                    outcome.stdout
-                )));
+                return Ok(Err(format!("timing run printed no figures: {}", outcome.stdout)));
             }
         };
-        let ns = value
-            .get("per_call_ns")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(f64::NAN);
-        Ok(Ok((
-            ns,
-            outcome.max_rss_kb,
-            outcome.user_ms + outcome.sys_ms,
-        )))
+        let ns = value.get("per_call_ns").and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+        Ok(Ok((ns, outcome.max_rss_kb, outcome.user_ms + outcome.sys_ms)))
     }
 
     /// Alternates baseline and candidate runs.
@@ -130,16 +106,8 @@ impl Bench<'_> {
         runs: u32,
         rule: &Rule,
     ) -> Result<Result<Comparison, String>, EvolveError> {
-        let mut b = Samples {
-            per_call_ns: vec![],
-            rss_kb: vec![],
-            cpu_ms: vec![],
-        };
-        let mut c = Samples {
-            per_call_ns: vec![],
-            rss_kb: vec![],
-            cpu_ms: vec![],
-        };
+        let mut b = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
+        let mut c = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
         for _ in 0..runs {
             for (dir, samples) in [(baseline, &mut b), (candidate, &mut c)] {
                 match self.once(dir).await? {
@@ -157,10 +125,7 @@ impl Bench<'_> {
 }
 
 fn write_inputs(dir: &Path, inputs: &[serde_json::Value]) -> Result<(), EvolveError> {
-    std::fs::write(
-        dir.join("inputs.json"),
-        serde_json::to_string(inputs).unwrap_or_default(),
-    )?;
+    std::fs::write(dir.join("inputs.json"), serde_json::to_string(inputs).unwrap_or_default())?;
     Ok(())
 }
 
@@ -177,46 +142,22 @@ pub async fn optimize(
     enabled: bool,
 ) -> Result<Optimized, EvolveError> {
     let settings = &ctx.config.pipeline.optimize;
-    let mut report = OptimizationReport {
-        score: 1.0,
-        ..Default::default()
-    };
+    let mut report = OptimizationReport { score: 1.0, ..Default::default() };
     let mut best_code = code.to_string();
     let mut best_node = node_text.to_string();
     let mut accepted = Vec::new();
     if settings.iterations == 0 || !enabled {
-        report.skipped = Some(if enabled {
-            "pipeline.optimize.iterations is 0".into()
-        } else {
-            "optimization is off".into()
-        });
-        return Ok(Optimized {
-            code: best_code,
-            node: best_node,
-            report,
-            accepted,
-        });
+        report.skipped =
+            Some(if enabled { "pipeline.optimize.iterations is 0".into() } else { "optimization is off".into() });
+        return Ok(Optimized { code: best_code, node: best_node, report, accepted });
     }
     if !spec.tools.is_empty() {
         report.skipped = Some("the node calls model tools; its time is the model's".into());
-        ctx.emit(
-            Stage::Optimize,
-            80,
-            "skipped: the node's time is spent in model calls",
-        );
-        return Ok(Optimized {
-            code: best_code,
-            node: best_node,
-            report,
-            accepted,
-        });
+        ctx.emit(Stage::Optimize, 80, "skipped: the node's time is spent in model calls");
+        return Ok(Optimized { code: best_code, node: best_node, report, accepted });
     }
-    let bench = Bench {
-        ctx,
-        function: spec.function.name.clone(),
-        run_ms: settings.run_ms.max(5),
-        limits: limits.clone(),
-    };
+    let bench =
+        Bench { ctx, function: spec.function.name.clone(), run_ms: settings.run_ms.max(5), limits: limits.clone() };
     let rule = Rule {
         min_speedup: settings.min_speedup,
         noise_factor: settings.noise_factor,
@@ -236,24 +177,14 @@ pub async fn optimize(
                 Err(e) => {
                     report.skipped = Some(e.clone());
                     ctx.warn(Stage::Optimize, 80, format!("skipped: {e}"));
-                    return Ok(Optimized {
-                        code: best_code,
-                        node: best_node,
-                        report,
-                        accepted,
-                    });
+                    return Ok(Optimized { code: best_code, node: best_node, report, accepted });
                 }
             }
         }
         Err(e) => {
             report.skipped = Some(e.clone());
             ctx.warn(Stage::Optimize, 80, format!("skipped: {e}"));
-            return Ok(Optimized {
-                code: best_code,
-                node: best_node,
-                report,
-                accepted,
-            });
+            return Ok(Optimized { code: best_code, node: best_node, report, accepted });
         }
     };
     report.original_ns = first.0;
@@ -267,27 +198,18 @@ pub async fn optimize(
         ctx.emit(
             Stage::Optimize,
             percent,
-            format!(
-                "iteration {index}/{}: asking for a faster version",
-                settings.iterations
-            ),
+            format!("iteration {index}/{}: asking for a faster version", settings.iterations),
         );
         let request = ChatRequest {
             messages: vec![
                 Message::system(prompts::OPTIMIZE_SYSTEM),
-                Message::user(prompts::optimize_user(
-                    spec,
-                    &best_code,
-                    &human_ns(report.final_ns),
-                )),
+                Message::user(prompts::optimize_user(spec, &best_code, &human_ns(report.final_ns))),
             ],
             schema: Some(schema::optimize()),
             temperature: Some(settings.temperature),
             ..Default::default()
         };
-        let answer = ctx
-            .ask(Stage::Optimize, percent, role, None, request)
-            .await?;
+        let answer = ctx.ask(Stage::Optimize, percent, role, None, request).await?;
         let change = schema::parse_json_answer(&answer.text)
             .and_then(|v| v.get("change").and_then(|c| c.as_str()).map(String::from))
             .unwrap_or_default();
@@ -299,47 +221,31 @@ pub async fn optimize(
             accepted: false,
             reason: String::new(),
         };
-        let candidate = match extract(&answer.text, spec) {
+        let extracted = match extract(&answer.text, spec) {
+            Generated::Code { code, note } => super::generate::tidy(ctx, code, note, percent).await?,
+            unusable => unusable,
+        };
+        let candidate = match extracted {
             Generated::Code { code, .. } => code,
             Generated::Unusable { reason, .. } => {
                 iteration.reason = format!("unusable answer: {reason}");
-                ctx.warn(
-                    Stage::Optimize,
-                    percent,
-                    format!("iteration {index}: {}", iteration.reason),
-                );
+                ctx.warn(Stage::Optimize, percent, format!("iteration {index}: {}", iteration.reason));
                 report.iterations.push(iteration);
                 continue;
             }
         };
         if candidate.trim() == best_code.trim() {
             iteration.reason = "the candidate is the same code".into();
-            ctx.emit(
-                Stage::Optimize,
-                percent,
-                format!("iteration {index}: rejected, {}", iteration.reason),
-            );
+            ctx.emit(Stage::Optimize, percent, format!("iteration {index}: rejected, {}", iteration.reason));
             report.iterations.push(iteration);
             continue;
         }
         let candidate_node = node::assemble(task, &candidate, &spec.function.name);
-        let dir = prepare_dir(
-            workdir,
-            &format!("candidate{index}"),
-            &candidate_node,
-            tests,
-        )?;
+        let dir = prepare_dir(workdir, &format!("candidate{index}"), &candidate_node, tests)?;
         let tests_report = run_tests(ctx, &dir, limits).await?;
         if !tests_report.all_passed() {
-            iteration.reason = format!(
-                "fails the tests ({}/{} pass)",
-                tests_report.passed, tests_report.total
-            );
-            ctx.emit(
-                Stage::Optimize,
-                percent,
-                format!("iteration {index}: rejected, {}", iteration.reason),
-            );
+            iteration.reason = format!("fails the tests ({}/{} pass)", tests_report.passed, tests_report.total);
+            ctx.emit(Stage::Optimize, percent, format!("iteration {index}: rejected, {}", iteration.reason));
             report.iterations.push(iteration);
             continue;
         }
@@ -348,15 +254,9 @@ pub async fn optimize(
         ctx.emit(
             Stage::Optimize,
             percent + 2,
-            format!(
-                "iteration {index}: timing baseline and candidate, {} runs each",
-                settings.runs
-            ),
+            format!("iteration {index}: timing baseline and candidate, {} runs each", settings.runs),
         );
-        match bench
-            .compare(&baseline_dir, &dir, settings.runs, &rule)
-            .await?
-        {
+        match bench.compare(&baseline_dir, &dir, settings.runs, &rule).await? {
             Err(e) => iteration.reason = e,
             Ok(cmp) => {
                 // The score compares medians: the first comparison's baseline is the original.
@@ -394,11 +294,7 @@ pub async fn optimize(
         }
         report.iterations.push(iteration);
     }
-    report.score = if report.final_ns > 0.0 {
-        report.original_ns / report.final_ns
-    } else {
-        1.0
-    };
+    report.score = if report.final_ns > 0.0 { report.original_ns / report.final_ns } else { 1.0 };
     ctx.emit(
         Stage::Optimize,
         95,
@@ -411,10 +307,5 @@ pub async fn optimize(
             report.cpu_ms
         ),
     );
-    Ok(Optimized {
-        code: best_code,
-        node: best_node,
-        report,
-        accepted,
-    })
+    Ok(Optimized { code: best_code, node: best_node, report, accepted })
 }

@@ -8,11 +8,7 @@ use super::{prompts, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 
-pub async fn plan(
-    ctx: &Ctx<'_>,
-    task: &str,
-    classification: &Classification,
-) -> Result<Spec, EvolveError> {
+pub async fn plan(ctx: &Ctx<'_>, task: &str, classification: &Classification) -> Result<Spec, EvolveError> {
     let known: Vec<String> = ctx.config.tools.keys().cloned().collect();
     let tools = prompts::tools_text(&ctx.config.tools);
     let mut problems: Option<String> = None;
@@ -29,25 +25,16 @@ pub async fn plan(
         let request = ChatRequest {
             messages: vec![
                 Message::system(prompts::PLAN_SYSTEM),
-                Message::user(prompts::plan_user(
-                    task,
-                    classification,
-                    &tools,
-                    problems.as_deref(),
-                )),
+                Message::user(prompts::plan_user(task, classification, &tools, problems.as_deref())),
             ],
             schema: Some(schema::plan()),
             temperature: if attempt > 0 { Some(0.4) } else { None },
             ..Default::default()
         };
-        let answer = ctx
-            .ask(Stage::Plan, 10 + attempt * 4, Role::Overseer, None, request)
-            .await?;
-        let parsed = schema::parse_json_answer(&answer.text)
-            .ok_or_else(|| "the answer is not JSON".to_string())
-            .and_then(|v| {
-                serde_json::from_value::<Spec>(v)
-                    .map_err(|e| format!("the JSON does not fit the spec schema: {e}"))
+        let answer = ctx.ask(Stage::Plan, 10 + attempt * 4, Role::Overseer, None, request).await?;
+        let parsed =
+            schema::parse_json_answer(&answer.text).ok_or_else(|| "the answer is not JSON".to_string()).and_then(|v| {
+                serde_json::from_value::<Spec>(v).map_err(|e| format!("the JSON does not fit the spec schema: {e}"))
             });
         match parsed {
             Ok(mut spec) => {
@@ -68,14 +55,7 @@ pub async fn plan(
             }
             Err(why) => problems = Some(why),
         }
-        ctx.warn(
-            Stage::Plan,
-            12,
-            format!("unusable spec: {}", problems.as_deref().unwrap_or("")),
-        );
+        ctx.warn(Stage::Plan, 12, format!("unusable spec: {}", problems.as_deref().unwrap_or("")));
     }
-    Err(EvolveError::Spec(format!(
-        "the overseer could not write a usable spec: {}",
-        problems.unwrap_or_default()
-    )))
+    Err(EvolveError::Spec(format!("the overseer could not write a usable spec: {}", problems.unwrap_or_default())))
 }

@@ -8,22 +8,22 @@ use std::collections::BTreeMap;
 pub const CLASSIFY_SYSTEM: &str = "You classify programming tasks for a code generator.\n\
 Kinds:\n\
 - arithmetic: a calculation on given numbers (add, multiply, percentages, powers).\n\
-- simple_content: a short piece of writing (a joke, a one-liner, a greeting, a slogan).\n\
-- complex_content: long writing (a story, an article, an essay, a report).\n\
+- simple_content: the user wants a short piece of WRITING (a joke, a one-liner, a greeting, a slogan).\n\
+- complex_content: the user wants long WRITING (a story, an article, an essay, a report).\n\
 - algorithm: anything else computed by code (parsing, sorting, searching, dates, strings, lists).\n\
 Complexity: simple (a few lines), moderate (a loop or a few steps), complex (a real algorithm).\n\
-Answer with JSON: {\"kind\": ..., \"complexity\": ..., \"reason\": one short sentence}.";
+Examples:\n\
+add 10 and 20 -> {\"reason\": \"a sum of two numbers\", \"kind\": \"arithmetic\", \"complexity\": \"simple\"}\n\
+write me a joke about cats -> {\"reason\": \"asks for a joke\", \"kind\": \"simple_content\", \"complexity\": \"simple\"}\n\
+reverse the words in a sentence -> {\"reason\": \"string processing\", \"kind\": \"algorithm\", \"complexity\": \"simple\"}\n\
+Answer with JSON: {\"reason\": one short sentence, \"kind\": ..., \"complexity\": ...}.";
 
 pub fn classify_user(task: &str) -> String {
     format!("Task: {task}")
 }
 
 pub fn tools_text(tools: &BTreeMap<String, ToolConfig>) -> String {
-    tools
-        .iter()
-        .map(|(id, t)| format!("- {id}: {}", t.description))
-        .collect::<Vec<_>>()
-        .join("\n")
+    tools.iter().map(|(id, t)| format!("- {id}: {}", t.description)).collect::<Vec<_>>().join("\n")
 }
 
 pub const PLAN_SYSTEM: &str = "You are the overseer of a code generator. For the user's task, write the spec of ONE Python \
@@ -49,21 +49,14 @@ Example for \"add 10 and 20\":\n\
 {\"a\": -5, \"b\": 3}, \"expected\": -2, \"check\": \"equals\"}, {\"name\": \"zeros\", \"input\": \
 {\"a\": 0, \"b\": 0}, \"expected\": 0, \"check\": \"equals\"}], \"tools\": []}";
 
-pub fn plan_user(
-    task: &str,
-    classification: &Classification,
-    tools: &str,
-    problems: Option<&str>,
-) -> String {
+pub fn plan_user(task: &str, classification: &Classification, tools: &str, problems: Option<&str>) -> String {
     let mut text = format!(
         "Task: {task}\nKind: {} ({})\nAvailable tools (call_tool):\n{tools}\n",
         classification.kind.as_str(),
         classification.complexity.as_str()
     );
     if let Some(problems) = problems {
-        text.push_str(&format!(
-            "\nYour previous spec was unusable: {problems}\nWrite a corrected spec.\n"
-        ));
+        text.push_str(&format!("\nYour previous spec was unusable: {problems}\nWrite a corrected spec.\n"));
     }
     text
 }
@@ -86,11 +79,7 @@ code>\"}}.",
 }
 
 fn case_line(case: &TestCase, function: &str) -> String {
-    let args: Vec<String> = case
-        .input
-        .iter()
-        .map(|(k, v)| format!("{k}={}", super::tests::py_literal(v)))
-        .collect();
+    let args: Vec<String> = case.input.iter().map(|(k, v)| format!("{k}={}", super::tests::py_literal(v))).collect();
     let want = match case.check {
         Check::Equals => format!("== {}", super::tests::py_literal(&case.expected)),
         Check::Approx => format!("≈ {}", super::tests::py_literal(&case.expected)),
@@ -101,26 +90,15 @@ fn case_line(case: &TestCase, function: &str) -> String {
     format!("{function}({}) {want}", args.join(", "))
 }
 
-pub fn code_user(
-    spec: &Spec,
-    tools: &BTreeMap<String, ToolConfig>,
-    template: Option<&str>,
-) -> String {
-    let mut text = format!(
-        "Write: def {}\nProblem: {}\n",
-        spec.signature(),
-        spec.problem
-    );
+pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, template: Option<&str>) -> String {
+    let mut text = format!("Write: def {}\nProblem: {}\n", spec.signature(), spec.problem);
     if !spec.requirements.is_empty() {
-        text.push_str(&format!(
-            "Requirements:\n- {}\n",
-            spec.requirements.join("\n- ")
-        ));
+        text.push_str(&format!("Requirements:\n- {}\n", spec.requirements.join("\n- ")));
     }
     if !spec.plan.is_empty() {
         text.push_str(&format!("Plan:\n- {}\n", spec.plan.join("\n- ")));
     }
-    text.push_str("It must pass:\n");
+    text.push_str("Examples it must satisfy (checked by the tests; do not copy them into the code):\n");
     for case in &spec.test_cases {
         text.push_str(&format!("- {}\n", case_line(case, &spec.function.name)));
     }
@@ -130,20 +108,13 @@ pub fn code_user(
         }
     }
     if let Some(template) = template {
-        text.push_str(&format!(
-            "\nA related verified solution you may adapt:\n```python\n{template}\n```\n"
-        ));
+        text.push_str(&format!("\nA related verified solution you may adapt:\n```python\n{template}\n```\n"));
     }
     text
 }
 
 /// What went wrong with the previous attempt, for the next rung of the ladder.
-pub fn repair_user(
-    spec: &Spec,
-    tools: &BTreeMap<String, ToolConfig>,
-    code: &str,
-    failures: &str,
-) -> String {
+pub fn repair_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, code: &str, failures: &str) -> String {
     format!(
         "{}\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
 write corrected code for `{}`.",

@@ -8,11 +8,11 @@ pub fn classify() -> Value {
         "title": "classify",
         "type": "object",
         "properties": {
+            "reason": { "type": "string" },
             "kind": { "type": "string", "enum": ["arithmetic", "simple_content", "complex_content", "algorithm"] },
-            "complexity": { "type": "string", "enum": ["simple", "moderate", "complex"] },
-            "reason": { "type": "string" }
+            "complexity": { "type": "string", "enum": ["simple", "moderate", "complex"] }
         },
-        "required": ["kind", "complexity", "reason"]
+        "required": ["reason", "kind", "complexity"]
     })
 }
 
@@ -110,11 +110,7 @@ pub fn parse_json_answer(text: &str) -> Option<Value> {
     }
     let slice = &unfenced[start..=end];
     serde_json::from_str(slice).ok().or_else(|| {
-        let no_trailing = slice
-            .replace(",}", "}")
-            .replace(",]", "]")
-            .replace(",\n}", "\n}")
-            .replace(",\n]", "\n]");
+        let no_trailing = slice.replace(",}", "}").replace(",]", "]").replace(",\n}", "\n}").replace(",\n]", "\n]");
         serde_json::from_str(&no_trailing).ok()
     })
 }
@@ -139,14 +135,8 @@ mod tests {
 
     #[test]
     fn parses_fenced_and_wrapped_json() {
-        assert_eq!(
-            parse_json_answer("```json\n{\"a\": 1}\n```").unwrap()["a"],
-            1
-        );
-        assert_eq!(
-            parse_json_answer("Sure! {\"a\": 2,} hope it helps").unwrap()["a"],
-            2
-        );
+        assert_eq!(parse_json_answer("```json\n{\"a\": 1}\n```").unwrap()["a"], 1);
+        assert_eq!(parse_json_answer("Sure! {\"a\": 2,} hope it helps").unwrap()["a"], 2);
         assert!(parse_json_answer("no json here").is_none());
     }
 }

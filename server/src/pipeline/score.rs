@@ -10,11 +10,7 @@ pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 /// Interquartile range relative to the median: the run-to-run noise of one set of timings.
@@ -31,11 +27,7 @@ pub fn relative_spread(values: &[f64]) -> f64 {
         v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
     };
     let m = median(&v);
-    if m <= 0.0 {
-        0.0
-    } else {
-        (q(0.75) - q(0.25)) / m
-    }
+    if m <= 0.0 { 0.0 } else { (q(0.75) - q(0.25)) / m }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,26 +68,11 @@ pub fn compare(baseline: &Samples, candidate: &Samples, rule: &Rule) -> Comparis
     let needed = rule.min_speedup.max(1.0 + rule.noise_factor * noise);
     let memory_ok = (c_rss as f64) <= (b_rss as f64) * (1.0 + rule.max_memory_growth);
     let (accepted, reason) = if speedup < needed {
-        (
-            false,
-            format!(
-                "{speedup:.2}× is not beyond the needed {needed:.2}× (noise ±{:.1}%)",
-                noise * 100.0
-            ),
-        )
+        (false, format!("{speedup:.2}× is not beyond the needed {needed:.2}× (noise ±{:.1}%)", noise * 100.0))
     } else if !memory_ok {
-        (
-            false,
-            format!("{speedup:.2}× faster but peak RSS grew from {b_rss} kB to {c_rss} kB"),
-        )
+        (false, format!("{speedup:.2}× faster but peak RSS grew from {b_rss} kB to {c_rss} kB"))
     } else {
-        (
-            true,
-            format!(
-                "{speedup:.2}× faster (needed {needed:.2}×, noise ±{:.1}%)",
-                noise * 100.0
-            ),
-        )
+        (true, format!("{speedup:.2}× faster (needed {needed:.2}×, noise ±{:.1}%)", noise * 100.0))
     };
     Comparison {
         baseline_ns: b,
@@ -129,37 +106,20 @@ mod tests {
     use super::*;
 
     fn samples(ns: &[f64]) -> Samples {
-        Samples {
-            per_call_ns: ns.to_vec(),
-            rss_kb: vec![1000; ns.len()],
-            cpu_ms: vec![1.0; ns.len()],
-        }
+        Samples { per_call_ns: ns.to_vec(), rss_kb: vec![1000; ns.len()], cpu_ms: vec![1.0; ns.len()] }
     }
 
     #[test]
     fn accepts_only_beyond_noise() {
-        let rule = Rule {
-            min_speedup: 1.05,
-            noise_factor: 2.0,
-            max_memory_growth: 0.25,
-        };
-        let fast = compare(
-            &samples(&[100.0, 101.0, 99.0, 100.0, 102.0]),
-            &samples(&[50.0, 51.0, 49.0, 50.0, 50.0]),
-            &rule,
-        );
+        let rule = Rule { min_speedup: 1.05, noise_factor: 2.0, max_memory_growth: 0.25 };
+        let fast =
+            compare(&samples(&[100.0, 101.0, 99.0, 100.0, 102.0]), &samples(&[50.0, 51.0, 49.0, 50.0, 50.0]), &rule);
         assert!(fast.accepted, "{}", fast.reason);
-        let same = compare(
-            &samples(&[100.0, 101.0, 99.0, 100.0, 102.0]),
-            &samples(&[99.0, 100.0, 101.0, 98.0, 100.0]),
-            &rule,
-        );
+        let same =
+            compare(&samples(&[100.0, 101.0, 99.0, 100.0, 102.0]), &samples(&[99.0, 100.0, 101.0, 98.0, 100.0]), &rule);
         assert!(!same.accepted);
-        let noisy = compare(
-            &samples(&[100.0, 150.0, 60.0, 100.0, 140.0]),
-            &samples(&[80.0, 85.0, 70.0, 90.0, 80.0]),
-            &rule,
-        );
+        let noisy =
+            compare(&samples(&[100.0, 150.0, 60.0, 100.0, 140.0]), &samples(&[80.0, 85.0, 70.0, 90.0, 80.0]), &rule);
         assert!(!noisy.accepted, "{}", noisy.reason);
     }
 }

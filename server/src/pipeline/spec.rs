@@ -124,10 +124,9 @@ pub fn is_identifier(name: &str) -> bool {
 }
 
 const PYTHON_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
 impl Spec {
@@ -135,54 +134,36 @@ impl Spec {
     pub fn problems(&self, known_tools: &[String]) -> Vec<String> {
         let mut out = Vec::new();
         if !is_identifier(&self.function.name) {
-            out.push(format!(
-                "function.name `{}` is not a Python identifier",
-                self.function.name
-            ));
+            out.push(format!("function.name `{}` is not a Python identifier", self.function.name));
         }
-        let names: Vec<&str> = self
-            .function
-            .parameters
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect();
+        let names: Vec<&str> = self.function.parameters.iter().map(|p| p.name.as_str()).collect();
         for p in &names {
             if !is_identifier(p) {
                 out.push(format!("parameter `{p}` is not a Python identifier"));
             }
         }
         if self.test_cases.len() < 3 {
-            out.push(format!(
-                "{} test cases given; at least 3 are needed",
-                self.test_cases.len()
-            ));
+            out.push(format!("{} test cases given; at least 3 are needed", self.test_cases.len()));
         }
-        let check_input =
-            |label: &str, input: &serde_json::Map<String, Value>, out: &mut Vec<String>| {
-                for key in input.keys() {
-                    if !names.contains(&key.as_str()) {
-                        out.push(format!(
-                            "{label}: `{key}` is not a parameter of {}",
-                            self.function.name
-                        ));
-                    }
+        let check_input = |label: &str, input: &serde_json::Map<String, Value>, out: &mut Vec<String>| {
+            for key in input.keys() {
+                if !names.contains(&key.as_str()) {
+                    out.push(format!("{label}: `{key}` is not a parameter of {}", self.function.name));
                 }
-                for name in &names {
-                    if !input.contains_key(*name) {
-                        out.push(format!("{label}: parameter `{name}` is missing"));
-                    }
+            }
+            for name in &names {
+                if !input.contains_key(*name) {
+                    out.push(format!("{label}: parameter `{name}` is missing"));
                 }
-            };
+            }
+        };
         for case in &self.test_cases {
             check_input(&format!("test case `{}`", case.name), &case.input, &mut out);
         }
         check_input("task_input", &self.task_input, &mut out);
         for tool in &self.tools {
             if !known_tools.contains(tool) {
-                out.push(format!(
-                    "tool `{tool}` does not exist (known: {})",
-                    known_tools.join(", ")
-                ));
+                out.push(format!("tool `{tool}` does not exist (known: {})", known_tools.join(", ")));
             }
         }
         out
@@ -194,19 +175,10 @@ impl Spec {
             .function
             .parameters
             .iter()
-            .map(|p| {
-                if p.type_.is_empty() {
-                    p.name.clone()
-                } else {
-                    format!("{}: {}", p.name, p.type_)
-                }
-            })
+            .map(|p| if p.type_.is_empty() { p.name.clone() } else { format!("{}: {}", p.name, p.type_) })
             .collect();
-        let returns = if self.function.returns.is_empty() {
-            String::new()
-        } else {
-            format!(" -> {}", self.function.returns)
-        };
+        let returns =
+            if self.function.returns.is_empty() { String::new() } else { format!(" -> {}", self.function.returns) };
         format!("{}({}){}", self.function.name, params.join(", "), returns)
     }
 }
@@ -218,13 +190,7 @@ pub fn normalise_case_names(cases: &mut [TestCase]) {
         let mut slug: String = case
             .name
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
             .collect::<String>()
             .trim_matches('_')
             .to_string();

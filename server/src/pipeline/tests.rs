@@ -17,18 +17,11 @@ pub fn py_literal(value: &Value) -> String {
         Value::Number(n) => n.to_string(),
         // JSON string escapes are valid Python string escapes.
         Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(py_literal).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_literal).collect::<Vec<_>>().join(", ")),
         Value::Object(map) => format!(
             "{{{}}}",
             map.iter()
-                .map(|(k, v)| format!(
-                    "{}: {}",
-                    serde_json::to_string(k).unwrap_or_default(),
-                    py_literal(v)
-                ))
+                .map(|(k, v)| format!("{}: {}", serde_json::to_string(k).unwrap_or_default(), py_literal(v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -23,10 +23,7 @@ pub struct ToolCalls {
 fn render(template: &str, call: &ToolCall) -> String {
     let mut text = template.replace("{prompt}", &call.prompt);
     for (key, value) in &call.kwargs {
-        let value = value
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| value.to_string());
+        let value = value.as_str().map(String::from).unwrap_or_else(|| value.to_string());
         text = text.replace(&format!("{{{key}}}"), &value);
     }
     text
@@ -37,20 +34,12 @@ impl ToolHandler for ToolCalls {
     async fn call(&self, call: ToolCall) -> Result<String, String> {
         let Some(tool) = self.config.tools.get(&call.tool) else {
             let known: Vec<&str> = self.config.tools.keys().map(String::as_str).collect();
-            return Err(format!(
-                "no tool named `{}` (configured: {})",
-                call.tool,
-                known.join(", ")
-            ));
+            return Err(format!("no tool named `{}` (configured: {})", call.tool, known.join(", ")));
         };
         match tool.kind {
             ToolKind::Llm => {
                 let llm = tool.llm.as_ref().ok_or("the tool has no llm section")?;
-                let role = llm
-                    .role
-                    .as_deref()
-                    .and_then(Role::parse)
-                    .unwrap_or(Role::Content);
+                let role = llm.role.as_deref().and_then(Role::parse).unwrap_or(Role::Content);
                 let mut messages = Vec::new();
                 if let Some(system) = &llm.system_prompt {
                     messages.push(Message::system(system.clone()));
@@ -59,28 +48,11 @@ impl ToolHandler for ToolCalls {
                 messages.push(Message::user(prompt));
                 let request = ChatRequest {
                     messages,
-                    temperature: call
-                        .kwargs
-                        .get("temperature")
-                        .and_then(|v| v.as_f64())
-                        .map(|t| t as f32),
-                    max_tokens: call
-                        .kwargs
-                        .get("max_tokens")
-                        .and_then(|v| v.as_u64())
-                        .map(|t| t as u32),
+                    temperature: call.kwargs.get("temperature").and_then(|v| v.as_f64()).map(|t| t as f32),
+                    max_tokens: call.kwargs.get("max_tokens").and_then(|v| v.as_u64()).map(|t| t as u32),
                     ..Default::default()
                 };
-                let result = self
-                    .router
-                    .chat(
-                        role,
-                        llm.model.as_deref(),
-                        request,
-                        &self.budget,
-                        &self.cancel,
-                    )
-                    .await;
+                let result = self.router.chat(role, llm.model.as_deref(), request, &self.budget, &self.cancel).await;
                 match result {
                     Ok((completion, record)) => {
                         (self.events)(&Event {
@@ -104,10 +76,7 @@ impl ToolHandler for ToolCalls {
                 }
             }
             ToolKind::Executable => {
-                let exe = tool
-                    .executable
-                    .as_ref()
-                    .ok_or("the tool has no executable section")?;
+                let exe = tool.executable.as_ref().ok_or("the tool has no executable section")?;
                 let args: Vec<String> = exe.args.iter().map(|a| render(a, &call)).collect();
                 let mut child = tokio::process::Command::new(&exe.command)
                     .args(&args)
@@ -121,18 +90,10 @@ impl ToolHandler for ToolCalls {
                     use tokio::io::AsyncWriteExt;
                     let _ = stdin.write_all(call.prompt.as_bytes()).await;
                 }
-                let limit = std::time::Duration::from_secs_f64(
-                    self.config.limits.tool_call_timeout_s.max(1.0),
-                );
+                let limit = std::time::Duration::from_secs_f64(self.config.limits.tool_call_timeout_s.max(1.0));
                 let output = tokio::time::timeout(limit, child.wait_with_output())
                     .await
-                    .map_err(|_| {
-                        format!(
-                            "`{}` gave no result within {:.0} s",
-                            exe.command,
-                            limit.as_secs_f64()
-                        )
-                    })?
+                    .map_err(|_| format!("`{}` gave no result within {:.0} s", exe.command, limit.as_secs_f64()))?
                     .map_err(|e| e.to_string())?;
                 if output.status.success() {
                     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())

@@ -41,11 +41,7 @@ impl TestReport {
             out.push_str(&format!("- the test run {why}\n"));
         }
         for case in self.cases.iter().filter(|c| !c.passed) {
-            out.push_str(&format!(
-                "- {}: {}\n",
-                case.name,
-                short_failure(&case.message)
-            ));
+            out.push_str(&format!("- {}: {}\n", case.name, short_failure(&case.message)));
         }
         if out.is_empty() && !self.stderr_tail.is_empty() {
             out.push_str(&format!("- stderr: {}\n", self.stderr_tail));
@@ -72,51 +68,25 @@ fn short_failure(message: &str) -> String {
 }
 
 /// A fresh directory under the evolve's work dir with the node and its tests.
-pub fn prepare_dir(
-    root: &Path,
-    label: &str,
-    node: &str,
-    tests: &str,
-) -> Result<PathBuf, EvolveError> {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("{label}-"))
-        .tempdir_in(root)?
-        .keep();
+pub fn prepare_dir(root: &Path, label: &str, node: &str, tests: &str) -> Result<PathBuf, EvolveError> {
+    let dir = tempfile::Builder::new().prefix(&format!("{label}-")).tempdir_in(root)?.keep();
     std::fs::write(dir.join(NODE_FILE), node)?;
     std::fs::write(dir.join(TEST_FILE), tests)?;
     Ok(dir)
 }
 
-pub async fn run_tests(
-    ctx: &Ctx<'_>,
-    dir: &Path,
-    limits: &NodeLimits,
-) -> Result<TestReport, EvolveError> {
+pub async fn run_tests(ctx: &Ctx<'_>, dir: &Path, limits: &NodeLimits) -> Result<TestReport, EvolveError> {
     ctx.check_cancel()?;
     let mut env = ctx.sandbox.base_env(dir);
-    env.insert(
-        "CODE_EVOLVER_REPORT".into(),
-        dir.join(".report.json").display().to_string(),
-    );
+    env.insert("CODE_EVOLVER_REPORT".into(), dir.join(".report.json").display().to_string());
     if let Some(socket) = ctx.tool_socket {
-        env.insert(
-            "CODE_EVOLVER_TOOL_SOCKET".into(),
-            socket.display().to_string(),
-        );
+        env.insert("CODE_EVOLVER_TOOL_SOCKET".into(), socket.display().to_string());
     }
     let request = RunRequest {
         kind: RunKind::Pytest {
-            args: [
-                "-q",
-                "-p",
-                "pytest_report",
-                "-p",
-                "no:cacheprovider",
-                "--color=no",
-                TEST_FILE,
-            ]
-            .map(String::from)
-            .to_vec(),
+            args: ["-q", "-p", "pytest_report", "-p", "no:cacheprovider", "--color=no", TEST_FILE]
+                .map(String::from)
+                .to_vec(),
         },
         cwd: dir.to_path_buf(),
         stdin: String::new(),
@@ -146,9 +116,8 @@ fn report_from(dir: &Path, outcome: &RunOutcome, limits: &NodeLimits) -> TestRep
         let start = text.len().saturating_sub(1500);
         text[text.floor_char_boundary(start)..].to_string()
     };
-    let parsed: Option<PytestReport> = std::fs::read_to_string(dir.join(".report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let parsed: Option<PytestReport> =
+        std::fs::read_to_string(dir.join(".report.json")).ok().and_then(|t| serde_json::from_str(&t).ok());
     let mut report = TestReport {
         wall_ms: outcome.wall_ms,
         cpu_ms: outcome.user_ms + outcome.sys_ms,
@@ -164,11 +133,7 @@ fn report_from(dir: &Path, outcome: &RunOutcome, limits: &NodeLimits) -> TestRep
                     .split_once('[')
                     .map(|(_, rest)| rest.trim_end_matches(']').to_string())
                     .unwrap_or_else(|| case.id.rsplit("::").next().unwrap_or(&case.id).to_string());
-                report.cases.push(CaseResult {
-                    passed: case.outcome == "passed",
-                    name,
-                    message: case.message,
-                });
+                report.cases.push(CaseResult { passed: case.outcome == "passed", name, message: case.message });
             }
             report.total = report.cases.len();
             report.passed = report.cases.iter().filter(|c| c.passed).count();
@@ -183,10 +148,7 @@ fn report_from(dir: &Path, outcome: &RunOutcome, limits: &NodeLimits) -> TestRep
                     .rev()
                     .collect::<Vec<_>>()
                     .join("\n");
-                report.abnormal = Some(format!(
-                    "collected no runnable tests (pytest exit {}): {tail}",
-                    p.exit_status
-                ));
+                report.abnormal = Some(format!("collected no runnable tests (pytest exit {}): {tail}", p.exit_status));
             }
         }
         _ => {
@@ -196,20 +158,8 @@ fn report_from(dir: &Path, outcome: &RunOutcome, limits: &NodeLimits) -> TestRep
                     outcome.describe_end(limits.timeout)
                 )
             } else {
-                let tail: String = outcome
-                    .stdout
-                    .chars()
-                    .rev()
-                    .take(800)
-                    .collect::<String>()
-                    .chars()
-                    .rev()
-                    .collect();
-                format!(
-                    "ended with {} and no report: {tail}{}",
-                    outcome.describe_end(limits.timeout),
-                    outcome.stderr
-                )
+                let tail: String = outcome.stdout.chars().rev().take(800).collect::<String>().chars().rev().collect();
+                format!("ended with {} and no report: {tail}{}", outcome.describe_end(limits.timeout), outcome.stderr)
             });
         }
     }

@@ -13,10 +13,7 @@ use std::sync::Mutex;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("registry {path}: {error}")]
-    Sql {
-        path: String,
-        error: rusqlite::Error,
-    },
+    Sql { path: String, error: rusqlite::Error },
     #[error("no node matches `{0}` (see `code-evolver list`)")]
     NotFound(String),
     #[error("`{0}` matches several nodes: {1}")]
@@ -117,10 +114,7 @@ pub struct RunMetrics<'a> {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 const SCHEMA: &str = "
@@ -177,32 +171,20 @@ CREATE INDEX IF NOT EXISTS runs_by_node ON runs(node_id, id);
 impl Registry {
     pub fn open(path: &Path) -> Result<Registry, RegistryError> {
         let name = path.display().to_string();
-        let sql = |error| RegistryError::Sql {
-            path: name.clone(),
-            error,
-        };
+        let sql = |error| RegistryError::Sql { path: name.clone(), error };
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
         let conn = Connection::open(path).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
-        Ok(Registry {
-            conn: Mutex::new(conn),
-            path: name,
-        })
+        Ok(Registry { conn: Mutex::new(conn), path: name })
     }
 
     fn sql(&self, error: rusqlite::Error) -> RegistryError {
-        RegistryError::Sql {
-            path: self.path.clone(),
-            error,
-        }
+        RegistryError::Sql { path: self.path.clone(), error }
     }
 
     /// Saves a node and its new versions in one transaction; an existing node (same id) gets the
@@ -225,11 +207,7 @@ impl Registry {
         let tx = conn.transaction().map_err(|e| self.sql(e))?;
         let t = now();
         let current: Option<i64> = tx
-            .query_row(
-                "SELECT current_version FROM nodes WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT current_version FROM nodes WHERE id = ?1", [id], |r| r.get(0))
             .optional()
             .map_err(|e| self.sql(e))?;
         // The node row first (versions refer to it), then the versions, then its current version.
@@ -251,28 +229,33 @@ impl Registry {
                     tests_passed, tests_total, per_call_ns, peak_rss_kb, score, findings_json, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
-                    id, version, parent, v.origin, v.code, v.program, v.model, v.change, v.tests_passed as i64,
-                    v.tests_total as i64, v.per_call_ns, v.peak_rss_kb.map(|x| x as i64), v.score, v.findings_json, t
+                    id,
+                    version,
+                    parent,
+                    v.origin,
+                    v.code,
+                    v.program,
+                    v.model,
+                    v.change,
+                    v.tests_passed as i64,
+                    v.tests_total as i64,
+                    v.per_call_ns,
+                    v.peak_rss_kb.map(|x| x as i64),
+                    v.score,
+                    v.findings_json,
+                    t
                 ],
             )
             .map_err(|e| self.sql(e))?;
             parent = Some(version);
         }
-        tx.execute(
-            "UPDATE nodes SET current_version = ?2 WHERE id = ?1",
-            params![id, version],
-        )
-        .map_err(|e| self.sql(e))?;
+        tx.execute("UPDATE nodes SET current_version = ?2 WHERE id = ?1", params![id, version])
+            .map_err(|e| self.sql(e))?;
         tx.commit().map_err(|e| self.sql(e))?;
         Ok(version)
     }
 
-    pub fn record_run(
-        &self,
-        node_id: &str,
-        version: i64,
-        m: &RunMetrics<'_>,
-    ) -> Result<(), RegistryError> {
+    pub fn record_run(&self, node_id: &str, version: i64, m: &RunMetrics<'_>) -> Result<(), RegistryError> {
         let conn = self.conn.lock().unwrap();
         conn.execute(
             "INSERT INTO runs (node_id, version, purpose, input, output, ok, wall_ms, user_ms, sys_ms, max_rss_kb, exit_code, error, at)
@@ -338,10 +321,7 @@ impl Registry {
         match ids.len() {
             0 => Err(RegistryError::NotFound(id_or_prefix.to_string())),
             1 => Ok(ids[0].clone()),
-            _ => Err(RegistryError::Ambiguous(
-                id_or_prefix.to_string(),
-                ids.join(", "),
-            )),
+            _ => Err(RegistryError::Ambiguous(id_or_prefix.to_string(), ids.join(", "))),
         }
     }
 

@@ -32,9 +32,6 @@ impl NodeLimits {
 
     /// Room for a test or bench run that calls a model through `call_tool`.
     pub fn with_extra_time(&self, extra: Duration) -> Self {
-        NodeLimits {
-            timeout: self.timeout + extra,
-            ..self.clone()
-        }
+        NodeLimits { timeout: self.timeout + extra, ..self.clone() }
     }
 }

@@ -76,10 +76,7 @@ impl RunOutcome {
     /// One line for the user: how the run ended.
     pub fn describe_end(&self, timeout: Duration) -> String {
         if self.timed_out {
-            format!(
-                "killed at its timeout of {:.1} s (process group killed)",
-                timeout.as_secs_f64()
-            )
+            format!("killed at its timeout of {:.1} s (process group killed)", timeout.as_secs_f64())
         } else if let Some(sig) = self.signal {
             let name = match sig {
                 9 => " (SIGKILL: memory or CPU limit)",
@@ -153,10 +150,7 @@ impl Sandbox {
         env.insert("LANG".into(), "C.UTF-8".into());
         env.insert("PYTHONDONTWRITEBYTECODE".into(), "1".into());
         env.insert("PYTHONHASHSEED".into(), "0".into());
-        env.insert(
-            "PYTHONPATH".into(),
-            format!("{}:{}", cwd.display(), self.runtime.display()),
-        );
+        env.insert("PYTHONPATH".into(), format!("{}:{}", cwd.display(), self.runtime.display()));
         env
     }
 
@@ -171,22 +165,16 @@ impl Sandbox {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| SandboxError::Start {
-                python: self.python.display().to_string(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| SandboxError::Start { python: self.python.display().to_string(), detail: e.to_string() })?;
         let stdin = child.stdin.take().expect("piped stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut hello = String::new();
-        let read =
-            tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut hello)).await;
+        let read = tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut hello)).await;
         let isolation: Isolation = match read {
-            Ok(Ok(n)) if n > 0 => {
-                serde_json::from_str(&hello).map_err(|e| SandboxError::Start {
-                    python: self.python.display().to_string(),
-                    detail: format!("unexpected greeting {hello:?}: {e}"),
-                })?
-            }
+            Ok(Ok(n)) if n > 0 => serde_json::from_str(&hello).map_err(|e| SandboxError::Start {
+                python: self.python.display().to_string(),
+                detail: format!("unexpected greeting {hello:?}: {e}"),
+            })?,
             _ => {
                 return Err(SandboxError::Start {
                     python: self.python.display().to_string(),
@@ -194,16 +182,7 @@ impl Sandbox {
                 });
             }
         };
-        Ok((
-            RunnerProcess {
-                child,
-                stdin,
-                stdout,
-                busy: false,
-                next_id: 1,
-            },
-            isolation,
-        ))
+        Ok((RunnerProcess { child, stdin, stdout, busy: false, next_id: 1 }, isolation))
     }
 
     /// Starts the runner if needed and says how runs are confined.
@@ -216,11 +195,7 @@ impl Sandbox {
         Ok(self.isolation.get().cloned().unwrap_or_default())
     }
 
-    async fn ensure_started(
-        &self,
-        slot: &mut Option<RunnerProcess>,
-        pytest: bool,
-    ) -> Result<(), SandboxError> {
+    async fn ensure_started(&self, slot: &mut Option<RunnerProcess>, pytest: bool) -> Result<(), SandboxError> {
         let healthy = match slot.as_mut() {
             Some(r) => !r.busy && matches!(r.child.try_wait(), Ok(None)),
             None => false,
@@ -261,11 +236,7 @@ impl Sandbox {
     /// runner and with it the child.
     pub async fn run(&self, request: &RunRequest) -> Result<RunOutcome, SandboxError> {
         let pytest = matches!(request.kind, RunKind::Pytest { .. });
-        let mut guard = if pytest {
-            self.pytest_runner.lock().await
-        } else {
-            self.script_runner.lock().await
-        };
+        let mut guard = if pytest { self.pytest_runner.lock().await } else { self.script_runner.lock().await };
         self.ensure_started(&mut guard, pytest).await?;
         let runner = guard.as_mut().expect("runner started");
         let id = runner.next_id;
@@ -285,8 +256,7 @@ impl Sandbox {
             timeout_s: request.limits.timeout.as_secs_f64(),
             limits: &request.limits,
         };
-        let mut line =
-            serde_json::to_string(&wire).map_err(|e| SandboxError::Runner(e.to_string()))?;
+        let mut line = serde_json::to_string(&wire).map_err(|e| SandboxError::Runner(e.to_string()))?;
         line.push('\n');
         runner.busy = true;
         runner.stdin.write_all(line.as_bytes()).await?;
@@ -299,9 +269,7 @@ impl Sandbox {
             match tokio::time::timeout(patience, runner.stdout.read_line(&mut answer)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => {
                     *guard = None;
-                    return Err(SandboxError::Runner(
-                        "the runner exited during a run; it will be restarted".into(),
-                    ));
+                    return Err(SandboxError::Runner("the runner exited during a run; it will be restarted".into()));
                 }
                 Err(_) => {
                     *guard = None;
@@ -320,8 +288,7 @@ impl Sandbox {
             }
             if value.get("id").and_then(|v| v.as_u64()) == Some(id) {
                 runner.busy = false;
-                return serde_json::from_value(value)
-                    .map_err(|e| SandboxError::Runner(e.to_string()));
+                return serde_json::from_value(value).map_err(|e| SandboxError::Runner(e.to_string()));
             }
         }
     }

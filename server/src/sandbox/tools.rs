@@ -31,9 +31,7 @@ pub struct ToolServer {
 impl ToolServer {
     pub fn start(handler: Arc<dyn ToolHandler>) -> std::io::Result<ToolServer> {
         // Unix socket paths are limited to 108 bytes: keep it short, under /tmp.
-        let dir = tempfile::Builder::new()
-            .prefix("ce-tools-")
-            .tempdir_in("/tmp")?;
+        let dir = tempfile::Builder::new().prefix("ce-tools-").tempdir_in("/tmp")?;
         let path = dir.path().join("tools.sock");
         let listener = UnixListener::bind(&path)?;
         let task = tokio::spawn(async move {
@@ -68,11 +66,7 @@ impl ToolServer {
                 });
             }
         });
-        Ok(ToolServer {
-            path,
-            task,
-            _dir: dir,
-        })
+        Ok(ToolServer { path, task, _dir: dir })
     }
 
     pub fn socket_path(&self) -> &Path {

@@ -1,0 +1,72 @@
+"""Tidies model-written code before it is tested: `python tidy.py FUNCTION < code`.
+
+Small models wrap the function in examples: prints, asserts and calls at the top level, or
+statements left after a `return`. Those lines are removed from the source text (comments and
+formatting elsewhere are kept). Prints JSON: {"code": ..., "removed": [lines], "error": ...}.
+"""
+
+import ast
+import json
+import sys
+
+
+def _unreachable(body, drop):
+    """Statements after a return/raise/continue/break in the same block."""
+    for index, node in enumerate(body):
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _unreachable(inner, drop)
+        for handler in getattr(node, "handlers", []) or []:
+            _unreachable(handler.body, drop)
+        if isinstance(node, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+            drop.extend(body[index + 1 :])
+            return
+
+
+def _runs_at_import(node):
+    """Top-level statements that do work when the module is imported by the tests."""
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        # Constants are fine; calling functions at import is not.
+        return any(isinstance(n, ast.Call) for n in ast.walk(node))
+    if isinstance(node, ast.If):
+        test = node.test
+        return isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+        return False  # a docstring
+    return isinstance(node, (ast.Expr, ast.Assert, ast.For, ast.While, ast.With, ast.Try))
+
+
+def main():
+    source = sys.stdin.read()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        print(json.dumps({"code": source, "removed": [], "error": f"SyntaxError: {error.msg} (line {error.lineno})"}))
+        return
+    drop = [node for node in tree.body if _runs_at_import(node)]
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _unreachable(node.body, drop)
+    lines = source.splitlines()
+    gone = set()
+    for node in drop:
+        gone.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))
+    removed = [lines[i] for i in sorted(gone) if i < len(lines)]
+    kept = [line for i, line in enumerate(lines) if i not in gone]
+    # Trailing comments that introduced removed examples are noise too.
+    while kept and (not kept[-1].strip() or kept[-1].lstrip().startswith("#")):
+        kept.pop()
+    code = "\n".join(kept) + "\n"
+    try:
+        ast.parse(code)
+    except SyntaxError as error:
+        # Removing lines broke it (an emptied block): keep the original.
+        code, removed = source, []
+    print(json.dumps({"code": code, "removed": removed, "error": None}))
+
+
+if __name__ == "__main__":
+    main()

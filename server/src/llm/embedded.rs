@@ -1,0 +1,340 @@
+//! The embedded backend: GGUF models run in process by llama.cpp (llama-cpp-2, no OpenMP). Each
+//! model is loaded once and shared; calls to one model are queued; every stage's JSON schema
+//! becomes a grammar so the answer always parses; generation stops at end-of-generation or the
+//! token limit, and when the caller goes away (cancellation).
+
+use super::{Backend, ChatRequest, Completion, Endpoint, LlmError, Message};
+use async_trait::async_trait;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+/// llama.cpp's process-wide state, initialised once, its logging silenced (it writes to stderr).
+fn backend() -> Result<&'static LlamaBackend, LlmError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let mut backend = LlamaBackend::init().map_err(|e| e.to_string())?;
+            backend.void_logs();
+            Ok(backend)
+        })
+        .as_ref()
+        .map_err(|e| LlmError::Config(format!("llama.cpp did not start: {e}")))
+}
+
+pub struct LoadedModel {
+    pub model: LlamaModel,
+    template: Option<LlamaChatTemplate>,
+    pub path: PathBuf,
+    pub load_ms: u64,
+    /// One generation at a time per model: concurrent calls wait here.
+    queue: Mutex<()>,
+}
+
+/// Generation settings of the embedded backend.
+#[derive(Debug, Clone)]
+pub struct EmbeddedSettings {
+    pub models_dir: PathBuf,
+    pub threads: i32,
+    pub context: u32,
+}
+
+/// Cheap to clone: clones share the loaded models.
+#[derive(Clone)]
+pub struct Embedded {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: EmbeddedSettings,
+    loaded: Mutex<HashMap<PathBuf, Arc<LoadedModel>>>,
+}
+
+/// Sets the flag when dropped: a cancelled or timed-out call stops its generation loop.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Embedded {
+    pub fn new(settings: EmbeddedSettings) -> Self {
+        Embedded { inner: Arc::new(Inner { settings, loaded: Mutex::new(HashMap::new()) }) }
+    }
+
+    pub fn settings(&self) -> &EmbeddedSettings {
+        &self.inner.settings
+    }
+
+    /// `name` is a file in the models dir (with or without `.gguf`) or a path to a GGUF file.
+    pub fn resolve(&self, name: &str) -> Result<PathBuf, LlmError> {
+        let direct = Path::new(name);
+        let candidates = [
+            direct.to_path_buf(),
+            self.settings().models_dir.join(name),
+            self.settings().models_dir.join(format!("{name}.gguf")),
+        ];
+        candidates.iter().find(|p| p.is_file() && p.extension().is_some_and(|e| e == "gguf")).cloned().ok_or_else(
+            || {
+                LlmError::Config(format!(
+                    "embedded model `{name}` is not installed in {}: run `code-evolver setup`",
+                    self.settings().models_dir.display()
+                ))
+            },
+        )
+    }
+
+    /// Loads a model once; later calls share it.
+    pub fn load(&self, name: &str) -> Result<Arc<LoadedModel>, LlmError> {
+        let path = self.resolve(name)?;
+        let mut loaded = self.inner.loaded.lock().unwrap();
+        if let Some(model) = loaded.get(&path) {
+            return Ok(model.clone());
+        }
+        let started = Instant::now();
+        let model = LlamaModel::load_from_file(backend()?, &path, &LlamaModelParams::default())
+            .map_err(|e| LlmError::Config(format!("cannot load {}: {e}", path.display())))?;
+        let template = model.chat_template(None).ok();
+        let entry = Arc::new(LoadedModel {
+            model,
+            template,
+            path: path.clone(),
+            load_ms: started.elapsed().as_millis() as u64,
+            queue: Mutex::new(()),
+        });
+        loaded.insert(path, entry.clone());
+        Ok(entry)
+    }
+}
+
+/// ChatML, which Qwen2.5 and SmolLM2 use, for models whose GGUF carries no template.
+fn chatml(messages: &[Message]) -> String {
+    let mut text = String::new();
+    for m in messages {
+        text.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content));
+    }
+    text.push_str("<|im_start|>assistant\n");
+    text
+}
+
+fn render_prompt(model: &LoadedModel, messages: &[Message]) -> String {
+    if let Some(template) = &model.template {
+        let chat: Result<Vec<LlamaChatMessage>, _> =
+            messages.iter().map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone())).collect();
+        if let Ok(chat) = chat
+            && let Ok(text) = model.model.apply_chat_template(template, &chat, true)
+        {
+            return text;
+        }
+    }
+    chatml(messages)
+}
+
+/// One generation's figures, for benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct GenerationStats {
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    pub prompt_ms: f64,
+    pub generation_ms: f64,
+}
+
+/// Picks the next token. With a grammar, the unconstrained choice is tried first and kept when the
+/// grammar allows it (most tokens); only otherwise is the grammar applied to the whole vocabulary.
+fn pick(
+    ctx: &llama_cpp_2::context::LlamaContext<'_>,
+    idx: i32,
+    main: &mut LlamaSampler,
+    grammar: Option<&mut LlamaSampler>,
+) -> LlamaToken {
+    let Some(grammar) = grammar else {
+        return main.sample(ctx, idx);
+    };
+    let mut all = ctx.token_data_array_ith(idx);
+    all.apply_sampler(main);
+    if let Some(token) = all.selected_token() {
+        let mut single = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+        single.apply_sampler(grammar);
+        if single.data[0].logit().is_finite() {
+            grammar.accept(token);
+            main.accept(token);
+            return token;
+        }
+    }
+    let mut all = ctx.token_data_array_ith(idx);
+    all.apply_sampler(grammar);
+    all.apply_sampler(main);
+    let token = all.selected_token().unwrap_or_else(|| all.sample_token_greedy());
+    grammar.accept(token);
+    main.accept(token);
+    token
+}
+
+/// Runs one chat completion on a loaded model (blocking).
+pub fn generate(
+    model: &LoadedModel,
+    settings: &EmbeddedSettings,
+    request: &ChatRequest,
+    stop: &AtomicBool,
+) -> Result<(Completion, GenerationStats), String> {
+    let _turn = model.queue.lock().unwrap_or_else(|e| e.into_inner());
+    if stop.load(Ordering::Relaxed) {
+        return Err("cancelled".into());
+    }
+    let backend = backend().map_err(|e| e.to_string())?;
+    let prompt = render_prompt(model, &request.messages);
+    let vocab = model.model.vocab();
+    let tokens = vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true);
+    let n_ctx = settings.context.min(model.model.n_ctx_train()).max(256);
+    let max_new = request.max_tokens.unwrap_or(1024) as usize;
+    if tokens.len() + 16 > n_ctx as usize {
+        return Err(format!(
+            "the prompt has {} tokens; the context holds {n_ctx} (raise backends.<embedded>.context)",
+            tokens.len()
+        ));
+    }
+    let max_new = max_new.min(n_ctx as usize - tokens.len());
+    let n_batch = 512usize;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_batch as u32)
+        .with_n_threads(settings.threads)
+        .with_n_threads_batch(settings.threads);
+    let mut ctx = model.model.new_context(backend, params).map_err(|e| format!("cannot create a context: {e}"))?;
+
+    let mut stats = GenerationStats { prompt_tokens: tokens.len(), ..Default::default() };
+    let started = Instant::now();
+    let mut batch = LlamaBatch::new(n_batch, 1);
+    let last_index = tokens.len() - 1;
+    for (chunk_index, chunk) in tokens.chunks(n_batch).enumerate() {
+        batch.clear();
+        for (i, token) in chunk.iter().enumerate() {
+            let pos = chunk_index * n_batch + i;
+            batch.add(*token, pos as i32, &[0], pos == last_index).map_err(|e| e.to_string())?;
+        }
+        ctx.decode(&mut batch).map_err(|e| format!("decoding the prompt failed: {e}"))?;
+        if stop.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+    }
+    stats.prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    let temperature = request.temperature.unwrap_or(0.0);
+    let seed = request.seed.map(|s| s as u32).unwrap_or(0x5eed);
+    let mut main = if temperature <= 0.0 {
+        LlamaSampler::greedy()
+    } else {
+        LlamaSampler::chain_simple([
+            LlamaSampler::top_k(40),
+            LlamaSampler::top_p(0.95, 1),
+            LlamaSampler::temp(temperature),
+            LlamaSampler::dist(seed),
+        ])
+    };
+    let mut grammar = match &request.schema {
+        Some(schema) => {
+            let gbnf = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
+                .map_err(|e| format!("the stage's JSON schema did not become a grammar: {e}"))?;
+            Some(LlamaSampler::grammar(&model.model, &gbnf, "root").map_err(|e| format!("grammar: {e}"))?)
+        }
+        None => None,
+    };
+
+    let generation_started = Instant::now();
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut position = tokens.len() as i32;
+    let mut logits_index = batch.n_tokens() - 1;
+    let mut produced = 0usize;
+    while produced < max_new {
+        if stop.load(Ordering::Relaxed) {
+            return Err("cancelled".into());
+        }
+        let token = pick(&ctx, logits_index, &mut main, grammar.as_mut());
+        if vocab.is_eog(token) {
+            break;
+        }
+        produced += 1;
+        vocab.token_to_piece_into(token, &mut bytes, false, None);
+        batch.clear();
+        batch.add(token, position, &[0], true).map_err(|e| e.to_string())?;
+        position += 1;
+        ctx.decode(&mut batch).map_err(|e| format!("decoding failed: {e}"))?;
+        logits_index = 0;
+    }
+    stats.completion_tokens = produced;
+    stats.generation_ms = generation_started.elapsed().as_secs_f64() * 1000.0;
+    let completion = Completion {
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        prompt_tokens: tokens.len() as u64,
+        completion_tokens: produced as u64,
+    };
+    Ok((completion, stats))
+}
+
+#[async_trait]
+impl Backend for Embedded {
+    async fn chat(&self, _endpoint: &Endpoint, model: &str, request: &ChatRequest) -> Result<Completion, LlmError> {
+        let loaded = {
+            let name = model.to_string();
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || this.load(&name))
+                .await
+                .map_err(|e| LlmError::Config(e.to_string()))??
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let _guard = StopOnDrop(stop.clone());
+        let settings = self.settings().clone();
+        let request = request.clone();
+        let result = tokio::task::spawn_blocking(move || generate(&loaded, &settings, &request, &stop))
+            .await
+            .map_err(|e| LlmError::Config(format!("the generation thread failed: {e}")))?;
+        result.map(|(c, _)| c).map_err(|e| LlmError::Protocol { endpoint: "embedded".into(), detail: e })
+    }
+
+    async fn embed(&self, _endpoint: &Endpoint, _model: &str, _input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        Err(LlmError::Config(
+            "the embedded llama.cpp backend does not serve embeddings; the embedding role uses the embedded sentence model"
+                .into(),
+        ))
+    }
+
+    async fn models(&self, _endpoint: &Endpoint) -> Result<Vec<String>, LlmError> {
+        let mut names = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&self.settings().models_dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "gguf")
+                    && let Some(stem) = path.file_stem()
+                {
+                    names.push(stem.to_string_lossy().into_owned());
+                }
+            }
+        }
+        names.sort();
+        if names.is_empty() {
+            return Err(LlmError::Config(format!(
+                "no GGUF models in {}: run `code-evolver setup`",
+                self.settings().models_dir.display()
+            )));
+        }
+        Ok(names)
+    }
+
+    async fn version(&self, _endpoint: &Endpoint) -> Result<Option<String>, LlmError> {
+        Ok(Some("llama.cpp in process".into()))
+    }
+}
