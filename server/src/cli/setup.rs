@@ -42,9 +42,8 @@ pub async fn run(global: &Global, options: SetupOptions) -> i32 {
                 if let Some((_, b)) = guard.as_ref() {
                     b.set_position(done);
                 }
-            } else if total > 0 {
+            } else if let Some(percent) = (done * 100).checked_div(total) {
                 // Without a terminal, a line every 25%.
-                let percent = done * 100 / total;
                 let mut last = last_percent.lock().unwrap();
                 if last.0 != label || percent / 25 != last.1 / 25 {
                     println!("[setup] {label}: {percent}%");
