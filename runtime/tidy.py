@@ -44,8 +44,14 @@ def main():
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        print(json.dumps({"code": source, "removed": [], "error": f"SyntaxError: {error.msg} (line {error.lineno})"}))
-        return
+        # Models answering in JSON sometimes close the object inside the code string.
+        trimmed = source.rstrip().rstrip("}").rstrip() + "\n"
+        try:
+            tree = ast.parse(trimmed)
+            source = trimmed
+        except SyntaxError:
+            print(json.dumps({"code": source, "removed": [], "error": f"SyntaxError: {error.msg} (line {error.lineno})"}))
+            return
     drop = [node for node in tree.body if _runs_at_import(node)]
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

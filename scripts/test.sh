@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of code-evolver on a fresh machine: installs what the tests need (the Python
-# venv with pytest and the linters, via `code-evolver setup`), then `cargo test`.
+# Runs every test of code-evolver on a fresh Debian/Ubuntu machine: installs the system packages
+# the llama.cpp build needs, builds, installs the Python venv and the embedded models (the tests
+# use the small test models and one evolve on Qwen2.5-Coder-0.5B), then `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    echo "[test] installing python3-venv" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv >/dev/null; fi
-fi
-
+bash scripts/install-deps.sh
 cargo build --quiet
-cargo run --quiet -- setup
+cargo run --quiet -- setup --test-models
 cargo test --no-fail-fast "$@"

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod sandbox;
 pub mod setup;
+pub mod smoke;
 
 /// The scripted model server used by the tests and by `code-evolver bench engine`.
 #[path = "../../tests/support/scripted_model.rs"]

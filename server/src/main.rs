@@ -70,6 +70,21 @@ enum Command {
         #[arg(long)]
         no_models: bool,
     },
+    /// Run the built-in smoke suite (simple tasks with known results) through the pipeline.
+    Smoke {
+        /// Only the first N tasks.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Keep every rung of the ladder on the fast generator.
+        #[arg(long)]
+        fast_only: bool,
+        /// Skip the optimize stage.
+        #[arg(long)]
+        no_optimize: bool,
+        /// Show each task's stages.
+        #[arg(long)]
+        show_stages: bool,
+    },
     /// Print performance figures.
     Bench {
         #[command(subcommand)]
@@ -91,6 +106,23 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The embedded models: load time, tokens/s at 1 and 2 threads, RSS, and the smoke suite on
+    /// the 0.5B alone and on the 0.5B -> 1.5B ladder.
+    Embedded {
+        /// Only the first N smoke tasks (all by default).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Skip the smoke suite (model figures only).
+        #[arg(long)]
+        no_smoke: bool,
+    },
+}
+
+#[cfg(test)]
+#[test]
+fn the_command_line_is_consistent() {
+    use clap::CommandFactory;
+    Args::command().debug_assert();
 }
 
 fn main() {
@@ -113,6 +145,12 @@ fn main() {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
             Command::Bench { what: BenchCommand::Engine { runs } } => cli::bench::engine(runs).await,
+            Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
+                cli::bench_embedded::run(&global, limit, no_smoke).await
+            }
+            Command::Smoke { limit, fast_only, no_optimize, show_stages } => {
+                cli::smoke::run(&global, limit, fast_only, !no_optimize, show_stages).await
+            }
             Command::ServeScripted { script, addr } => cli::bench::serve_scripted(&script, &addr).await,
         }
     });

@@ -77,9 +77,9 @@ impl TestEnv {
     }
 
     pub async fn run(&self, args: &[&str]) -> Run {
-        let output = tokio::time::timeout(std::time::Duration::from_secs(120), self.command(args).output())
+        let output = tokio::time::timeout(std::time::Duration::from_secs(600), self.command(args).output())
             .await
-            .expect("the CLI finished within 120 s")
+            .expect("the CLI finished within 600 s")
             .expect("the CLI started");
         Run::from(output)
     }

@@ -1,11 +1,13 @@
 //! The terminal door: thin commands over the engine; rendering lives in render.rs.
 
 pub mod bench;
+pub mod bench_embedded;
 pub mod chat;
 pub mod evolve;
 pub mod nodes;
 pub mod render;
 pub mod setup;
+pub mod smoke;
 pub mod status;
 
 use crate::config::{Config, ConfigLoader};

@@ -1,6 +1,6 @@
 //! The embedded backend: GGUF models run in process by llama.cpp (llama-cpp-2, no OpenMP). Each
 //! model is loaded once and shared; calls to one model are queued; every stage's JSON schema
-//! becomes a grammar so the answer always parses; generation stops at end-of-generation or the
+//! becomes a grammar so the answer always parses; calls are queued (one generation at a time); generation stops at end-of-generation or the
 //! token limit, and when the caller goes away (cancellation).
 
 use super::{Backend, ChatRequest, Completion, Endpoint, LlmError, Message};
@@ -39,8 +39,6 @@ pub struct LoadedModel {
     template: Option<LlamaChatTemplate>,
     pub path: PathBuf,
     pub load_ms: u64,
-    /// One generation at a time per model: concurrent calls wait here.
-    queue: Mutex<()>,
 }
 
 /// Generation settings of the embedded backend.
@@ -80,22 +78,36 @@ impl Embedded {
         &self.inner.settings
     }
 
-    /// `name` is a file in the models dir (with or without `.gguf`) or a path to a GGUF file.
+    /// `name` is a file in the models dir (with or without `.gguf`) or a path to a GGUF file. When
+    /// a Qwen2.5-Coder model of the catalogue is missing, the other one stands in (so
+    /// `setup --no-powerful` still works), and the log says so.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, LlmError> {
-        let direct = Path::new(name);
+        if let Some(path) = self.find(name) {
+            return Ok(path);
+        }
+        use crate::setup::models::{FAST, POWERFUL};
+        let stand_in = match name {
+            FAST => self.find(POWERFUL),
+            POWERFUL => self.find(FAST),
+            _ => None,
+        };
+        if let Some(path) = stand_in {
+            tracing::warn!(wanted = name, using = %path.display(), "embedded model not installed; another stands in");
+            return Ok(path);
+        }
+        Err(LlmError::Config(format!(
+            "embedded model `{name}` is not installed in {}: run `code-evolver setup`",
+            self.settings().models_dir.display()
+        )))
+    }
+
+    fn find(&self, name: &str) -> Option<PathBuf> {
         let candidates = [
-            direct.to_path_buf(),
+            Path::new(name).to_path_buf(),
             self.settings().models_dir.join(name),
             self.settings().models_dir.join(format!("{name}.gguf")),
         ];
-        candidates.iter().find(|p| p.is_file() && p.extension().is_some_and(|e| e == "gguf")).cloned().ok_or_else(
-            || {
-                LlmError::Config(format!(
-                    "embedded model `{name}` is not installed in {}: run `code-evolver setup`",
-                    self.settings().models_dir.display()
-                ))
-            },
-        )
+        candidates.into_iter().find(|p| p.is_file() && p.extension().is_some_and(|e| e == "gguf"))
     }
 
     /// Loads a model once; later calls share it.
@@ -114,7 +126,6 @@ impl Embedded {
             template,
             path: path.clone(),
             load_ms: started.elapsed().as_millis() as u64,
-            queue: Mutex::new(()),
         });
         loaded.insert(path, entry.clone());
         Ok(entry)
@@ -191,7 +202,10 @@ pub fn generate(
     request: &ChatRequest,
     stop: &AtomicBool,
 ) -> Result<(Completion, GenerationStats), String> {
-    let _turn = model.queue.lock().unwrap_or_else(|e| e.into_inner());
+    // One generation at a time in the whole process: llama.cpp's threads spin while waiting, and
+    // two generations sharing the cores slow each other down many times over.
+    static GENERATION: Mutex<()> = Mutex::new(());
+    let _turn = GENERATION.lock().unwrap_or_else(|e| e.into_inner());
     if stop.load(Ordering::Relaxed) {
         return Err("cancelled".into());
     }

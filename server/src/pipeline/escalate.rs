@@ -25,6 +25,9 @@ pub struct AttemptRecord {
 }
 
 pub struct Verified {
+    /// The spec and tests, with any case the review corrected.
+    pub spec: Spec,
+    pub tests: String,
     /// The model's code (function and helpers).
     pub code: String,
     /// The node program (code + the engine's I/O).
@@ -54,7 +57,10 @@ pub struct Job<'a> {
 }
 
 pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
-    let Job { task, spec, tests, start_rung, limits, workdir, template } = *job;
+    let Job { task, start_rung, limits, workdir, template, .. } = *job;
+    let mut spec = job.spec.clone();
+    let mut tests = job.tests.to_string();
+    let mut reviewed = false;
     let ladder = &ctx.config.pipeline.escalation;
     let mut attempts = Vec::new();
     let mut last_code: Option<String> = None;
@@ -100,7 +106,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             total: spec.test_cases.len(),
             outcome: String::new(),
         };
-        match generate(ctx, spec, &attempt, base + 2).await? {
+        match generate(ctx, &spec, &attempt, base + 2).await? {
             Generated::Unusable { reason, raw } => {
                 ctx.warn(stage, base + 3, format!("unusable answer: {reason}"));
                 record.outcome = format!("unusable: {reason}");
@@ -114,9 +120,39 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     ctx.warn(stage, base + 3, note);
                 }
                 let program = node::assemble(task, &code, &spec.function.name);
-                let dir = prepare_dir(workdir, &format!("attempt{}", i + 1), &program, tests)?;
+                let dir = prepare_dir(workdir, &format!("attempt{}", i + 1), &program, &tests)?;
                 ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
-                let report = run_tests(ctx, &dir, limits).await?;
+                let mut report = run_tests(ctx, &dir, limits).await?;
+                // Once per evolve: failing cases go back to the overseer, who re-derives them
+                // from the problem alone; corrected cases are tested again on the same code.
+                if !report.all_passed() && report.abnormal.is_none() && !reviewed {
+                    reviewed = true;
+                    let failing: Vec<String> =
+                        report.cases.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
+                    let disputed = super::review::review(ctx, task, &spec, &failing, base + 6).await?;
+                    if !disputed.is_empty() {
+                        // Two derivations by the overseer disagree: the case is not reliable
+                        // enough to judge code by. It is dropped (the task's own case never is).
+                        let first = spec.test_cases.first().map(|c| c.name.clone());
+                        for d in &disputed {
+                            if Some(&d.case) == first.as_ref() {
+                                continue;
+                            }
+                            ctx.warn(
+                                Stage::Tests,
+                                base + 6,
+                                format!(
+                                    "spec case {} dropped: the overseer derived {} now, {} before",
+                                    d.case, d.now, d.was
+                                ),
+                            );
+                            spec.test_cases.retain(|t| t.name != d.case);
+                        }
+                        tests = super::tests::render(&spec, task, spec.tools.is_empty());
+                        let dir = prepare_dir(workdir, &format!("attempt{}-reviewed", i + 1), &program, &tests)?;
+                        report = run_tests(ctx, &dir, limits).await?;
+                    }
+                }
                 record.passed = report.passed;
                 record.total = report.total.max(spec.test_cases.len());
                 if report.all_passed() {
@@ -127,7 +163,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     );
                     record.outcome = "passed".into();
                     attempts.push(record);
-                    return Ok(Ok(Verified { code, node: program, report, attempts }));
+                    return Ok(Ok(Verified { spec, tests, code, node: program, report, attempts }));
                 }
                 let summary = match &report.abnormal {
                     Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),

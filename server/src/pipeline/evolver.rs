@@ -349,6 +349,9 @@ impl Evolver {
             }
         };
 
+        // The review may have corrected cases: from here on the corrected spec and tests count.
+        let spec = verified.spec.clone();
+        let test_text = verified.tests.clone();
         let final_dir = prepare_dir(work.path(), "verified", &verified.node, &test_text)?;
         let analysis = analyse::analyse(&ctx, &verified.node, &final_dir).await;
         if self.config.pipeline.analysis.blocking {

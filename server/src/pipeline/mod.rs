@@ -11,6 +11,7 @@ pub mod node;
 pub mod optimize;
 pub mod plan;
 pub mod prompts;
+pub mod review;
 pub mod schema;
 pub mod score;
 pub mod spec;

@@ -46,9 +46,19 @@ pub async fn plan(ctx: &Ctx<'_>, task: &str, classification: &Classification) ->
                 {
                     spec.tools.push("content_generator".into());
                 }
+                // And computations do not call writing tools, whatever a small model listed.
+                if !classification.kind.is_content() && !spec.tools.is_empty() {
+                    ctx.warn(
+                        Stage::Plan,
+                        14,
+                        format!("tools {} dropped: the task is computed, not written", spec.tools.join(", ")),
+                    );
+                    spec.tools.clear();
+                }
                 let found = spec.problems(&known);
                 if found.is_empty() {
                     normalise_case_names(&mut spec.test_cases);
+                    super::spec::unwrap_expected(&mut spec);
                     return Ok(spec);
                 }
                 problems = Some(found.join("; "));

@@ -29,25 +29,29 @@ pub fn tools_text(tools: &BTreeMap<String, ToolConfig>) -> String {
 pub const PLAN_SYSTEM: &str = "You are the overseer of a code generator. For the user's task, write the spec of ONE Python \
 function that solves it. Answer with JSON only.\n\
 Rules:\n\
-- function: a snake_case name, parameters with Python types, and the return type. Arguments and \
-the result must be JSON values (numbers, strings, booleans, lists, objects).\n\
-- task_input: the arguments for the user's own task, taken from the task text.\n\
-- test_cases: at least 3 (include the task itself and edge cases). Work out each expected value \
-carefully. check is \"equals\" for exact results, \"approx\" for floats, \"contains\" when the \
-result must contain the expected text, \"nonempty\" for creative text (expected \"\").\n\
-- Prefer the simplest approach (arithmetic, if/else, a dictionary) over anything clever.\n\
+- function: a descriptive snake_case name that is not a Python builtin (not sum, max, min, len, \
+sorted, reversed, list, str, int), parameters with Python types, and the return type. Arguments \
+and the result must be JSON values (numbers, strings, booleans, lists, objects).\n\
+- The function takes the task's values (numbers, strings, lists, dates) as PARAMETERS, so it \
+works for other values too; task_input holds the values from the task text.\n\
+- test_cases: 3 or 4. The first is the task itself. Use ONLY your function's parameter names. \
+Keep inputs small and compute each expected value exactly, step by step. Every case is a normal \
+call with a normal result: do not test errors or invalid input. check is \"equals\" \
+for exact results, \"approx\" for floats, \"contains\" when the result must contain the \
+expected text, \"nonempty\" for creative text (expected \"\").\n\
+- Prefer the simplest approach (arithmetic, if/else, a dictionary, the standard library).\n\
 - tools: for writing tasks (jokes, stories, articles, poems) list \"content_generator\": the \
 function must get the text by calling call_tool(\"content_generator\", prompt). For calculations \
-and data processing list no tools.\n\
-- benchmark_input: arguments big enough to time the function (optional).\n\
-Example for \"add 10 and 20\":\n\
-{\"problem\": \"Add two numbers.\", \"requirements\": [\"return a + b\"], \"limits\": \"O(1)\", \
-\"plan\": [\"return the sum\"], \"function\": {\"name\": \"add\", \"parameters\": [{\"name\": \"a\", \
-\"type\": \"int\"}, {\"name\": \"b\", \"type\": \"int\"}], \"returns\": \"int\"}, \"task_input\": \
-{\"a\": 10, \"b\": 20}, \"example_output\": 30, \"test_cases\": [{\"name\": \"task\", \"input\": \
-{\"a\": 10, \"b\": 20}, \"expected\": 30, \"check\": \"equals\"}, {\"name\": \"negative\", \"input\": \
-{\"a\": -5, \"b\": 3}, \"expected\": -2, \"check\": \"equals\"}, {\"name\": \"zeros\", \"input\": \
-{\"a\": 0, \"b\": 0}, \"expected\": 0, \"check\": \"equals\"}], \"tools\": []}";
+and data processing list no tools.\n\n\
+Example for the task \"the hypotenuse of a right triangle with legs 3 and 4\":\n\
+{\"problem\": \"Compute the hypotenuse from the two legs.\", \"requirements\": [\"use the \
+Pythagorean theorem\"], \"limits\": \"O(1)\", \"plan\": [\"return sqrt(a*a + b*b)\"], \
+\"function\": {\"name\": \"hypotenuse\", \"parameters\": [{\"name\": \"a\", \"type\": \"float\"}, \
+{\"name\": \"b\", \"type\": \"float\"}], \"returns\": \"float\"}, \"task_input\": {\"a\": 3, \"b\": 4}, \
+\"example_output\": 5.0, \"test_cases\": [{\"name\": \"task\", \"input\": {\"a\": 3, \"b\": 4}, \
+\"expected\": 5.0, \"check\": \"approx\"}, {\"name\": \"five_twelve\", \"input\": {\"a\": 5, \
+\"b\": 12}, \"expected\": 13.0, \"check\": \"approx\"}, {\"name\": \"eight_fifteen\", \"input\": \
+{\"a\": 8, \"b\": 15}, \"expected\": 17.0, \"check\": \"approx\"}], \"tools\": []}";
 
 pub fn plan_user(task: &str, classification: &Classification, tools: &str, problems: Option<&str>) -> String {
     let mut text = format!(
@@ -136,3 +140,22 @@ Answer with JSON: {{\"code\": \"<the complete faster code>\", \"change\": \"<wha
 
 pub const OPTIMIZE_SYSTEM: &str = "You make verified Python code faster without changing its behaviour. \
 Do not read input, print, or add an `if __name__` block.";
+
+pub const REVIEW_SYSTEM: &str = "You check the test cases of a Python function's spec. For each call, work out \
+the exact result from the problem statement, step by step, in `work`, then give it in `result` as \
+a JSON value of the function's return type. Answer with JSON: {\"cases\": [{\"name\": ..., \
+\"work\": ..., \"result\": ...}]}.";
+
+pub fn review_user(task: &str, spec: &Spec, cases: &[&TestCase]) -> String {
+    let mut text = format!("Task: {task}\nProblem: {}\nFunction: def {}\n", spec.problem, spec.signature());
+    if !spec.requirements.is_empty() {
+        text.push_str(&format!("Requirements:\n- {}\n", spec.requirements.join("\n- ")));
+    }
+    text.push_str("Calls to work out:\n");
+    for case in cases {
+        let args: Vec<String> =
+            case.input.iter().map(|(k, v)| format!("{k}={}", super::tests::py_literal(v))).collect();
+        text.push_str(&format!("- {}: {}({})\n", case.name, spec.function.name, args.join(", ")));
+    }
+    text
+}

@@ -8,7 +8,7 @@ pub fn classify() -> Value {
         "title": "classify",
         "type": "object",
         "properties": {
-            "reason": { "type": "string" },
+            "reason": { "type": "string", "maxLength": 200 },
             "kind": { "type": "string", "enum": ["arithmetic", "simple_content", "complex_content", "algorithm"] },
             "complexity": { "type": "string", "enum": ["simple", "moderate", "complex"] }
         },
@@ -21,10 +21,10 @@ pub fn plan() -> Value {
         "title": "plan",
         "type": "object",
         "properties": {
-            "problem": { "type": "string" },
-            "requirements": { "type": "array", "items": { "type": "string" } },
-            "limits": { "type": "string" },
-            "plan": { "type": "array", "items": { "type": "string" } },
+            "problem": { "type": "string", "maxLength": 400 },
+            "requirements": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 6 },
+            "limits": { "type": "string", "maxLength": 200 },
+            "plan": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 8 },
             "function": {
                 "type": "object",
                 "properties": {
@@ -50,6 +50,7 @@ pub fn plan() -> Value {
             "test_cases": {
                 "type": "array",
                 "minItems": 3,
+                "maxItems": 8,
                 "items": {
                     "type": "object",
                     "properties": {
@@ -73,10 +74,32 @@ pub fn code() -> Value {
         "title": "code",
         "type": "object",
         "properties": {
-            "code": { "type": "string" },
-            "notes": { "type": "string" }
+            "code": { "type": "string", "maxLength": 1800 },
+            "notes": { "type": "string", "maxLength": 300 }
         },
         "required": ["code"]
+    })
+}
+
+pub fn review() -> Value {
+    json!({
+        "title": "review",
+        "type": "object",
+        "properties": {
+            "cases": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": { "type": "string" },
+                        "work": { "type": "string", "maxLength": 600 },
+                        "result": {}
+                    },
+                    "required": ["name", "work", "result"]
+                }
+            }
+        },
+        "required": ["cases"]
     })
 }
 
@@ -85,8 +108,8 @@ pub fn optimize() -> Value {
         "title": "optimize",
         "type": "object",
         "properties": {
-            "code": { "type": "string" },
-            "change": { "type": "string" }
+            "code": { "type": "string", "maxLength": 1800 },
+            "change": { "type": "string", "maxLength": 300 }
         },
         "required": ["code", "change"]
     })

@@ -123,6 +123,49 @@ pub fn is_identifier(name: &str) -> bool {
         && !PYTHON_KEYWORDS.contains(&name)
 }
 
+/// Builtins a function must not be named after (the function would call itself).
+const PYTHON_BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "bin",
+    "bool",
+    "chr",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "hash",
+    "hex",
+    "input",
+    "int",
+    "isinstance",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "type",
+    "zip",
+];
+
 const PYTHON_KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
     "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
@@ -135,6 +178,11 @@ impl Spec {
         let mut out = Vec::new();
         if !is_identifier(&self.function.name) {
             out.push(format!("function.name `{}` is not a Python identifier", self.function.name));
+        } else if PYTHON_BUILTINS.contains(&self.function.name.as_str()) {
+            out.push(format!(
+                "function.name `{}` shadows a Python builtin: choose a descriptive name such as `{}_of`",
+                self.function.name, self.function.name
+            ));
         }
         let names: Vec<&str> = self.function.parameters.iter().map(|p| p.name.as_str()).collect();
         for p in &names {
@@ -183,6 +231,23 @@ impl Spec {
     }
 }
 
+/// Small models wrap expected values: `{"result": 5}` for a function returning an int. A
+/// one-key object is unwrapped unless the function returns a dict.
+pub fn unwrap_expected(spec: &mut Spec) {
+    let returns_dict = spec.function.returns.to_ascii_lowercase().contains("dict");
+    if returns_dict {
+        return;
+    }
+    for case in &mut spec.test_cases {
+        if let Value::Object(map) = &case.expected
+            && map.len() == 1
+        {
+            let inner = map.values().next().cloned().unwrap_or(Value::Null);
+            case.expected = inner;
+        }
+    }
+}
+
 /// Makes test case names unique Python-id-safe slugs, in place.
 pub fn normalise_case_names(cases: &mut [TestCase]) {
     let mut seen = std::collections::HashSet::new();
@@ -207,5 +272,33 @@ pub fn normalise_case_names(cases: &mut [TestCase]) {
             n += 1;
         }
         case.name = unique;
+    }
+}
+
+/// Whether two JSON values are the same result: numbers within 1e-6 (30 == 30.0, "30" == 30),
+/// strings without surrounding space or case differences, lists and objects element by element.
+pub fn same_value(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Number(e), Value::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap_or(f64::NAN), a.as_f64().unwrap_or(f64::NAN));
+            (e - a).abs() <= 1e-6 * e.abs().max(1.0)
+        }
+        (Value::String(e), Value::String(a)) => e.trim().eq_ignore_ascii_case(a.trim()),
+        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| same_value(x, y)),
+        (Value::Object(e), Value::Object(a)) => {
+            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        (Value::Number(_), Value::String(s)) | (Value::String(s), Value::Number(_)) => {
+            let number = if let Value::Number(_) = expected { expected } else { actual };
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .is_some_and(|n| same_value(number, &Value::Number(n)))
+        }
+        (Value::Bool(b), Value::String(s)) | (Value::String(s), Value::Bool(b)) => {
+            s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" })
+        }
+        (e, a) => e == a,
     }
 }

@@ -94,8 +94,21 @@ def _close(actual, expected):
     return actual == expected
 
 
+def _coerce(expected, actual):
+    """Spec values written as text ("12.5", "true") compare as the value they spell."""
+    if isinstance(expected, str) and isinstance(actual, bool) and expected.strip().lower() in ("true", "false"):
+        return expected.strip().lower() == "true"
+    if isinstance(expected, str) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
+        try:
+            return float(expected)
+        except ValueError:
+            return expected
+    return expected
+
+
 def check(kind, actual, expected):
     actual = _plain(actual)
+    expected = _coerce(expected, actual)
     if kind == "equals":
         assert _close(actual, expected), f"expected {{expected!r}}, got {{actual!r}}"
     elif kind == "approx":

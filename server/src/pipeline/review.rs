@@ -1,0 +1,70 @@
+//! review: when tests fail, the overseer works out the failing cases' results again, from the
+//! problem alone: it sees neither the code nor what the code returned, so tests still never come
+//! from the code. A case whose second derivation differs from the first is unreliable (small
+//! models get edge cases wrong) and the caller drops it; the code is then tested again.
+
+use super::events::Stage;
+use super::evolver::{Ctx, EvolveError};
+use super::spec::{Check, Spec, same_value};
+use super::{prompts, schema};
+use crate::config::Role;
+use crate::llm::{ChatRequest, Message};
+use serde_json::Value;
+
+/// A disputed case: its name, the spec's expected value and the re-derived one.
+pub struct Correction {
+    pub case: String,
+    pub was: Value,
+    pub now: Value,
+}
+
+pub async fn review(
+    ctx: &Ctx<'_>,
+    task: &str,
+    spec: &Spec,
+    failing: &[String],
+    percent: u8,
+) -> Result<Vec<Correction>, EvolveError> {
+    let cases: Vec<_> =
+        spec.test_cases.iter().filter(|c| failing.contains(&c.name) && c.check != Check::Nonempty).collect();
+    if cases.is_empty() {
+        return Ok(Vec::new());
+    }
+    ctx.emit(
+        Stage::Tests,
+        percent,
+        format!("the overseer re-derives {} failing case(s) from the problem", cases.len()),
+    );
+    let request = ChatRequest {
+        messages: vec![
+            Message::system(prompts::REVIEW_SYSTEM),
+            Message::user(prompts::review_user(task, spec, &cases)),
+        ],
+        schema: Some(schema::review()),
+        temperature: Some(0.0),
+        ..Default::default()
+    };
+    let answer = ctx.ask(Stage::Tests, percent, Role::Overseer, None, request).await?;
+    let Some(value) = schema::parse_json_answer(&answer.text) else {
+        return Ok(Vec::new());
+    };
+    let mut corrections = Vec::new();
+    for item in value.get("cases").and_then(|c| c.as_array()).into_iter().flatten() {
+        let (Some(name), Some(result)) = (item.get("name").and_then(|n| n.as_str()), item.get("result")) else {
+            continue;
+        };
+        let agrees = |case: &super::spec::TestCase| match case.check {
+            Check::Contains => {
+                let text = result.as_str().map(String::from).unwrap_or_else(|| result.to_string());
+                text.to_lowercase().contains(&case.expected.as_str().unwrap_or_default().to_lowercase())
+            }
+            _ => same_value(&case.expected, result),
+        };
+        if let Some(case) = cases.iter().find(|c| c.name == name)
+            && !agrees(case)
+        {
+            corrections.push(Correction { case: name.to_string(), was: case.expected.clone(), now: result.clone() });
+        }
+    }
+    Ok(corrections)
+}

