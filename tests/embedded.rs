@@ -129,8 +129,8 @@ fn setup_is_idempotent_and_recovers_from_a_half_finished_download() {
     assert!(steps[0].contains("is installed"), "{steps:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evolve_offline_on_the_embedded_qwen_when_ollama_is_unreachable() {
+#[test]
+fn evolve_offline_on_the_embedded_qwen_when_ollama_is_unreachable() {
     let _serial = serial();
     let dir = models_dir();
     assert!(dir.join("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").exists(), "run `cargo run -- setup` first");
@@ -138,7 +138,8 @@ async fn evolve_offline_on_the_embedded_qwen_when_ollama_is_unreachable() {
         .set("CODE_EVOLVER_BACKENDS__OLLAMA__URL", &support::refused_url())
         .set("CODE_EVOLVER_BACKENDS__EMBEDDED__MODELS_DIR", &dir.display().to_string())
         .set("CODE_EVOLVER_PIPELINE__ANALYSIS__LINTERS", "[]");
-    let run = env.run(&["evolve", "--no-optimize", "add 10 and 20"]).await;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let run = runtime.block_on(env.run(&["evolve", "--no-optimize", "add 10 and 20"]));
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
     assert!(run.stdout.contains("ollama cannot be reached: the embedded backend serves"), "{}", run.all());

@@ -127,7 +127,15 @@ async fn escalation_repairs_a_failing_first_attempt() {
     let script = Script::new()
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on("plan", fixtures::add_spec())
-        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)])
+        // The review re-derives the same values: the code, not the spec, was wrong.
+        .on(
+            "review",
+            json!({ "cases": [
+            { "name": "task", "work": "10 + 20", "result": 30 },
+            { "name": "negative", "work": "-5 + 3", "result": -2 }
+        ] }),
+        );
     let server = ScriptedServer::start(script).await.unwrap();
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
@@ -244,4 +252,38 @@ async fn real_linters_report_findings_on_the_generated_code() {
     run.assert_ok();
     assert!(run.stdout.contains("line 1: ruff F401"), "ruff flags the unused import:\n{}", run.all());
     assert!(run.stdout.contains("line 1: flake8 F401"), "flake8 too:\n{}", run.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_case_in_the_spec_is_caught_by_the_review_not_fixed_by_the_code() {
+    let subtract = "def subtract(a: int, b: int) -> int:\n    return a - b\n";
+    let mut spec = fixtures::add_spec();
+    spec["function"]["name"] = json!("subtract");
+    spec["task_input"] = json!({ "a": 40, "b": 15 });
+    spec["test_cases"] = json!([
+        { "name": "task", "input": { "a": 40, "b": 15 }, "expected": 25, "check": "equals" },
+        { "name": "negative", "input": { "a": -5, "b": 3 }, "expected": -20, "check": "equals" },
+        { "name": "zeros", "input": { "a": 0, "b": 0 }, "expected": 0, "check": "equals" }
+    ]);
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code(subtract))
+        .on("review", json!({ "cases": [{ "name": "negative", "work": "-5 - 3 = -8", "result": -8 }] }));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "subtract 15 from 40"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("25"), "{}", run.all());
+    assert!(
+        run.stdout.contains("spec case negative dropped: the overseer derived -8 now, -20 before"),
+        "{}",
+        run.all()
+    );
+    // One attempt: the code was right; only the spec's case was wrong.
+    assert_eq!(server.requests_for("code").len(), 1);
+    // The review saw neither the code nor its output.
+    let review = &server.requests_for("review")[0].text;
+    assert!(review.contains("subtract(a=-5, b=3)"), "{review}");
+    assert!(!review.contains("return a - b") && !review.contains("-20"), "{review}");
 }

@@ -1,7 +1,7 @@
 //! The embedded backend: GGUF models run in process by llama.cpp (llama-cpp-2, no OpenMP). Each
-//! model is loaded once and shared; calls to one model are queued; every stage's JSON schema
-//! becomes a grammar so the answer always parses; calls are queued (one generation at a time); generation stops at end-of-generation or the
-//! token limit, and when the caller goes away (cancellation).
+//! model is loaded once and shared; calls are queued (one generation at a time in the process);
+//! every stage's JSON schema becomes a grammar so the answer always parses; generation stops at
+//! end-of-generation, at the token limit, and when the caller goes away (cancellation).
 
 use super::{Backend, ChatRequest, Completion, Endpoint, LlmError, Message};
 use async_trait::async_trait;

@@ -44,7 +44,15 @@ pub async fn review(
         temperature: Some(0.0),
         ..Default::default()
     };
-    let answer = ctx.ask(Stage::Tests, percent, Role::Overseer, None, request).await?;
+    // The review only helps: a model failure here leaves the spec as it was.
+    let answer = match ctx.ask(Stage::Tests, percent, Role::Overseer, None, request).await {
+        Ok(answer) => answer,
+        Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+        Err(e) => {
+            ctx.warn(Stage::Tests, percent, format!("the review failed ({e}); the spec stays as it is"));
+            return Ok(Vec::new());
+        }
+    };
     let Some(value) = schema::parse_json_answer(&answer.text) else {
         return Ok(Vec::new());
     };
