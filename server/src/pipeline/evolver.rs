@@ -552,7 +552,7 @@ impl Evolver {
             limits: limits.clone(),
         };
         let outcome = ctx.run_sandboxed(&request).await?;
-        let output = parse_node_output(&outcome, limits);
+        let output = node::parse_output(&outcome, limits);
         Ok(NodeRun { input: input.clone(), output, metrics: outcome })
     }
 
@@ -591,28 +591,6 @@ impl Evolver {
         self.record(&detail.id, detail.current_version, "run", &run)?;
         Ok((detail.id, detail.current_version, run))
     }
-}
-
-/// The node contract's answer: the last stdout line as `{"result": ...}` or `{"error": ...}`.
-fn parse_node_output(outcome: &RunOutcome, limits: &NodeLimits) -> Result<serde_json::Value, String> {
-    let last = outcome.stdout.lines().rev().find(|l| !l.trim().is_empty());
-    let parsed: Option<serde_json::Value> = last.and_then(|l| serde_json::from_str(l).ok());
-    if let Some(value) = &parsed {
-        if let Some(result) = value.get("result")
-            && outcome.success()
-        {
-            return Ok(result.clone());
-        }
-        if let Some(error) = value.get("error") {
-            return Err(error.as_str().map(String::from).unwrap_or_else(|| error.to_string()));
-        }
-    }
-    let stderr_last = outcome.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-    Err(format!(
-        "the node {}{}",
-        outcome.describe_end(limits.timeout),
-        if stderr_last.is_empty() { String::new() } else { format!(": {stderr_last}") }
-    ))
 }
 
 /// The model's part of a node program (what an editor receives).

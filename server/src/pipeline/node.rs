@@ -80,3 +80,28 @@ pub fn model_part(node: &str) -> String {
 pub fn harness_line(node: &str) -> u32 {
     node.lines().position(|l| l == HARNESS_MARKER).map(|i| i as u32 + 1).unwrap_or(u32::MAX)
 }
+
+/// The node contract's answer: the last stdout line as `{"result": ...}` or `{"error": ...}`.
+pub fn parse_output(
+    outcome: &crate::sandbox::RunOutcome,
+    limits: &crate::sandbox::NodeLimits,
+) -> Result<serde_json::Value, String> {
+    let last = outcome.stdout.lines().rev().find(|l| !l.trim().is_empty());
+    let parsed: Option<serde_json::Value> = last.and_then(|l| serde_json::from_str(l).ok());
+    if let Some(value) = &parsed {
+        if let Some(result) = value.get("result")
+            && outcome.success()
+        {
+            return Ok(result.clone());
+        }
+        if let Some(error) = value.get("error") {
+            return Err(error.as_str().map(String::from).unwrap_or_else(|| error.to_string()));
+        }
+    }
+    let stderr_last = outcome.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    Err(format!(
+        "the node {}{}",
+        outcome.describe_end(limits.timeout),
+        if stderr_last.is_empty() { String::new() } else { format!(": {stderr_last}") }
+    ))
+}
