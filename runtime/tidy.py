@@ -2,10 +2,13 @@
 
 Small models wrap the function in examples: prints, asserts and calls at the top level, or
 statements left after a `return`. Those lines are removed from the source text (comments and
-formatting elsewhere are kept). Prints JSON: {"code": ..., "removed": [lines], "error": ...}.
+formatting elsewhere are kept). Well-known standard-library names used without an import (datetime,
+math, re, Counter, ...) get their import. Prints JSON:
+{"code": ..., "removed": [lines], "added": [imports], "error": ...}.
 """
 
 import ast
+import builtins
 import json
 import sys
 
@@ -39,6 +42,50 @@ def _runs_at_import(node):
     return isinstance(node, (ast.Expr, ast.Assert, ast.For, ast.While, ast.With, ast.Try))
 
 
+# Names small models use without importing them, and the import that defines each.
+_STDLIB_NAMES = {
+    "datetime": "import datetime",
+    "date": "from datetime import date",
+    "timedelta": "from datetime import timedelta",
+    "math": "import math",
+    "re": "import re",
+    "json": "import json",
+    "string": "import string",
+    "itertools": "import itertools",
+    "functools": "import functools",
+    "collections": "import collections",
+    "Counter": "from collections import Counter",
+    "defaultdict": "from collections import defaultdict",
+    "deque": "from collections import deque",
+    "List": "from typing import List",
+    "Dict": "from typing import Dict",
+    "Optional": "from typing import Optional",
+    "Tuple": "from typing import Tuple",
+    "Any": "from typing import Any",
+}
+
+
+def _missing_imports(tree):
+    """Imports for well-known stdlib names the code uses but never defines."""
+    defined = set(dir(builtins))
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                used.add(node.id)
+            else:
+                defined.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                defined.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    wanted = sorted(name for name in used - defined if name in _STDLIB_NAMES)
+    return [_STDLIB_NAMES[name] for name in wanted]
+
+
 def main():
     source = sys.stdin.read()
     try:
@@ -67,11 +114,15 @@ def main():
         kept.pop()
     code = "\n".join(kept) + "\n"
     try:
-        ast.parse(code)
-    except SyntaxError as error:
+        tree = ast.parse(code)
+    except SyntaxError:
         # Removing lines broke it (an emptied block): keep the original.
         code, removed = source, []
-    print(json.dumps({"code": code, "removed": removed, "error": None}))
+        tree = ast.parse(code)
+    imports = _missing_imports(tree)
+    if imports:
+        code = "\n".join(imports) + "\n\n" + code
+    print(json.dumps({"code": code, "removed": removed, "added": imports, "error": None}))
 
 
 if __name__ == "__main__":

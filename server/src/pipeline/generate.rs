@@ -75,6 +75,14 @@ pub async fn tidy(ctx: &Ctx<'_>, code: String, note: Option<String>, percent: u8
             format!("removed {removed} line(s) of examples that would run at import or after a return"),
         );
     }
+    let added: Vec<&str> = value
+        .get("added")
+        .and_then(|a| a.as_array())
+        .map(|a| a.iter().filter_map(|i| i.as_str()).collect())
+        .unwrap_or_default();
+    if !added.is_empty() {
+        ctx.warn(Stage::Generate, percent, format!("added the missing import(s): {}", added.join("; ")));
+    }
     let tidied = value.get("code").and_then(|c| c.as_str()).map(String::from).unwrap_or(code);
     Ok(Generated::Code { code: tidied, note })
 }
