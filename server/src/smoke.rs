@@ -73,6 +73,19 @@ pub struct SmokeReport {
     pub mean_seconds: f64,
 }
 
+impl SmokeReport {
+    /// "17/24 passed (71%), mean 27.0 s per task"
+    pub fn summary(&self) -> String {
+        format!(
+            "{}/{} passed ({:.0}%), mean {:.1} s per task",
+            self.passed,
+            self.total,
+            100.0 * self.passed as f64 / self.total.max(1) as f64,
+            self.mean_seconds
+        )
+    }
+}
+
 /// Runs every task (or the first `limit`) through `evolver`, calling `each` after each one.
 pub async fn run(
     evolver: &Evolver,

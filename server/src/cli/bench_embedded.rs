@@ -166,14 +166,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
         println!("smoke suite, {label} (ladder tops out at {}):", evolver.router().route(top).model);
         let started = Instant::now();
         let report = suite(&evolver, limit, false, false).await;
-        println!(
-            "  {label}: {}/{} passed ({:.0}%), mean {:.1} s per task, {:.0} s in all",
-            report.passed,
-            report.total,
-            100.0 * report.passed as f64 / report.total.max(1) as f64,
-            report.mean_seconds,
-            started.elapsed().as_secs_f64()
-        );
+        println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());
     }
     0
 }

@@ -64,12 +64,6 @@ pub async fn run(global: &Global, limit: Option<usize>, fast_only_ladder: bool, 
         fast.backend
     );
     let report = suite(&evolver, limit, optimize, verbose).await;
-    println!(
-        "smoke: {}/{} passed ({:.0}%), mean {:.1} s per task",
-        report.passed,
-        report.total,
-        100.0 * report.passed as f64 / report.total.max(1) as f64,
-        report.mean_seconds
-    );
+    println!("smoke: {}", report.summary());
     if report.total == 0 { EXIT_FAILED } else { 0 }
 }
