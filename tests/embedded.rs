@@ -149,3 +149,48 @@ fn evolve_offline_on_the_embedded_qwen_when_ollama_is_unreachable() {
         run.all()
     );
 }
+
+#[test]
+fn embedded_sentence_embeddings_rank_related_text_above_unrelated() {
+    let _serial = serial();
+    let dir = models_dir();
+    assert!(dir.join(models::SENTENCE).join("model.safetensors").exists(), "run `cargo run -- setup` first");
+    // Ollama refuses: the embedding role moves to the embedded sentence model, as chat roles do.
+    let yaml = format!(
+        "backends:\n  ollama: {{ url: \"{}\" }}\n  embedded: {{ models_dir: \"{}\" }}\n",
+        support::refused_url(),
+        dir.display()
+    );
+    let config = code_evolver::config::ConfigLoader::default()
+        .without_user_file()
+        .without_environment()
+        .layer(code_evolver::config::Layer::from_yaml("test", &yaml).unwrap())
+        .load()
+        .unwrap();
+    let router = code_evolver::llm::Router::new(&config, &dir).unwrap();
+    let texts: Vec<String> = [
+        "add two numbers and return the sum",
+        "return the sum of a and b",
+        "the weather in Paris is rainy today",
+        "parse an ISO date from a log line",
+    ]
+    .map(String::from)
+    .to_vec();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let vectors = runtime.block_on(router.embed(&texts)).unwrap();
+    assert_eq!(vectors.len(), 4);
+    for v in &vectors {
+        assert_eq!(v.len(), 384);
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");
+    }
+    use code_evolver::llm::sentence::cosine;
+    let related = cosine(&vectors[0], &vectors[1]);
+    let unrelated = cosine(&vectors[0], &vectors[2]);
+    assert!(related > 0.5, "related sentences: {related}");
+    assert!(unrelated < 0.2, "unrelated sentences: {unrelated}");
+    assert!(related > cosine(&vectors[0], &vectors[3]), "sum vs date parsing");
+    // A sentence's vector does not depend on the batch it was padded in.
+    let alone = runtime.block_on(router.embed(&texts[1..2])).unwrap();
+    assert!(cosine(&alone[0], &vectors[1]) > 0.9999, "padding moved the vector");
+}

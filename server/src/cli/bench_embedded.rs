@@ -143,6 +143,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             drop(embedded);
         }
     }
+    bench_sentence_model(&dir);
     if no_smoke {
         return 0;
     }
@@ -169,4 +170,46 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
         println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());
     }
     0
+}
+
+/// Load time, latency of one sentence, throughput of a batch and peak RSS of the sentence model.
+fn bench_sentence_model(dir: &std::path::Path) {
+    use crate::llm::sentence::{SentenceModel, cosine};
+    let label = "all-MiniLM-L6-v2 (candle)";
+    let path = dir.join(models::SENTENCE);
+    reset_peak();
+    let before = status_kb("VmRSS:");
+    let started = Instant::now();
+    let model = match SentenceModel::load(&path) {
+        Ok(m) => m,
+        Err(e) => {
+            println!("  {label}: {e}");
+            return;
+        }
+    };
+    let load_ms = started.elapsed().as_millis();
+    let one = vec!["parse an ISO date from a log line and return it as YYYY-MM-DD".to_string()];
+    let _ = model.embed(&one);
+    let runs = 20;
+    let started = Instant::now();
+    for _ in 0..runs {
+        let _ = model.embed(&one);
+    }
+    let single_ms = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+    let batch: Vec<String> =
+        (0..64).map(|i| format!("task {i}: return the {i}th element of a list of integers, sorted")).collect();
+    let started = Instant::now();
+    let vectors = model.embed(&batch).unwrap_or_default();
+    let batch_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let peak_mb = status_kb("VmHWM:").saturating_sub(before) as f64 / 1024.0;
+    let pair = model
+        .embed(&["add two numbers".into(), "return the sum of a and b".into(), "the weather is rainy".into()])
+        .unwrap_or_default();
+    let (related, unrelated) =
+        if pair.len() == 3 { (cosine(&pair[0], &pair[1]), cosine(&pair[0], &pair[2])) } else { (0.0, 0.0) };
+    println!(
+        "  {label}: load {load_ms} ms · one sentence {single_ms:.1} ms · batch of 64 {:.1} ms/sentence · {}-d · peak RSS +{peak_mb:.0} MB · cosine related {related:.2} / unrelated {unrelated:.2}",
+        batch_ms / vectors.len().max(1) as f64,
+        model.dimension()
+    );
 }

@@ -110,6 +110,18 @@ impl Embedded {
         candidates.into_iter().find(|p| p.is_file() && p.extension().is_some_and(|e| e == "gguf"))
     }
 
+    /// The folder of the sentence model `name` (a folder in the models dir, or a path).
+    pub fn sentence_model_dir(&self, name: &str) -> Result<PathBuf, LlmError> {
+        let candidates = [Path::new(name).to_path_buf(), self.settings().models_dir.join(name)];
+        candidates.into_iter().find(|d| super::sentence::is_sentence_model(d)).ok_or_else(|| {
+            LlmError::Config(format!(
+                "embedded sentence model `{name}` is not installed in {} (a folder with config.json, \
+                 tokenizer.json and model.safetensors): run `code-evolver setup`",
+                self.settings().models_dir.display()
+            ))
+        })
+    }
+
     /// Loads a model once; later calls share it.
     pub fn load(&self, name: &str) -> Result<Arc<LoadedModel>, LlmError> {
         let path = self.resolve(name)?;
@@ -319,11 +331,13 @@ impl Backend for Embedded {
         result.map(|(c, _)| c).map_err(|e| LlmError::Protocol { endpoint: "embedded".into(), detail: e })
     }
 
-    async fn embed(&self, _endpoint: &Endpoint, _model: &str, _input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
-        Err(LlmError::Config(
-            "the embedded llama.cpp backend does not serve embeddings; the embedding role uses the embedded sentence model"
-                .into(),
-        ))
+    async fn embed(&self, _endpoint: &Endpoint, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        let dir = self.sentence_model_dir(model)?;
+        let input = input.to_vec();
+        tokio::task::spawn_blocking(move || super::sentence::shared(&dir)?.embed(&input))
+            .await
+            .map_err(|e| LlmError::Config(format!("the embedding thread failed: {e}")))?
+            .map_err(|detail| LlmError::Protocol { endpoint: "embedded".into(), detail })
     }
 
     async fn models(&self, _endpoint: &Endpoint) -> Result<Vec<String>, LlmError> {
@@ -335,13 +349,15 @@ impl Backend for Embedded {
                     && let Some(stem) = path.file_stem()
                 {
                     names.push(stem.to_string_lossy().into_owned());
+                } else if super::sentence::is_sentence_model(&path) {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
                 }
             }
         }
         names.sort();
         if names.is_empty() {
             return Err(LlmError::Config(format!(
-                "no GGUF models in {}: run `code-evolver setup`",
+                "no models in {}: run `code-evolver setup`",
                 self.settings().models_dir.display()
             )));
         }

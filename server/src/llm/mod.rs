@@ -5,6 +5,7 @@ pub mod embedded;
 pub mod ollama;
 pub mod openai;
 pub mod router;
+pub mod sentence;
 mod stream;
 
 pub use router::{CallRecord, Router};

@@ -245,23 +245,26 @@ impl Router {
     }
 
     /// Embeddings from the embedding role's backend, with the same failover.
+    /// When every endpoint refuses the connection and the backend has a fallback, the fallback
+    /// (with the role's `fallback_model`) serves, as for chat.
     pub async fn embed(&self, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
-        let (backend_name, rc) = &self.roles[&Role::Embedding];
-        let backend = self.backends[backend_name].clone();
-        let model = rc.model.clone().unwrap_or_default();
-        let mut failures = Vec::new();
-        let count = backend.endpoints.len();
-        let start = backend.next.fetch_add(1, Ordering::Relaxed);
-        for offset in 0..count {
-            let endpoint = backend.endpoints[(start + offset) % count].clone();
-            let _slot = endpoint.slots.acquire().await.map_err(|_| LlmError::Cancelled)?;
-            match backend.client.embed(&endpoint, &model, input).await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() => failures.push(e.to_string()),
-                Err(e) => return Err(e),
+        let (backend, model) = self.effective(Role::Embedding);
+        match embed_on(&backend, &model, input).await {
+            Ok(vectors) => Ok(vectors),
+            Err((error, all_connect)) => {
+                let fallback = backend.fallback.as_ref().and_then(|f| self.backends.get(f)).cloned();
+                match fallback {
+                    Some(fallback) if all_connect && !Arc::ptr_eq(&fallback, &backend) => {
+                        backend.unreachable.store(true, Ordering::Relaxed);
+                        let (_, rc) = &self.roles[&Role::Embedding];
+                        embed_on(&fallback, rc.fallback_model.as_deref().unwrap_or_default(), input)
+                            .await
+                            .map_err(|(e, _)| e)
+                    }
+                    _ => Err(error),
+                }
             }
         }
-        Err(LlmError::AllFailed { role: "embedding".into(), attempts: failures })
     }
 
     /// Each endpoint of each backend: (backend, kind, url, version, models or error).
@@ -293,6 +296,28 @@ pub struct EndpointStatus {
     pub max_concurrent: usize,
     pub version: Option<String>,
     pub models: Result<Vec<String>, String>,
+}
+
+/// Embeddings from one backend, each endpoint tried once, round-robin. On failure the flag says
+/// whether every endpoint refused the connection.
+async fn embed_on(backend: &BackendHandle, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, (LlmError, bool)> {
+    let mut failures = Vec::new();
+    let mut all_connect = true;
+    let count = backend.endpoints.len();
+    let start = backend.next.fetch_add(1, Ordering::Relaxed);
+    for offset in 0..count {
+        let endpoint = backend.endpoints[(start + offset) % count].clone();
+        let _slot = endpoint.slots.acquire().await.map_err(|_| (LlmError::Cancelled, false))?;
+        match backend.client.embed(&endpoint, model, input).await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() => {
+                all_connect &= matches!(e, LlmError::Connect { .. });
+                failures.push(e.to_string());
+            }
+            Err(e) => return Err((e, false)),
+        }
+    }
+    Err((LlmError::AllFailed { role: "embedding".into(), attempts: failures }, all_connect && count > 0))
 }
 
 /// Tries each endpoint of one backend, round-robin, with `retries` extra rounds. On failure the
