@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod llm;
+pub mod lsp;
 pub mod paths;
 pub mod pipeline;
 pub mod registry;

@@ -58,6 +58,12 @@ enum Command {
     },
     /// Check every configured endpoint, the Python tools, the sandbox and the data dir.
     Status,
+    /// The language server, over stdin/stdout (editors start it; see editors/).
+    Lsp {
+        /// Accepted for clients that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Install what code-evolver needs: the Python venv (pytest, linters) and the embedded models.
     Setup {
         /// Skip the 1.5B model (powerful generator, escalation).
@@ -141,6 +147,10 @@ fn main() {
             Command::List { json } => cli::nodes::list(&global, json),
             Command::Show { node, json } => cli::nodes::show(&global, &node, json),
             Command::Status => cli::status::run(&global).await,
+            Command::Lsp { .. } => {
+                code_evolver::lsp::serve_stdio(global).await;
+                0
+            }
             Command::Setup { no_powerful, test_models, no_models } => {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }

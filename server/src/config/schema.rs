@@ -13,6 +13,19 @@ pub struct Config {
     pub limits: Limits,
     pub pipeline: PipelineConfig,
     pub runtime: RuntimeConfig,
+    pub editor: EditorConfig,
+}
+
+/// What the language server does in the editor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EditorConfig {
+    /// Linters whose findings become diagnostics (any of ruff, flake8, pylint, mypy, black).
+    pub diagnostics: Vec<String>,
+    /// Quiet time after a change before the linters run again (ms); 0 = only on open and save.
+    pub lint_delay_ms: u64,
+    /// Run the optimize stage when evolving from the editor.
+    pub optimize: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -178,12 +178,17 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     if o.min_speedup < 1.0 {
         return Err(c.fail("pipeline.optimize.min_speedup", "must be at least 1.0".into()));
     }
-    for linter in &config.pipeline.analysis.linters {
-        if !crate::analysis::KNOWN_LINTERS.contains(&linter.as_str()) {
-            return Err(c.fail(
-                "pipeline.analysis.linters",
-                format!("unknown linter `{linter}` (known: {})", crate::analysis::KNOWN_LINTERS.join(", ")),
-            ));
+    for (key, linters) in [
+        ("pipeline.analysis.linters", &config.pipeline.analysis.linters),
+        ("editor.diagnostics", &config.editor.diagnostics),
+    ] {
+        for linter in linters {
+            if !crate::analysis::KNOWN_LINTERS.contains(&linter.as_str()) {
+                return Err(c.fail(
+                    key,
+                    format!("unknown linter `{linter}` (known: {})", crate::analysis::KNOWN_LINTERS.join(", ")),
+                ));
+            }
         }
     }
     Ok(())

@@ -228,7 +228,7 @@ impl Evolver {
         &self.data_dir
     }
 
-    fn node_limits(&self, spec_tools: usize, cases: usize) -> NodeLimits {
+    pub(super) fn node_limits(&self, spec_tools: usize, cases: usize) -> NodeLimits {
         let base = NodeLimits::from_config(&self.config.limits);
         if spec_tools == 0 {
             return base;
@@ -531,7 +531,7 @@ impl Evolver {
         Ok(())
     }
 
-    async fn run_program(
+    pub(super) async fn run_program(
         &self,
         ctx: &Ctx<'_>,
         program: &str,

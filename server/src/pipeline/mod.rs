@@ -6,6 +6,7 @@ pub mod classify;
 pub mod escalate;
 pub mod events;
 pub mod evolver;
+pub mod existing;
 pub mod generate;
 pub mod node;
 pub mod optimize;

@@ -42,6 +42,11 @@ fn check_name(check: super::spec::Check) -> &'static str {
 /// The pytest file for `spec`. With `contract`, one more test runs the node as a program (JSON on
 /// stdin, `{"result": ...}` on stdout), as `code-evolver run` will.
 pub fn render(spec: &Spec, task: &str, contract: bool) -> String {
+    render_importing(spec, task, NODE_MODULE, contract)
+}
+
+/// The pytest file for `spec`, importing the function from `module`.
+pub fn render_importing(spec: &Spec, task: &str, module: &str, contract: bool) -> String {
     let function = &spec.function.name;
     let mut cases = String::new();
     for case in &spec.test_cases {
@@ -126,7 +131,6 @@ def check(kind, actual, expected):
 def test_case(case):
     check(case["check"], {function}(**case["input"]), case["expected"])
 "#,
-        module = NODE_MODULE,
     );
     if contract {
         text.push_str(&format!(

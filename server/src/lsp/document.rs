@@ -1,0 +1,170 @@
+//! An open document: its text in a rope, its version, and conversion between LSP positions (in
+//! the negotiated encoding, UTF-16 code units by default) and character offsets.
+
+use ropey::Rope;
+use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent};
+
+/// How a position's `character` counts: the client's choice at `initialize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Utf16,
+    Utf8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub text: Rope,
+    pub version: i32,
+    pub language: String,
+}
+
+impl Document {
+    pub fn new(text: &str, version: i32, language: &str) -> Document {
+        Document { text: Rope::from_str(text), version, language: language.to_string() }
+    }
+
+    /// Applies `didChange` events in order (full replacements or ranges).
+    pub fn apply(&mut self, version: i32, changes: &[TextDocumentContentChangeEvent], encoding: Encoding) {
+        for change in changes {
+            match change.range {
+                None => self.text = Rope::from_str(&change.text),
+                Some(range) => {
+                    let start = self.char_offset(range.start, encoding);
+                    let end = self.char_offset(range.end, encoding).max(start);
+                    self.text.remove(start..end);
+                    self.text.insert(start, &change.text);
+                }
+            }
+        }
+        self.version = version;
+    }
+
+    /// The character offset of `position`, clamped to the document (the protocol allows a
+    /// character past the line's end, meaning its end).
+    pub fn char_offset(&self, position: Position, encoding: Encoding) -> usize {
+        let lines = self.text.len_lines();
+        let line = position.line as usize;
+        if line >= lines {
+            return self.text.len_chars();
+        }
+        let line_start = self.text.line_to_char(line);
+        let line_text = self.text.line(line);
+        // The line's own length, without its line break.
+        let mut line_chars = line_text.len_chars();
+        while line_chars > 0 && matches!(line_text.char(line_chars - 1), '\n' | '\r') {
+            line_chars -= 1;
+        }
+        let wanted = position.character as usize;
+        let mut units = 0;
+        for (i, c) in line_text.chars().take(line_chars).enumerate() {
+            if units >= wanted {
+                return line_start + i;
+            }
+            units += match encoding {
+                Encoding::Utf16 => c.len_utf16(),
+                Encoding::Utf8 => c.len_utf8(),
+            };
+        }
+        line_start + line_chars
+    }
+
+    /// The LSP position of a character offset.
+    pub fn position(&self, char_offset: usize, encoding: Encoding) -> Position {
+        let offset = char_offset.min(self.text.len_chars());
+        let line = self.text.char_to_line(offset);
+        let line_start = self.text.line_to_char(line);
+        let character: usize = self
+            .text
+            .slice(line_start..offset)
+            .chars()
+            .map(|c| match encoding {
+                Encoding::Utf16 => c.len_utf16(),
+                Encoding::Utf8 => c.len_utf8(),
+            })
+            .sum();
+        Position::new(line as u32, character as u32)
+    }
+
+    /// The text of `range`.
+    pub fn slice(&self, range: Range, encoding: Encoding) -> String {
+        let start = self.char_offset(range.start, encoding);
+        let end = self.char_offset(range.end, encoding).max(start);
+        self.text.slice(start..end).to_string()
+    }
+
+    /// Line `n` without its line break ("" past the end).
+    pub fn line(&self, n: usize) -> String {
+        if n >= self.text.len_lines() {
+            return String::new();
+        }
+        self.text.line(n).to_string().trim_end_matches(['\n', '\r']).to_string()
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.text.len_lines()
+    }
+
+    /// The end of line `n` (before its line break).
+    pub fn line_end(&self, n: usize, encoding: Encoding) -> Position {
+        let units: usize = self
+            .line(n)
+            .chars()
+            .map(|c| match encoding {
+                Encoding::Utf16 => c.len_utf16(),
+                Encoding::Utf8 => c.len_utf8(),
+            })
+            .sum();
+        Position::new(n as u32, units as u32)
+    }
+
+    pub fn to_text(&self) -> String {
+        self.text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(range: Option<((u32, u32), (u32, u32))>, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: range.map(|((a, b), (c, d))| Range::new(Position::new(a, b), Position::new(c, d))),
+            range_length: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn incremental_edits_count_utf16_units_by_default_and_bytes_in_utf8() {
+        // "é" is 1 UTF-16 unit and 2 UTF-8 bytes; "😀" is 2 units and 4 bytes.
+        let mut doc = Document::new("a😀é = 1\nb = 2\n", 1, "python");
+        doc.apply(2, &[change(Some(((0, 3), (0, 4))), "e")], Encoding::Utf16);
+        assert_eq!(doc.line(0), "a😀e = 1");
+        let mut doc8 = Document::new("a😀é = 1\nb = 2\n", 1, "python");
+        doc8.apply(2, &[change(Some(((0, 5), (0, 7))), "e")], Encoding::Utf8);
+        assert_eq!(doc8.line(0), "a😀e = 1");
+        assert_eq!(doc8.version, 2);
+        // Several changes apply in order; a position past a line's end means its end.
+        doc.apply(
+            3,
+            &[change(Some(((1, 0), (1, 1))), "c"), change(Some(((1, 99), (1, 99))), "  # x")],
+            Encoding::Utf16,
+        );
+        assert_eq!(doc.line(1), "c = 2  # x");
+        doc.apply(4, &[change(None, "new\n")], Encoding::Utf16);
+        assert_eq!(doc.to_text(), "new\n");
+    }
+
+    #[test]
+    fn positions_round_trip() {
+        let doc = Document::new("x😀y\nz", 1, "python");
+        for enc in [Encoding::Utf16, Encoding::Utf8] {
+            for offset in 0..doc.text.len_chars() {
+                assert_eq!(doc.char_offset(doc.position(offset, enc), enc), offset, "{enc:?} {offset}");
+            }
+        }
+        assert_eq!(doc.position(2, Encoding::Utf16), Position::new(0, 3));
+        assert_eq!(doc.line_end(0, Encoding::Utf8), Position::new(0, 6));
+    }
+}

@@ -1,0 +1,261 @@
+//! What the cursor is on: a task comment, a Python function, an evolved node's header. Plain text
+//! scanning (line-based), so it answers in microseconds on large files.
+
+use super::document::Document;
+
+/// Comment markers the task finder knows (Python and shell first, then C-like languages).
+const COMMENT_MARKERS: [&str; 3] = ["#", "//", "--"];
+/// The marker of a task comment: `# evolve: parse ISO dates from a log line`.
+pub const TASK_MARKER: &str = "evolve:";
+/// The first line of an evolved block: `# evolved: add_numbers-1a2b3c v2 · 3/3 tests · ...`.
+pub const HEADER_MARKER: &str = "evolved:";
+
+/// A comment line that states a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskComment {
+    pub line: usize,
+    /// The comment's own text (the whole line), used to find it again after edits.
+    pub text: String,
+    pub indent: String,
+    pub marker: &'static str,
+    pub task: String,
+}
+
+/// The comment marker a line starts with (after indentation), and the text after it.
+fn comment_body(line: &str) -> Option<(&'static str, &str)> {
+    let trimmed = line.trim_start();
+    COMMENT_MARKERS.iter().find_map(|m| trimmed.strip_prefix(m).map(|rest| (*m, rest.trim())))
+}
+
+fn indent_of(line: &str) -> String {
+    line.chars().take_while(|c| c.is_whitespace()).collect()
+}
+
+/// Line `line` as a task comment: `# evolve: …` always; any other comment only when `selected`.
+pub fn task_comment(doc: &Document, line: usize, selected: bool) -> Option<TaskComment> {
+    let text = doc.line(line);
+    let (marker, body) = comment_body(&text)?;
+    let task = match body.strip_prefix(TASK_MARKER) {
+        Some(rest) => rest.trim(),
+        None if selected && !body.starts_with(HEADER_MARKER) => body,
+        None => return None,
+    };
+    if task.is_empty() {
+        return None;
+    }
+    Some(TaskComment { line, indent: indent_of(&text), marker, task: task.to_string(), text })
+}
+
+/// The selected lines as one task when every non-blank one is a comment (joined, markers
+/// stripped); the comment block's last line is where the code goes.
+pub fn selected_comment_block(doc: &Document, first: usize, last: usize) -> Option<TaskComment> {
+    let mut parts = Vec::new();
+    let mut anchor = None;
+    for line in first..=last.min(doc.line_count().saturating_sub(1)) {
+        let text = doc.line(line);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let comment = task_comment(doc, line, true)?;
+        parts.push(comment.task.clone());
+        anchor = Some(comment);
+    }
+    let mut anchor = anchor?;
+    anchor.task = parts.join(" ");
+    Some(anchor)
+}
+
+/// A Python function definition and the lines it spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpan {
+    pub name: String,
+    /// First line (its first decorator, if any) and one past the last line of its body.
+    pub start: usize,
+    pub def_line: usize,
+    pub end: usize,
+    pub indent: String,
+}
+
+fn def_name(line: &str) -> Option<String> {
+    let t = line.trim_start();
+    let t = t.strip_prefix("async ").map(str::trim_start).unwrap_or(t);
+    let rest = t.strip_prefix("def ")?;
+    let name: String = rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The innermost Python function whose definition contains `line`.
+pub fn function_at(doc: &Document, line: usize) -> Option<FunctionSpan> {
+    let count = doc.line_count();
+    let mut candidate = line.min(count.saturating_sub(1));
+    loop {
+        let text = doc.line(candidate);
+        if let Some(name) = def_name(&text) {
+            let indent = indent_of(&text);
+            let end = block_end(doc, candidate, indent.len());
+            if line < end {
+                let mut start = candidate;
+                while start > 0 && doc.line(start - 1).trim_start().starts_with('@') {
+                    start -= 1;
+                }
+                return Some(FunctionSpan { name, start, def_line: candidate, end, indent });
+            }
+        }
+        if candidate == 0 {
+            return None;
+        }
+        candidate -= 1;
+    }
+}
+
+/// One past the last line of the block that starts at `def_line` (indented deeper than
+/// `indent` columns; blank lines inside belong to it, trailing ones do not).
+fn block_end(doc: &Document, def_line: usize, indent: usize) -> usize {
+    let count = doc.line_count();
+    let mut last_body = def_line;
+    let mut line = def_line + 1;
+    // A signature spread over several lines ends at the line ending in ':'.
+    if !doc.line(def_line).trim_end().ends_with(':') {
+        while line < count && !doc.line(line).trim_end().ends_with(':') {
+            line += 1;
+        }
+        last_body = line.min(count.saturating_sub(1));
+        line += 1;
+    }
+    while line < count {
+        let text = doc.line(line);
+        if !text.trim().is_empty() {
+            if indent_of(&text).len() <= indent {
+                break;
+            }
+            last_body = line;
+        }
+        line += 1;
+    }
+    last_body + 1
+}
+
+/// The Python functions defined in a document (any nesting).
+pub fn functions(doc: &Document) -> Vec<FunctionSpan> {
+    (0..doc.line_count()).filter(|&l| def_name(&doc.line(l)).is_some()).filter_map(|l| function_at(doc, l)).collect()
+}
+
+/// The function's source lines `[start, end)`.
+pub fn function_source(doc: &Document, f: &FunctionSpan) -> String {
+    (f.start..f.end).map(|l| doc.line(l) + "\n").collect()
+}
+
+/// What a top-level function may need from its module to run alone: the module's imports, its
+/// other top-level functions and classes, and its single-line UPPER_CASE constants.
+pub fn module_context(doc: &Document, except: &FunctionSpan) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    while line < doc.line_count() {
+        let text = doc.line(line);
+        if line == except.start {
+            line = except.end;
+            continue;
+        }
+        let is_constant = text.split_once('=').is_some_and(|(name, _)| {
+            let name = name.trim().split(':').next().unwrap_or("").trim();
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !text.starts_with(' ')
+        });
+        if text.starts_with("import ") || text.starts_with("from ") || is_constant {
+            out.push_str(&text);
+            out.push('\n');
+        } else if text.starts_with("def ")
+            || text.starts_with("async def ")
+            || text.starts_with("class ")
+            || text.starts_with('@')
+        {
+            let end = if text.starts_with("class ") || text.starts_with('@') && !def_at_or_after(doc, line) {
+                block_end(doc, line, 0)
+            } else {
+                function_at(doc, line).map(|f| f.end).unwrap_or(line + 1)
+            };
+            out.push('\n');
+            for l in line..end {
+                out.push_str(&doc.line(l));
+                out.push('\n');
+            }
+            line = end;
+            continue;
+        }
+        line += 1;
+    }
+    out
+}
+
+/// Whether the decorators at `line` decorate a function (not a class).
+fn def_at_or_after(doc: &Document, mut line: usize) -> bool {
+    while line < doc.line_count() && doc.line(line).starts_with('@') {
+        line += 1;
+    }
+    def_name(&doc.line(line)).is_some()
+}
+
+/// An evolved node's header line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub line: usize,
+    pub node_id: String,
+    pub version: i64,
+}
+
+pub fn header_at(doc: &Document, line: usize) -> Option<Header> {
+    let text = doc.line(line);
+    let (_, body) = comment_body(&text)?;
+    let rest = body.strip_prefix(HEADER_MARKER)?.trim();
+    let mut words = rest.split_whitespace();
+    let node_id = words.next()?.to_string();
+    let version = words.next()?.strip_prefix('v')?.parse().ok()?;
+    Some(Header { line, node_id, version })
+}
+
+/// Every evolved header in the document.
+pub fn headers(doc: &Document) -> Vec<Header> {
+    (0..doc.line_count()).filter_map(|l| header_at(doc, l)).collect()
+}
+
+/// Where a task comment is now: the line with the same text nearest to where it was, or none.
+pub fn find_again(doc: &Document, comment: &TaskComment) -> Option<usize> {
+    (0..doc.line_count()).filter(|&l| doc.line(l) == comment.text).min_by_key(|&l| l.abs_diff(comment.line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "import os\n\n# evolve: add two numbers\n\n@cache\ndef outer(a,\n          b):\n    x = 1\n\n    def inner():\n        return x\n    return inner\n\n\n# evolved: add-1a2b3c v2 · 3/3 tests\ndef add(a, b):\n    return a + b\n";
+
+    #[test]
+    fn finds_task_comments_functions_and_headers() {
+        let doc = Document::new(SOURCE, 1, "python");
+        let task = task_comment(&doc, 2, false).unwrap();
+        assert_eq!(task.task, "add two numbers");
+        assert!(task_comment(&doc, 0, false).is_none());
+        assert!(task_comment(&doc, 14, true).is_none(), "a header is not a task");
+        let outer = function_at(&doc, 7).unwrap();
+        assert_eq!((outer.name.as_str(), outer.start, outer.def_line, outer.end), ("outer", 4, 5, 12));
+        assert_eq!(function_at(&doc, 10).unwrap().name, "inner");
+        assert_eq!(function_at(&doc, 11).unwrap().name, "outer");
+        assert!(function_at(&doc, 0).is_none());
+        assert_eq!(headers(&doc), vec![Header { line: 14, node_id: "add-1a2b3c".into(), version: 2 }]);
+        let names: Vec<_> = functions(&doc).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["outer", "inner", "add"]);
+    }
+
+    #[test]
+    fn a_selected_comment_block_is_one_task_and_a_moved_comment_is_found_again() {
+        let doc = Document::new("x = 1\n# parse ISO dates\n# from a log line\ny = 2\n", 1, "python");
+        let block = selected_comment_block(&doc, 1, 2).unwrap();
+        assert_eq!((block.task.as_str(), block.line), ("parse ISO dates from a log line", 2));
+        assert!(selected_comment_block(&doc, 0, 2).is_none(), "code in the selection: not a comment block");
+        let moved = Document::new("new line\nx = 1\n# parse ISO dates\n# from a log line\n", 2, "python");
+        assert_eq!(find_again(&moved, &block), Some(3));
+        let gone = Document::new("x = 1\n", 3, "python");
+        assert_eq!(find_again(&gone, &block), None);
+    }
+}

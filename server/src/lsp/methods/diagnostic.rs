@@ -1,0 +1,31 @@
+//! `textDocument/diagnostic` (pull): the findings for the document's current version, computed
+//! now unless the last lint already covered it.
+
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+
+use crate::lsp::{State, lint};
+
+pub async fn handle(state: &State, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+    let uri = params.text_document.uri;
+    let Some(doc) = state.document(&uri) else {
+        return Err(Error::invalid_params(format!("{} is not open", uri.as_str())));
+    };
+    let cached = state.diagnostics.lock().unwrap().get(&uri).filter(|(v, _)| *v == doc.version).map(|(_, d)| d.clone());
+    let items = match cached {
+        Some(items) => items,
+        None => {
+            let items = lint::compute(state, &uri, &doc).await.map_err(|e| Error {
+                code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+                message: format!("linting failed: {e}").into(),
+                data: None,
+            })?;
+            state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, items.clone()));
+            items
+        }
+    };
+    Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+        related_documents: None,
+        full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: None, items },
+    })))
+}

@@ -1,0 +1,20 @@
+//! `textDocument/didChange`: the edits are applied before the first `.await`, so no request that
+//! arrives after them ever sees the old text; linting runs after a quiet delay.
+
+use tower_lsp_server::ls_types::DidChangeTextDocumentParams;
+
+use crate::lsp::{State, lint};
+
+pub async fn handle(state: &State, params: DidChangeTextDocumentParams) {
+    let uri = params.text_document.uri;
+    {
+        let encoding = state.encoding();
+        let mut documents = state.documents.lock().unwrap();
+        let Some(doc) = documents.get_mut(&uri) else {
+            tracing::warn!(uri = uri.as_str(), "didChange for a document that is not open");
+            return;
+        };
+        doc.apply(params.text_document.version, &params.content_changes, encoding);
+    }
+    lint::lint_later(state, &uri).await;
+}

@@ -1,0 +1,15 @@
+//! `textDocument/didClose`: forget the text and its diagnostics.
+
+use tower_lsp_server::ls_types::DidCloseTextDocumentParams;
+
+use crate::lsp::State;
+
+pub async fn handle(state: &State, params: DidCloseTextDocumentParams) {
+    let uri = params.text_document.uri;
+    state.documents.lock().unwrap().remove(&uri);
+    state.lint_generation.lock().unwrap().remove(&uri);
+    state.diagnostics.lock().unwrap().remove(&uri);
+    if !state.flags().pull_diagnostics {
+        state.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+}

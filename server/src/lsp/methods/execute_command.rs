@@ -1,0 +1,142 @@
+//! `workspace/executeCommand`: the codeEvolver.* commands. Long ones (evolve, optimize, write
+//! tests) keep the request open until they end, so `$/cancelRequest` stops them too.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+
+use crate::lsp::{State, commands, edits, jobs, report};
+
+fn bad_args(command: &str, why: impl std::fmt::Display) -> Error {
+    Error::invalid_params(format!("{command}: {why}"))
+}
+
+fn argument(params: &ExecuteCommandParams) -> Value {
+    params.arguments.first().cloned().unwrap_or(Value::Null)
+}
+
+fn uri_of(command: &str, arg: &Value) -> Result<Uri> {
+    let text = arg.get("uri").and_then(Value::as_str).ok_or_else(|| bad_args(command, "missing `uri`"))?;
+    text.parse().map_err(|e| bad_args(command, format!("bad uri `{text}`: {e:?}")))
+}
+
+/// `range`, or `position`, or `line` (cursor at its start).
+fn range_of(command: &str, arg: &Value) -> Result<Range> {
+    if let Some(r) = arg.get("range") {
+        return serde_json::from_value(r.clone()).map_err(|e| bad_args(command, format!("bad range: {e}")));
+    }
+    if let Some(p) = arg.get("position") {
+        let p: Position =
+            serde_json::from_value(p.clone()).map_err(|e| bad_args(command, format!("bad position: {e}")))?;
+        return Ok(Range::new(p, p));
+    }
+    if let Some(line) = arg.get("line").and_then(Value::as_u64) {
+        let p = Position::new(line as u32, 0);
+        return Ok(Range::new(p, p));
+    }
+    Err(bad_args(command, "give `range`, `position` or `line`"))
+}
+
+pub async fn handle(state: &Arc<State>, params: ExecuteCommandParams) -> Result<Option<Value>> {
+    let command = params.command.as_str();
+    let arg = argument(&params);
+    match command {
+        commands::EVOLVE => evolve(state, &arg).await,
+        commands::OPTIMIZE | commands::WRITE_TESTS => function_job(state, command, &arg).await,
+        commands::CANCEL => {
+            let wanted = arg.get("token").and_then(Value::as_str).map(str::to_string);
+            let mut cancelled = Vec::new();
+            for (token, job) in state.jobs.lock().unwrap().iter() {
+                if wanted.as_ref().is_none_or(|w| w == token) {
+                    job.cancel.cancel();
+                    cancelled.push(json!({"token": token, "title": job.title}));
+                }
+            }
+            Ok(Some(json!({"cancelled": cancelled})))
+        }
+        commands::STATUS => status(state).await.map(Some),
+        commands::SHOW_REPORT => show_report(state, &arg).await.map(Some),
+        other => Err(Error::invalid_params(format!("unknown command `{other}` (known: {})", commands::ALL.join(", ")))),
+    }
+}
+
+async fn evolve(state: &Arc<State>, arg: &Value) -> Result<Option<Value>> {
+    let command = commands::EVOLVE;
+    let uri = uri_of(command, arg)?;
+    let range = range_of(command, arg)?;
+    let doc = state.document(&uri).ok_or_else(|| bad_args(command, format!("{} is not open", uri.as_str())))?;
+    let Some(target) = edits::evolve_target(&doc, range, state.encoding()) else {
+        let message = format!(
+            "nothing to evolve at line {}: put the cursor on a `# evolve: <task>` comment or select the task text",
+            range.start.line + 1
+        );
+        state.show_error(message.clone()).await;
+        return Err(bad_args(command, message));
+    };
+    let title = format!("Evolve: {}", target.task());
+    let (job_state, job_uri, version) = (state.clone(), uri.clone(), doc.version);
+    Ok(jobs::run(state, &uri, title, move |job| jobs::evolve(job_state, job_uri, target, version, job)).await)
+}
+
+async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<Option<Value>> {
+    let uri = uri_of(command, arg)?;
+    let range = range_of(command, arg)?;
+    let doc = state.document(&uri).ok_or_else(|| bad_args(command, format!("{} is not open", uri.as_str())))?;
+    let Some(function) = crate::lsp::locate::function_at(&doc, range.start.line as usize) else {
+        let message = format!("no Python function at line {}", range.start.line + 1);
+        state.show_error(message.clone()).await;
+        return Err(bad_args(command, message));
+    };
+    let (job_state, job_uri, version) = (state.clone(), uri.clone(), doc.version);
+    if command == commands::OPTIMIZE {
+        let title = format!("Evolve: optimize {}", function.name);
+        Ok(jobs::run(state, &uri, title, move |job| jobs::optimize(job_state, job_uri, function, version, job)).await)
+    } else {
+        let title = format!("Evolve: write tests for {}", function.name);
+        Ok(jobs::run(state, &uri, title, move |job| jobs::write_tests(job_state, job_uri, function, version, job))
+            .await)
+    }
+}
+
+async fn status(state: &Arc<State>) -> Result<Value> {
+    let engine = state.engine().await.map_err(|e| Error::invalid_params(format!("no engine: {e}")))?;
+    let routes: Vec<Value> = crate::config::Role::ALL
+        .iter()
+        .map(|role| {
+            let r = engine.router().route(*role);
+            json!({"role": role.as_str(), "backend": r.backend, "kind": r.kind.as_str(), "model": r.model, "endpoints": r.endpoints})
+        })
+        .collect();
+    let nodes = engine.registry().list().map(|l| l.len()).unwrap_or(0);
+    let jobs: Vec<Value> = state
+        .jobs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(token, job)| json!({"token": token, "title": job.title, "uri": job.uri}))
+        .collect();
+    Ok(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "data_dir": engine.data_dir(),
+        "roles": routes,
+        "registry": {"nodes": nodes},
+        "jobs": jobs,
+    }))
+}
+
+async fn show_report(state: &Arc<State>, arg: &Value) -> Result<Value> {
+    if let Some(id) = arg.get("node_id").and_then(Value::as_str) {
+        let engine = state.engine().await.map_err(|e| Error::invalid_params(format!("no engine: {e}")))?;
+        let node = engine.registry().get(id).map_err(|e| Error::invalid_params(e.to_string()))?;
+        let markdown = report::hover_markdown(&node, node.current_version);
+        return Ok(json!({"node_id": node.id, "version": node.current_version, "markdown": markdown}));
+    }
+    state
+        .last_report
+        .lock()
+        .unwrap()
+        .clone()
+        .ok_or_else(|| Error::invalid_params("no evolve has finished yet in this session"))
+}

@@ -1,0 +1,223 @@
+//! `code-evolver lsp`: the language server over stdio. A thin adapter: it finds what the cursor is
+//! on, runs the engine (`pipeline::Evolver`, which knows no LSP type) and turns its events into
+//! `$/progress`, its results into `workspace/applyEdit`, linter findings into diagnostics.
+//! One file per LSP method in `methods/`.
+
+pub mod document;
+mod edits;
+mod jobs;
+mod lint;
+pub mod locate;
+mod methods;
+mod report;
+mod settings;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::cli::Global;
+use crate::pipeline::Evolver;
+use document::{Document, Encoding};
+
+/// The commands the server executes (`workspace/executeCommand`).
+pub mod commands {
+    pub const EVOLVE: &str = "codeEvolver.evolve";
+    pub const OPTIMIZE: &str = "codeEvolver.optimize";
+    pub const WRITE_TESTS: &str = "codeEvolver.writeTests";
+    pub const CANCEL: &str = "codeEvolver.cancel";
+    pub const STATUS: &str = "codeEvolver.status";
+    pub const SHOW_REPORT: &str = "codeEvolver.showReport";
+    pub const ALL: [&str; 6] = [EVOLVE, OPTIMIZE, WRITE_TESTS, CANCEL, STATUS, SHOW_REPORT];
+}
+
+/// What the client said it can do, read once at `initialize`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientFlags {
+    pub work_done_progress: bool,
+    pub document_changes: bool,
+    pub pull_diagnostics: bool,
+}
+
+/// A running evolve / optimize / write-tests job.
+pub struct Job {
+    pub title: String,
+    pub uri: Uri,
+    pub cancel: CancellationToken,
+}
+
+/// Everything the handlers share.
+pub struct State {
+    pub client: Client,
+    /// Where config and data come from; `initialize` adds the workspace root.
+    pub global: Mutex<Global>,
+    pub documents: Mutex<HashMap<Uri, Document>>,
+    pub encoding: Mutex<Encoding>,
+    pub flags: Mutex<ClientFlags>,
+    /// The editor's settings (initializationOptions, then didChangeConfiguration), a config layer.
+    pub editor_settings: Mutex<serde_json::Value>,
+    /// The engine, built on first use and again after the settings change.
+    pub engine: tokio::sync::Mutex<Option<Arc<Evolver>>>,
+    pub jobs: Mutex<HashMap<String, Job>>,
+    pub next_job: AtomicU64,
+    /// Per document: bumped on every change, so a debounced lint knows it is stale.
+    pub lint_generation: Mutex<HashMap<Uri, u64>>,
+    /// Diagnostics last computed per document, with the version they belong to.
+    pub diagnostics: Mutex<HashMap<Uri, (i32, Vec<Diagnostic>)>>,
+    /// The last finished job's report (for `codeEvolver.showReport`).
+    pub last_report: Mutex<Option<serde_json::Value>>,
+}
+
+impl State {
+    pub fn encoding(&self) -> Encoding {
+        *self.encoding.lock().unwrap()
+    }
+
+    pub fn flags(&self) -> ClientFlags {
+        *self.flags.lock().unwrap()
+    }
+
+    /// A copy of an open document.
+    pub fn document(&self, uri: &Uri) -> Option<Document> {
+        self.documents.lock().unwrap().get(uri).cloned()
+    }
+
+    /// The engine on the current configuration (user, workspace, environment and editor layers).
+    pub async fn engine(&self) -> std::result::Result<Arc<Evolver>, String> {
+        let mut engine = self.engine.lock().await;
+        if let Some(e) = engine.as_ref() {
+            return Ok(e.clone());
+        }
+        let global = self.global.lock().unwrap().clone();
+        let config = settings::load_config(&global, &self.editor_settings.lock().unwrap().clone())?;
+        let evolver = Arc::new(Evolver::new(config, &global.data_dir()).map_err(|e| e.to_string())?);
+        *engine = Some(evolver.clone());
+        // Which backends answer decides where roles go; learn it once, off the request path.
+        let (client, probe) = (self.client.clone(), evolver.clone());
+        tokio::spawn(async move {
+            for backend in probe.router().check_reachability().await {
+                let fallback =
+                    probe.config().backends.get(&backend).and_then(|b| b.fallback.clone()).unwrap_or_default();
+                client
+                    .log_message(
+                        MessageType::INFO,
+                        format!("{backend} cannot be reached: the {fallback} backend serves every role that uses it"),
+                    )
+                    .await;
+            }
+        });
+        Ok(evolver)
+    }
+
+    /// Drops the engine so that the next request builds one on the new settings (running jobs
+    /// keep theirs).
+    pub async fn reset_engine(&self) {
+        *self.engine.lock().await = None;
+    }
+
+    pub async fn show_error(&self, message: impl Into<String>) {
+        self.client.show_message(MessageType::ERROR, message.into()).await;
+    }
+}
+
+pub struct EvolverServer {
+    state: Arc<State>,
+}
+
+impl LanguageServer for EvolverServer {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        methods::initialize::handle(&self.state, params).await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.state.client.log_message(MessageType::INFO, "code-evolver language server ready").await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        for job in self.state.jobs.lock().unwrap().values() {
+            job.cancel.cancel();
+        }
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        methods::did_open::handle(&self.state, params).await
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        methods::did_change::handle(&self.state, params).await
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        methods::did_save::handle(&self.state, params).await
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        methods::did_close::handle(&self.state, params).await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        methods::code_action::handle(&self.state, params).await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        methods::execute_command::handle(&self.state, params).await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        methods::hover::handle(&self.state, params).await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        methods::code_lens::handle(&self.state, params).await
+    }
+
+    async fn diagnostic(&self, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+        methods::diagnostic::handle(&self.state, params).await
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        methods::did_change_configuration::handle(&self.state, params).await
+    }
+}
+
+impl EvolverServer {
+    async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        methods::work_done_progress_cancel::handle(&self.state, params).await
+    }
+}
+
+/// Serves LSP on stdin/stdout until the client exits.
+pub async fn serve_stdio(global: Global) {
+    let (service, socket) = LspService::build(|client| EvolverServer {
+        state: Arc::new(State {
+            client,
+            global: Mutex::new(global),
+            documents: Mutex::default(),
+            encoding: Mutex::default(),
+            flags: Mutex::default(),
+            editor_settings: Mutex::new(serde_json::Value::Null),
+            engine: tokio::sync::Mutex::new(None),
+            jobs: Mutex::default(),
+            next_job: AtomicU64::new(1),
+            lint_generation: Mutex::default(),
+            diagnostics: Mutex::default(),
+            last_report: Mutex::new(None),
+        }),
+    })
+    .custom_method("window/workDoneProgress/cancel", EvolverServer::work_done_progress_cancel)
+    .finish();
+    // Evolves hold their executeCommand request open (so `$/cancelRequest` can stop them): allow
+    // many in flight, so that they never starve hovers and code actions.
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).concurrency_level(64).serve(service).await;
+}
+
+/// A fresh job token ("code-evolver/N").
+pub(crate) fn next_token(state: &State) -> String {
+    format!("code-evolver/{}", state.next_job.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,378 @@
+//! The language server over stdio, driven by a test client that answers as an editor does,
+//! against the scripted model server: code actions, commands, progress, applyEdit, cancellation,
+//! edits made during an evolve, diagnostics from a real linter, settings.
+
+mod support;
+
+use code_evolver::scripted_model::fixtures::{self, ADD};
+use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::lsp_client::LspClient;
+use support::{TestEnv, base_config};
+
+const LONG: Duration = Duration::from_secs(300);
+
+fn uri_in(env: &TestEnv, name: &str) -> String {
+    format!("file://{}", env.workspace.path().join(name).display())
+}
+
+async fn started(env: &TestEnv, options: Value) -> LspClient {
+    let mut client = LspClient::start(env.command(&[]));
+    let init = client.initialize(env.workspace.path(), options).await;
+    assert!(init["result"]["capabilities"]["codeActionProvider"].is_object(), "{init}");
+    client
+}
+
+/// The "Evolve: …" code action at `line`, as the editor would list it.
+async fn evolve_action(client: &mut LspClient, uri: &str, line: u32) -> Value {
+    let at = json!({"line": line, "character": 3});
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    let list = actions["result"].as_array().unwrap_or_else(|| panic!("no actions: {actions}")).clone();
+    list.into_iter()
+        .find(|a| {
+            a["title"].as_str().unwrap_or("").starts_with("Evolve: ") && a["command"]["command"] == "codeEvolver.evolve"
+        })
+        .unwrap_or_else(|| panic!("no evolve action in {actions}"))
+}
+
+async fn execute(client: &mut LspClient, action: &Value) -> i64 {
+    let command = &action["command"];
+    client
+        .send("workspace/executeCommand", json!({"command": command["command"], "arguments": command["arguments"]}))
+        .await
+}
+
+fn python_file_passes(text: &str, check: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("evolved.py"), text).unwrap();
+    let out = std::process::Command::new(support::python())
+        .arg("-c")
+        .arg(format!("import evolved\n{check}"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n---\n{text}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evolve_from_a_task_comment_with_progress_and_an_applied_edit() {
+    let server = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "calc.py");
+    let original = "import math\n\n# evolve: add two numbers\n\nprint(math.pi)\n";
+    client.open(&uri, original).await;
+
+    let action = evolve_action(&mut client, &uri, 2).await;
+    assert_eq!(action["title"], "Evolve: add two numbers");
+    let id = execute(&mut client, &action).await;
+    let response = client.response(id, LONG).await;
+    assert!(response.get("error").is_none(), "{response}\n{}", client.log_text());
+    assert!(response["result"]["node_id"].as_str().unwrap().starts_with("add-"), "{response}");
+
+    // Progress: created, begun, reported with stages and percentages, ended.
+    client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end", LONG).await;
+    let log = client.log();
+    assert!(log.iter().any(|m| m["method"] == "window/workDoneProgress/create"), "{}", client.log_text());
+    let progress: Vec<&Value> =
+        log.iter().filter(|m| m["method"] == "$/progress").map(|m| &m["params"]["value"]).collect();
+    assert_eq!(progress.first().unwrap()["kind"], "begin");
+    assert_eq!(progress.last().unwrap()["kind"], "end");
+    let reports: Vec<String> =
+        progress.iter().filter(|v| v["kind"] == "report").map(|v| v["message"].as_str().unwrap().to_string()).collect();
+    for stage in ["classify:", "plan:", "generate:", "verify:", "remember:"] {
+        assert!(reports.iter().any(|r| r.starts_with(stage)), "no {stage} report in {reports:?}");
+    }
+    let percents: Vec<u64> = progress.iter().filter_map(|v| v["percentage"].as_u64()).collect();
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]) && *percents.last().unwrap() >= 90, "{percents:?}");
+
+    // The edit: a header and the function below the comment, the user's text untouched.
+    let doc = client.doc(&uri);
+    assert!(doc.text.starts_with("import math\n\n# evolve: add two numbers\n# evolved: add-"), "{}", doc.text);
+    // Three spec cases and the node's stdin/stdout contract.
+    assert!(doc.text.contains("4/4 tests pass"), "{}", doc.text);
+    assert!(doc.text.contains(ADD), "{}", doc.text);
+    assert!(doc.text.ends_with("\nprint(math.pi)\n"), "{}", doc.text);
+    python_file_passes(&doc.text, "assert evolved.add(2, 3) == 5 and evolved.add(-5, 3) == -2");
+
+    // Code lens and hover on the evolved function come from the registry.
+    let lenses = client.request("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let lens = &lenses["result"][0];
+    assert_eq!(lens["range"]["start"]["line"], 4, "{lenses}");
+    let title = lens["command"]["title"].as_str().unwrap();
+    assert!(title.starts_with("4/4 tests pass · "), "{title}");
+    let hover = client
+        .request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 5}}))
+        .await;
+    let markdown = hover["result"]["contents"]["value"].as_str().unwrap_or_else(|| panic!("{hover}"));
+    assert!(markdown.contains("add two numbers") && markdown.contains("| v1 |"), "{markdown}");
+    let report =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.showReport", "arguments": []})).await;
+    assert!(report["result"]["markdown"].as_str().unwrap().contains("## Attempts"), "{report}");
+    let status =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.status", "arguments": []})).await;
+    assert_eq!(status["result"]["registry"]["nodes"], 1, "{status}");
+    client.shutdown().await;
+}
+
+/// A script whose code stage answers after `delay_ms`, so that the test can act mid-way.
+fn slow_code_script(delay_ms: u64) -> Script {
+    Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .rule(Rule { stage: Some("code".into()), replies: vec![fixtures::code(ADD)], delay_ms, ..Default::default() })
+}
+
+/// Waits until the job just started reaches the generate stage; returns its progress token.
+async fn wait_for_generate(client: &mut LspClient) -> Value {
+    let create = client.wait_for(|m| m["method"] == "window/workDoneProgress/create", LONG).await;
+    let token = create["params"]["token"].clone();
+    client
+        .wait_for(
+            |m| {
+                m["method"] == "$/progress"
+                    && m["params"]["token"] == token
+                    && m["params"]["value"]["message"].as_str().is_some_and(|s| s.starts_with("generate"))
+            },
+            LONG,
+        )
+        .await;
+    token
+}
+
+fn edits_applied(client: &LspClient) -> usize {
+    client.log().iter().filter(|m| m["method"] == "workspace/applyEdit").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_mid_way_leaves_the_document_alone() {
+    let server = ScriptedServer::start(slow_code_script(4000)).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "calc.py");
+    let text = "# evolve: add two numbers\n";
+    client.open(&uri, text).await;
+    let action = evolve_action(&mut client, &uri, 0).await;
+
+    // 1. $/cancelRequest on the executeCommand request.
+    let id = execute(&mut client, &action).await;
+    wait_for_generate(&mut client).await;
+    client.notify("$/cancelRequest", json!({"id": id})).await;
+    let response = client.response(id, LONG).await;
+    assert_eq!(response["error"]["code"], -32800, "{response}");
+
+    // 2. The cancel button of the progress UI.
+    let id = execute(&mut client, &action).await;
+    let token = wait_for_generate(&mut client).await;
+    client.notify("window/workDoneProgress/cancel", json!({"token": token})).await;
+    let response = client.response(id, LONG).await;
+    assert_eq!(response["result"], Value::Null, "{response}");
+
+    // 3. The codeEvolver.cancel command.
+    let id = execute(&mut client, &action).await;
+    wait_for_generate(&mut client).await;
+    let cancelled =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.cancel", "arguments": []})).await;
+    assert_eq!(cancelled["result"]["cancelled"].as_array().unwrap().len(), 1, "{cancelled}");
+    let response = client.response(id, LONG).await;
+    assert_eq!(response["result"], Value::Null, "{response}");
+
+    // Notifications may trail the responses: wait for the third job's end.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ends: Vec<Value> = client
+        .log()
+        .into_iter()
+        .filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+        .collect();
+    assert_eq!(ends.len(), 3, "every job's progress ended: {ends:?}");
+    assert!(ends.iter().all(|e| e["params"]["value"]["message"] == "cancelled"), "{ends:?}");
+    assert_eq!(edits_applied(&client), 0, "no edit after a cancel:\n{}", client.log_text());
+    assert_eq!(client.doc(&uri).text, text);
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_typed_during_an_evolve_is_never_overwritten() {
+    let server = ScriptedServer::start(slow_code_script(2500)).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "calc.py");
+    client.open(&uri, "x = 1\n# evolve: add two numbers\ny = 2\n").await;
+    let action = evolve_action(&mut client, &uri, 1).await;
+
+    // Lines added above the comment and at the end while the model works: the code still goes
+    // right below the comment and the new lines stay.
+    let id = execute(&mut client, &action).await;
+    wait_for_generate(&mut client).await;
+    client.edit(&uri, "import os\n\nx = 1\n# evolve: add two numbers\ny = 2\nz = 3\n").await;
+    let response = client.response(id, LONG).await;
+    assert!(response.get("error").is_none(), "{response}");
+    let text = client.doc(&uri).text;
+    assert!(text.starts_with("import os\n\nx = 1\n# evolve: add two numbers\n# evolved: add-"), "{text}");
+    assert!(text.ends_with(&format!("{ADD}y = 2\nz = 3\n")), "{text}");
+
+    // The comment deleted meanwhile: nothing is inserted and the user is told why.
+    client.open(&uri, "# evolve: add two numbers\n").await;
+    let action = evolve_action(&mut client, &uri, 0).await;
+    let before = edits_applied(&client);
+    let id = execute(&mut client, &action).await;
+    wait_for_generate(&mut client).await;
+    client.edit(&uri, "# something else entirely\n").await;
+    let response = client.response(id, LONG).await;
+    assert_eq!(response["result"], Value::Null, "{response}");
+    let message = client
+        .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["type"] == 1, Duration::from_secs(10))
+        .await;
+    let text = message["params"]["message"].as_str().unwrap();
+    assert!(text.contains("no longer in the document") && text.contains("code-evolver nodes show"), "{text}");
+    assert_eq!(edits_applied(&client), before);
+    assert_eq!(client.doc(&uri).text, "# something else entirely\n");
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_linter_reports_diagnostics_push_and_pull_and_settings_apply() {
+    let env = TestEnv::new();
+    env.write_config(&base_config("ollama", &format!("url: \"{}\"", support::refused_url())));
+    // The editor's settings choose the linters (initializationOptions).
+    let mut client =
+        started(&env, json!({"codeEvolver": {"editor": {"diagnostics": ["ruff"], "lint_delay_ms": 100}}})).await;
+    let uri = uri_in(&env, "lint_me.py");
+    client.open(&uri, "import os\n\n\ndef f(x):\n    return x\n").await;
+    let published = client
+        .wait_for(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == json!(uri), LONG)
+        .await;
+    let diagnostics = published["params"]["diagnostics"].as_array().unwrap();
+    let unused = diagnostics.iter().find(|d| d["code"] == "F401").unwrap_or_else(|| panic!("{published}"));
+    assert_eq!(unused["source"], "ruff");
+    assert_eq!(unused["range"]["start"]["line"], 0);
+    assert_eq!(published["params"]["version"], 1);
+
+    // A change is linted again after the quiet delay.
+    client.edit(&uri, "def f(x):\n    return x\n").await;
+    let published = client
+        .wait_for(
+            |m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == 2,
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(published["params"]["diagnostics"], json!([]), "{published}");
+
+    // Pull diagnostics on the current text.
+    client.edit(&uri, "import sys\n").await;
+    let pulled = client.request("textDocument/diagnostic", json!({"textDocument": {"uri": uri}})).await;
+    let items = pulled["result"]["items"].as_array().unwrap_or_else(|| panic!("{pulled}"));
+    assert!(items.iter().any(|d| d["code"] == "F401" && d["source"] == "ruff"), "{pulled}");
+
+    // Bad settings are refused with the key at fault; the old ones stay in force.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"codeEvolver": {"editor": {"diagnostics": ["lintzilla"]}}}}),
+        )
+        .await;
+    let message = client.wait_for(|m| m["method"] == "window/showMessage", Duration::from_secs(30)).await;
+    let text = message["params"]["message"].as_str().unwrap();
+    assert!(text.contains("editor.diagnostics") && text.contains("lintzilla"), "{text}");
+    client.edit(&uri, "import json\n").await;
+    let pulled = client.request("textDocument/diagnostic", json!({"textDocument": {"uri": uri}})).await;
+    assert!(pulled["result"]["items"].as_array().unwrap().iter().any(|d| d["code"] == "F401"), "{pulled}");
+    // Good settings apply: no linters, no diagnostics.
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"editor": {"diagnostics": []}}})).await;
+    client.edit(&uri, "import re\n").await;
+    let pulled = client.request("textDocument/diagnostic", json!({"textDocument": {"uri": uri}})).await;
+    assert_eq!(pulled["result"]["items"], json!([]), "{pulled}");
+    client.shutdown().await;
+}
+
+const SLOW_TOTAL: &str = "def total(n):\n    \"\"\"Sum of 0..n.\"\"\"\n    s = 0\n    for i in range(n + 1):\n        s += i\n    return s\n";
+const FAST_TOTAL: &str = "def total(n):\n    \"\"\"Sum of 0..n.\"\"\"\n    return n * (n + 1) // 2\n";
+
+fn total_spec(expected_for_5: i64) -> Value {
+    json!({
+        "problem": "Sum the integers from 0 to n.",
+        "requirements": ["return 0 + 1 + ... + n"],
+        "limits": "O(n)",
+        "plan": ["add them up"],
+        "function": { "name": "total", "parameters": [ { "name": "n", "type": "int" } ], "returns": "int" },
+        "task_input": { "n": 5 },
+        "example_output": expected_for_5,
+        "test_cases": [
+            { "name": "five", "input": { "n": 5 }, "expected": expected_for_5, "check": "equals" },
+            { "name": "zero", "input": { "n": 0 }, "expected": 0, "check": "equals" },
+            { "name": "hundred", "input": { "n": 100 }, "expected": 5050, "check": "equals" }
+        ],
+        "benchmark_input": { "n": 20000 },
+        "tools": []
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optimize_replaces_a_function_only_with_a_faster_one_and_write_tests_makes_a_file() {
+    // The spec's expected value for n=5 is wrong on purpose: optimize must take the original's
+    // outputs as the reference, and write-tests must report the disagreement.
+    let script = Script::new()
+        .on("plan", total_spec(16))
+        .on("optimize", fixtures::faster(FAST_TOTAL, "closed form instead of a loop"));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    env.write_config(
+        &base_config("ollama", &format!("url: \"{}\"", server.url)).replace("iterations: 0", "iterations: 1"),
+    );
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "sums.py");
+    let text = format!("import math\n\n\n{SLOW_TOTAL}\n\nprint(total(3))\n");
+    std::fs::write(env.workspace.path().join("sums.py"), &text).unwrap();
+    client.open(&uri, &text).await;
+
+    let at = json!({"line": 5, "character": 4});
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    let titles: Vec<&str> =
+        actions["result"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Evolve: optimize total", "Evolve: write tests for total"]);
+
+    let optimize = &actions["result"][0];
+    let id = execute(&mut client, optimize).await;
+    let response = client.response(id, LONG).await;
+    assert_eq!(response["result"]["replaced"], true, "{response}\n{}", client.log_text());
+    let doc = client.doc(&uri);
+    assert_eq!(doc.text, format!("import math\n\n\n{FAST_TOTAL}\n\nprint(total(3))\n"));
+    let score = response["result"]["report"]["optimization"]["score"].as_f64().unwrap();
+    assert!(score > 2.0, "{response}");
+
+    // Tests for the (now fast) function, from the spec: the wrong case fails, and says so.
+    std::fs::write(env.workspace.path().join("sums.py"), &doc.text).unwrap();
+    let write_tests = &actions["result"][1];
+    let id = execute(&mut client, write_tests).await;
+    let response = client.response(id, LONG).await;
+    let result = &response["result"];
+    assert_eq!((result["passed"].as_u64(), result["total"].as_u64()), (Some(2), Some(3)), "{response}");
+    let path = std::path::PathBuf::from(result["path"].as_str().unwrap());
+    assert_eq!(path, env.workspace.path().join("test_total.py"));
+    let tests = std::fs::read_to_string(&path).unwrap();
+    assert!(tests.contains("from sums import total"), "{tests}");
+    let pytest = std::process::Command::new(support::python())
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_total.py"])
+        .current_dir(env.workspace.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&pytest.stdout);
+    assert!(out.contains("1 failed, 2 passed"), "{out}");
+    // A second run never overwrites the first file.
+    let id = execute(&mut client, write_tests).await;
+    let response = client.response(id, LONG).await;
+    assert!(response["result"]["path"].as_str().unwrap().ends_with("test_total_2.py"), "{response}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), tests);
+    client.shutdown().await;
+}
