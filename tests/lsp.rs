@@ -4,11 +4,11 @@
 
 mod support;
 
+use code_evolver::lsp_client::LspClient;
 use code_evolver::scripted_model::fixtures::{self, ADD};
 use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::lsp_client::LspClient;
 use support::{TestEnv, base_config};
 
 const LONG: Duration = Duration::from_secs(300);

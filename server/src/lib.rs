@@ -18,3 +18,7 @@ pub mod smoke;
 /// The scripted model server used by the tests and by `code-evolver bench engine`.
 #[path = "../../tests/support/scripted_model.rs"]
 pub mod scripted_model;
+
+/// The editor side of LSP used by the tests and by `code-evolver bench lsp`.
+#[path = "../../tests/support/lsp_client.rs"]
+pub mod lsp_client;

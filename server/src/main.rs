@@ -122,6 +122,12 @@ enum BenchCommand {
         #[arg(long)]
         no_smoke: bool,
     },
+    /// Language server latency (codeAction, hover, completion) on a 5,000-line file, idle and
+    /// while an evolve runs.
+    Lsp {
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
 }
 
 #[cfg(test)]
@@ -155,6 +161,7 @@ fn main() {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
             Command::Bench { what: BenchCommand::Engine { runs } } => cli::bench::engine(runs).await,
+            Command::Bench { what: BenchCommand::Lsp { requests } } => cli::bench_lsp::run(requests).await,
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
                 cli::bench_embedded::run(&global, limit, no_smoke).await
             }

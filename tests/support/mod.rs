@@ -145,4 +145,3 @@ pub fn refused_url() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
-pub mod lsp_client;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_embedded;
+pub mod bench_lsp;
 pub mod chat;
 pub mod evolve;
 pub mod nodes;
