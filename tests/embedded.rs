@@ -75,6 +75,7 @@ fn every_stage_schema_becomes_a_grammar_that_always_parses() {
         (schema::code(), "Write a Python function that adds two numbers."),
         (schema::review(), "Work out add(a=2, b=3)."),
         (schema::optimize(), "Make this faster: def f(x): return sum([i for i in range(x)])"),
+        (schema::judge(), "Stored task: add two numbers. New task: sum of a and b. SAME, RELATED or DIFFERENT?"),
     ] {
         let title = schema["title"].as_str().unwrap().to_string();
         for temperature in [0.0, 0.7] {

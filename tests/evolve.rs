@@ -33,8 +33,12 @@ async fn arithmetic_task_end_to_end_over_ollama() {
     assert!(plan.body["options"]["temperature"].is_number());
     assert!(plan.body["options"]["num_predict"].is_number());
     // Tests come from the spec before any code: the code request follows the plan.
-    let stages: Vec<String> = server.requests().iter().map(|r| r.stage.clone()).collect();
+    let stages: Vec<String> =
+        server.requests().iter().filter(|r| r.path != "/api/embed").map(|r| r.stage.clone()).collect();
     assert_eq!(stages, ["classify", "plan", "code"]);
+    // The verified result went into memory (embedded through /api/embed).
+    assert!(server.requests().iter().any(|r| r.path == "/api/embed"), "nothing was remembered");
+    assert!(run.stdout.contains("memory: 3 artifacts (3 new) in SQLite"), "{}", run.all());
 
     // The registry: list, show, run.
     let id = run.node_id();

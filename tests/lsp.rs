@@ -17,6 +17,14 @@ fn uri_in(env: &TestEnv, name: &str) -> String {
     format!("file://{}", env.workspace.path().join(name).display())
 }
 
+/// An environment on `url` with memory off, so that every evolve generates (and can be caught
+/// in the generate stage).
+fn forgetful(url: &str) -> TestEnv {
+    let env = TestEnv::new();
+    env.write_config(&format!("{}memory:\n  store: off\n", base_config("ollama", &format!("url: \"{url}\""))));
+    env
+}
+
 async fn started(env: &TestEnv, options: Value) -> LspClient {
     let mut client = LspClient::start(env.command(&[]));
     let init = client.initialize(env.workspace.path(), options).await;
@@ -153,7 +161,7 @@ fn edits_applied(client: &LspClient) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_mid_way_leaves_the_document_alone() {
     let server = ScriptedServer::start(slow_code_script(4000)).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url);
+    let env = forgetful(&server.url);
     let mut client = started(&env, Value::Null).await;
     let uri = uri_in(&env, "calc.py");
     let text = "# evolve: add two numbers\n";
@@ -200,7 +208,7 @@ async fn cancelling_mid_way_leaves_the_document_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_typed_during_an_evolve_is_never_overwritten() {
     let server = ScriptedServer::start(slow_code_script(2500)).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url);
+    let env = forgetful(&server.url);
     let mut client = started(&env, Value::Null).await;
     let uri = uri_in(&env, "calc.py");
     client.open(&uri, "x = 1\n# evolve: add two numbers\ny = 2\n").await;

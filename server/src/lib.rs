@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod llm;
 pub mod lsp;
+pub mod memory;
 pub mod paths;
 pub mod pipeline;
 pub mod registry;

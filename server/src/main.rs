@@ -33,6 +33,9 @@ enum Command {
         /// Skip the optimization stage.
         #[arg(long)]
         no_optimize: bool,
+        /// Neither recall from nor remember into memory.
+        #[arg(long)]
+        no_memory: bool,
         /// Print the outcome as JSON (events still go to stderr).
         #[arg(long)]
         json: bool,
@@ -145,8 +148,10 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let code = runtime.block_on(async move {
         match args.command {
-            Command::Evolve { task, no_run, no_optimize, json } => {
-                cli::evolve::run(&global, &task.join(" "), !no_run, !no_optimize, json).await
+            Command::Evolve { task, no_run, no_optimize, no_memory, json } => {
+                let options =
+                    cli::evolve::Options { run_task: !no_run, optimize: !no_optimize, use_memory: !no_memory, json };
+                cli::evolve::run(&global, &task.join(" "), options).await
             }
             Command::Chat => cli::chat::run(&global).await,
             Command::Run { node, input } => cli::nodes::run(&global, &node, &input).await,

@@ -101,7 +101,7 @@ pub async fn run(
             break;
         }
         let started = Instant::now();
-        let request = EvolveRequest { task: task.task.to_string(), run_task: true, optimize };
+        let request = EvolveRequest { task: task.task.to_string(), run_task: true, optimize, use_memory: false };
         let outcome = evolver.evolve(request, events.clone(), cancel.clone()).await;
         let seconds = started.elapsed().as_secs_f64();
         let (got, model_calls, attempts) = match outcome {

@@ -5,7 +5,15 @@ use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, Global};
 use crate::pipeline::{EvolveError, EvolveRequest};
 use tokio_util::sync::CancellationToken;
 
-pub async fn run(global: &Global, task: &str, run_task: bool, optimize: bool, json: bool) -> i32 {
+pub struct Options {
+    pub run_task: bool,
+    pub optimize: bool,
+    pub use_memory: bool,
+    pub json: bool,
+}
+
+pub async fn run(global: &Global, task: &str, options: Options) -> i32 {
+    let Options { run_task, optimize, use_memory, json } = options;
     if task.trim().is_empty() {
         eprintln!("error: give the task to evolve, e.g. code-evolver evolve \"add 10 and 20\"");
         return EXIT_USAGE;
@@ -35,8 +43,9 @@ pub async fn run(global: &Global, task: &str, run_task: bool, optimize: bool, js
         route.backend,
         route.endpoints.join(", ")
     ));
-    let result =
-        evolver.evolve(EvolveRequest { task: task.to_string(), run_task, optimize }, renderer.sink(), cancel).await;
+    let result = evolver
+        .evolve(EvolveRequest { task: task.to_string(), run_task, optimize, use_memory }, renderer.sink(), cancel)
+        .await;
     renderer.finish();
     match result {
         Ok(outcome) => {

@@ -31,7 +31,7 @@ impl Layer {
                     source_name: name,
                     line: Some(1),
                     message:
-                        "the file must be a mapping of sections (backends, roles, tools, limits, pipeline, runtime, editor)"
+                        "the file must be a mapping of sections (backends, roles, tools, limits, pipeline, runtime, editor, memory)"
                             .into(),
                 });
             }

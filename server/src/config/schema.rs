@@ -14,6 +14,42 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub runtime: RuntimeConfig,
     pub editor: EditorConfig,
+    pub memory: MemoryConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryStoreKind {
+    /// SQLite in the data dir (or the workspace's `.code-evolver/` with `path`), no server.
+    #[default]
+    Embedded,
+    /// A Qdrant server (gRPC), for more than one machine.
+    Qdrant,
+    /// No memory: nothing is recalled or remembered.
+    Off,
+}
+
+/// The memory of verified solutions: where it lives and when it is used.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemoryConfig {
+    pub store: MemoryStoreKind,
+    /// The SQLite file (empty: `memory.db` in the data dir).
+    pub path: String,
+    /// Qdrant's gRPC URL (`http://localhost:6334`) and collection.
+    pub qdrant_url: String,
+    pub qdrant_api_key: String,
+    pub collection: String,
+    /// Similarity at or above which a verified function is reused (its tests re-run first).
+    pub reuse_threshold: f32,
+    /// From here up to `reuse_threshold` the model judges SAME / RELATED / DIFFERENT.
+    pub related_threshold: f32,
+    /// A stored spec at least this similar is shown to the overseer.
+    pub spec_threshold: f32,
+    /// A stored fix for an error at least this similar is shown to the escalation.
+    pub fix_threshold: f32,
+    /// How many matches each lookup considers.
+    pub candidates: usize,
 }
 
 /// What the language server does in the editor.

@@ -178,6 +178,23 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     if o.min_speedup < 1.0 {
         return Err(c.fail("pipeline.optimize.min_speedup", "must be at least 1.0".into()));
     }
+    let m = &config.memory;
+    for (key, value) in [
+        ("memory.reuse_threshold", m.reuse_threshold),
+        ("memory.related_threshold", m.related_threshold),
+        ("memory.spec_threshold", m.spec_threshold),
+        ("memory.fix_threshold", m.fix_threshold),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(c.fail(key, format!("{value} is not a similarity between 0 and 1")));
+        }
+    }
+    if m.related_threshold > m.reuse_threshold {
+        return Err(c.fail("memory.related_threshold", "must not be above memory.reuse_threshold".into()));
+    }
+    if m.store == crate::config::MemoryStoreKind::Qdrant && m.qdrant_url.is_empty() {
+        return Err(c.fail("memory.qdrant_url", "memory.store is qdrant but no qdrant_url is given".into()));
+    }
     for (key, linters) in [
         ("pipeline.analysis.linters", &config.pipeline.analysis.linters),
         ("editor.diagnostics", &config.editor.diagnostics),

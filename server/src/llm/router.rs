@@ -55,7 +55,7 @@ pub struct RoleRoute {
     pub endpoints: Vec<String>,
 }
 
-fn expand_env(value: &str) -> String {
+pub(crate) fn expand_env(value: &str) -> String {
     match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
         Some(var) => std::env::var(var).unwrap_or_default(),
         None => value.to_string(),

@@ -162,8 +162,12 @@ pub async fn evolve(
     job: JobContext,
 ) -> Result<serde_json::Value, String> {
     let engine = state.engine().await?;
-    let request =
-        EvolveRequest { task: target.task().to_string(), run_task: false, optimize: engine.config().editor.optimize };
+    let request = EvolveRequest {
+        task: target.task().to_string(),
+        run_task: false,
+        optimize: engine.config().editor.optimize,
+        use_memory: true,
+    };
     let outcome = match engine.evolve(request, job.events.clone(), job.cancel.clone()).await {
         Ok(o) => o,
         Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),

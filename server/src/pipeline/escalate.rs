@@ -34,6 +34,8 @@ pub struct Verified {
     pub node: String,
     pub report: TestReport,
     pub attempts: Vec<AttemptRecord>,
+    /// When a later rung fixed a failing one: the failure and the code that failed.
+    pub repaired: Option<(String, String)>,
 }
 
 pub struct Failed {
@@ -87,10 +89,18 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 rung.temperature
             ),
         );
+        // A stored fix for a similar error goes to the next rung with the failures.
+        let failures = match &last_failures {
+            Some(f) => Some(match super::recall::fixes_for(ctx, f).await {
+                Some(hint) => format!("{f}{hint}"),
+                None => f.clone(),
+            }),
+            None => None,
+        };
         let attempt = Attempt {
             role,
             temperature: rung.temperature,
-            repair: match (&last_code, &last_failures) {
+            repair: match (&last_code, &failures) {
                 (Some(c), Some(f)) => Some((c.as_str(), f.as_str())),
                 (None, Some(f)) => Some(("# (no usable code)", f.as_str())),
                 _ => None,
@@ -163,7 +173,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     );
                     record.outcome = "passed".into();
                     attempts.push(record);
-                    return Ok(Ok(Verified { spec, tests, code, node: program, report, attempts }));
+                    let repaired = last_failures.clone().zip(last_code.clone());
+                    return Ok(Ok(Verified { spec, tests, code, node: program, report, attempts, repaired }));
                 }
                 let summary = match &report.abnormal {
                     Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),

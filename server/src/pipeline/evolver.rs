@@ -9,10 +9,11 @@ use super::optimize::{OptimizationReport, optimize};
 use super::spec::{Classification, Complexity, Spec, TaskKind};
 use super::tool_calls::ToolCalls;
 use super::verify::{TestReport, prepare_dir};
-use super::{analyse, classify, node, plan, tests};
+use super::{analyse, classify, node, plan, recall, tests};
 use crate::analysis::{LinterReport, Linters};
 use crate::config::{Config, Role};
 use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
+use crate::memory::Memory;
 use crate::registry::{NewVersion, Registry, RegistryError, RunMetrics};
 use crate::sandbox::run::RunKind;
 use crate::sandbox::tools::ToolServer;
@@ -70,6 +71,8 @@ pub struct Ctx<'a> {
     pub cancel: &'a CancellationToken,
     pub events: &'a EventSink,
     pub tool_socket: Option<&'a Path>,
+    /// Verified solutions to recall (None: memory off or unavailable).
+    pub memory: Option<&'a Memory>,
 }
 
 impl Ctx<'_> {
@@ -135,11 +138,13 @@ pub struct EvolveRequest {
     pub run_task: bool,
     /// Run the optimize stage (when the config gives it iterations).
     pub optimize: bool,
+    /// Recall from and remember into memory (when the config has a store).
+    pub use_memory: bool,
 }
 
 impl EvolveRequest {
     pub fn new(task: impl Into<String>) -> Self {
-        EvolveRequest { task: task.into(), run_task: true, optimize: true }
+        EvolveRequest { task: task.into(), run_task: true, optimize: true, use_memory: true }
     }
 }
 
@@ -180,6 +185,9 @@ pub struct Evolver {
     sandbox: Arc<Sandbox>,
     linters: Linters,
     registry: Arc<Registry>,
+    memory: Option<Arc<Memory>>,
+    /// Why the configured memory could not be opened (said at each evolve; evolves go on).
+    memory_error: Option<String>,
     data_dir: PathBuf,
 }
 
@@ -199,12 +207,20 @@ impl Evolver {
         let python = crate::paths::find_python(&config.runtime.python, data_dir).ok_or(SandboxError::NoPython)?;
         let runtime = crate::paths::runtime_dir(data_dir)?;
         let registry = Registry::open(&crate::paths::registry_path(data_dir))?;
+        let router = Arc::new(router);
+        let (memory, memory_error) = match crate::memory::open_store(&config, data_dir) {
+            Ok(Some(store)) => (Some(Arc::new(Memory::new(store, router.clone()))), None),
+            Ok(None) => (None, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         Ok(Evolver {
             linters: Linters::new(Some(python.clone())),
             sandbox: Arc::new(Sandbox::new(python, runtime)),
-            router: Arc::new(router),
+            router,
             config: Arc::new(config),
             registry: Arc::new(registry),
+            memory,
+            memory_error,
             data_dir: data_dir.to_path_buf(),
         })
     }
@@ -226,6 +242,13 @@ impl Evolver {
     }
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+    /// The memory of verified solutions, when one is configured and open.
+    pub fn memory(&self) -> Option<&Memory> {
+        self.memory.as_deref()
+    }
+    pub fn memory_error(&self) -> Option<&str> {
+        self.memory_error.as_deref()
     }
 
     pub(super) fn node_limits(&self, spec_tools: usize, cases: usize) -> NodeLimits {
@@ -281,6 +304,7 @@ impl Evolver {
             cancel: &cancel,
             events: &events,
             tool_socket: Some(tools.socket_path()),
+            memory: if request.use_memory { self.memory.as_deref() } else { None },
         };
 
         // The test runner starts (and pytest's presence is checked) while the classifier thinks.
@@ -298,9 +322,17 @@ impl Evolver {
                 classification.reason
             ),
         );
-        // recall: memory lookups join here when the memory store lands.
+        if request.use_memory
+            && let Some(e) = &self.memory_error
+        {
+            ctx.warn(Stage::Recall, 7, format!("memory unavailable: {e}"));
+        }
+        let recalled = match ctx.memory {
+            Some(memory) => recall::recall(&ctx, memory, &task).await?,
+            None => recall::Recalled::default(),
+        };
 
-        let spec = plan::plan(&ctx, &task, &classification).await?;
+        let spec = plan::plan(&ctx, &task, &classification, recalled.spec_hint.as_deref()).await?;
         ctx.emit(
             Stage::Plan,
             20,
@@ -327,6 +359,13 @@ impl Evolver {
             );
         }
         let limits = self.node_limits(spec.tools.len(), spec.test_cases.len());
+        let reused = match &recalled.reuse {
+            Some(candidate) => {
+                recall::try_reuse(&ctx, candidate, &task, &spec, &test_text, &limits, work.path()).await?
+            }
+            None => None,
+        };
+        let template = recalled.template.clone().or_else(|| recalled.reuse.as_ref().map(|c| c.code.clone()));
         let job = Job {
             task: &task,
             spec: &spec,
@@ -334,9 +373,13 @@ impl Evolver {
             start_rung,
             limits: &limits,
             workdir: work.path(),
-            template: None,
+            template: template.as_deref(),
         };
-        let verified = match generate_until_green(&ctx, &job).await? {
+        let generated = match reused {
+            Some(v) => Ok(v),
+            None => generate_until_green(&ctx, &job).await?,
+        };
+        let verified = match generated {
             Ok(v) => v,
             Err(failed) => {
                 let detail = failed
@@ -386,7 +429,13 @@ impl Evolver {
         let findings_json = serde_json::to_string(&analysis).unwrap_or_default();
         let last_model = verified.attempts.last().map(|a| a.model.clone()).unwrap_or_default();
         let mut versions = vec![NewVersion {
-            origin: if verified.attempts.len() > 1 { "escalated".into() } else { "generated".into() },
+            origin: if verified.attempts.first().is_some_and(|a| a.role == "memory") {
+                "recalled".into()
+            } else if verified.attempts.len() > 1 {
+                "escalated".into()
+            } else {
+                "generated".into()
+            },
             code: verified.code.clone(),
             program: verified.node.clone(),
             model: last_model.clone(),
@@ -454,6 +503,40 @@ impl Evolver {
             },
         )?;
         ctx.emit(Stage::Remember, 96, format!("saved node {id} version {version} in the registry"));
+        if let Some(memory) = ctx.memory {
+            let learned = recall::Learned {
+                task: &task,
+                node_id: &id,
+                version,
+                kind: classification.kind.as_str(),
+                spec: &spec,
+                verified: &verified,
+                code: &optimized.code,
+                metrics: serde_json::json!({
+                    "tests_passed": verified.report.passed,
+                    "tests_total": verified.report.total,
+                    "per_call_ns": optimized.report.final_ns,
+                    "score": optimized.report.score,
+                    "peak_rss_kb": optimized.report.peak_rss_kb,
+                }),
+                stages: vec![
+                    format!("classified {} / {}", classification.kind.as_str(), classification.complexity.as_str()),
+                    format!("spec {} with {} cases", spec.signature(), spec.test_cases.len()),
+                    format!("{} attempt(s)", verified.attempts.len()),
+                    format!("optimization score {:.2}", optimized.report.score),
+                ],
+            };
+            let artifacts = recall::artifacts(&learned);
+            let count = artifacts.len();
+            match memory.remember(artifacts).await {
+                Ok(new) => ctx.emit(
+                    Stage::Remember,
+                    97,
+                    format!("memory: {count} artifacts ({new} new) in {}", memory.store().describe()),
+                ),
+                Err(e) => ctx.warn(Stage::Remember, 97, format!("not remembered: {e}")),
+            }
+        }
 
         let result = if request.run_task {
             ctx.emit(
@@ -585,6 +668,7 @@ impl Evolver {
             cancel: &cancel,
             events: &events,
             tool_socket: Some(tools.socket_path()),
+            memory: None,
         };
         let limits = self.node_limits(usize::from(detail.uses_tools), 0);
         let run = self.run_program(&ctx, &detail.program, &input, &limits).await?;

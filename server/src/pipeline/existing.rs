@@ -76,6 +76,7 @@ impl Evolver {
             cancel,
             events,
             tool_socket: None,
+            memory: None,
         }
     }
 
@@ -91,7 +92,7 @@ impl Evolver {
             reason: "an existing function".into(),
             by_keywords: false,
         };
-        let mut spec = plan::plan(ctx, &existing_task(f), &classification).await?;
+        let mut spec = plan::plan(ctx, &existing_task(f), &classification, None).await?;
         if spec.function.name != f.name {
             ctx.warn(
                 Stage::Plan,

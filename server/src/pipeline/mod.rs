@@ -12,6 +12,7 @@ pub mod node;
 pub mod optimize;
 pub mod plan;
 pub mod prompts;
+pub mod recall;
 pub mod review;
 pub mod schema;
 pub mod score;

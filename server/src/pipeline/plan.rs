@@ -8,7 +8,13 @@ use super::{prompts, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 
-pub async fn plan(ctx: &Ctx<'_>, task: &str, classification: &Classification) -> Result<Spec, EvolveError> {
+/// `reference`: a similar verified spec from memory, shown to the overseer.
+pub async fn plan(
+    ctx: &Ctx<'_>,
+    task: &str,
+    classification: &Classification,
+    reference: Option<&str>,
+) -> Result<Spec, EvolveError> {
     let known: Vec<String> = ctx.config.tools.keys().cloned().collect();
     let tools = prompts::tools_text(&ctx.config.tools);
     let mut problems: Option<String> = None;
@@ -25,7 +31,12 @@ pub async fn plan(ctx: &Ctx<'_>, task: &str, classification: &Classification) ->
         let request = ChatRequest {
             messages: vec![
                 Message::system(prompts::PLAN_SYSTEM),
-                Message::user(prompts::plan_user(task, classification, &tools, problems.as_deref())),
+                Message::user(match reference {
+                    Some(r) => {
+                        format!("{}\n{r}\n", prompts::plan_user(task, classification, &tools, problems.as_deref()))
+                    }
+                    None => prompts::plan_user(task, classification, &tools, problems.as_deref()),
+                }),
             ],
             schema: Some(schema::plan()),
             temperature: if attempt > 0 { Some(0.4) } else { None },

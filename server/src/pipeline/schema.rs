@@ -103,6 +103,19 @@ pub fn review() -> Value {
     })
 }
 
+/// Memory: is a stored solution's task the same as the new one, related, or different?
+pub fn judge() -> Value {
+    json!({
+        "title": "judge",
+        "type": "object",
+        "properties": {
+            "verdict": { "type": "string", "enum": ["SAME", "RELATED", "DIFFERENT"] },
+            "reason": { "type": "string", "maxLength": 300 }
+        },
+        "required": ["verdict", "reason"]
+    })
+}
+
 pub fn optimize() -> Value {
     json!({
         "title": "optimize",
