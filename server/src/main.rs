@@ -61,6 +61,11 @@ enum Command {
     },
     /// Check every configured endpoint, the Python tools, the sandbox and the data dir.
     Status,
+    /// The memory of verified solutions: search, stats, export, import, migrate, reembed.
+    Memory {
+        #[command(subcommand)]
+        what: MemoryCommand,
+    },
     /// The language server, over stdin/stdout (editors start it; see editors/).
     Lsp {
         /// Accepted for clients that pass it; stdio is the only transport.
@@ -106,6 +111,40 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:0")]
         addr: String,
     },
+}
+
+#[derive(Subcommand)]
+enum MemoryCommand {
+    /// The stored artifacts most similar to a text: `memory search "parse a date"`.
+    Search {
+        query: Vec<String>,
+        #[arg(short, long, default_value_t = 5)]
+        k: usize,
+        /// Only this kind: spec, function, workflow, pattern, fix.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the memory is, its embedding model, and how many artifacts of each kind.
+    Stats,
+    /// Every artifact with its vector, as JSONL (a header line names the embedding model).
+    Export { file: PathBuf },
+    /// Artifacts from an export; all or nothing.
+    Import { file: PathBuf },
+    /// Copies the memory to another store: `--to qdrant http://host:6334` or `--to sqlite FILE`.
+    Migrate {
+        #[arg(long, value_parser = ["qdrant", "sqlite"])]
+        to: String,
+        /// The Qdrant URL (gRPC) or the SQLite file.
+        target: String,
+        #[arg(long)]
+        collection: Option<String>,
+        #[arg(long, env = "QDRANT_API_KEY")]
+        api_key: Option<String>,
+    },
+    /// Re-embeds every artifact with the configured embedding model (after changing it).
+    Reembed,
 }
 
 #[derive(Subcommand)]
@@ -158,6 +197,18 @@ fn main() {
             Command::List { json } => cli::nodes::list(&global, json),
             Command::Show { node, json } => cli::nodes::show(&global, &node, json),
             Command::Status => cli::status::run(&global).await,
+            Command::Memory { what } => match what {
+                MemoryCommand::Search { query, k, kind, json } => {
+                    cli::memory::search(&global, &query.join(" "), k, kind, json).await
+                }
+                MemoryCommand::Stats => cli::memory::stats(&global).await,
+                MemoryCommand::Export { file } => cli::memory::export(&global, &file).await,
+                MemoryCommand::Import { file } => cli::memory::import(&global, &file).await,
+                MemoryCommand::Migrate { to, target, collection, api_key } => {
+                    cli::memory::migrate(&global, &to, &target, collection, api_key).await
+                }
+                MemoryCommand::Reembed => cli::memory::reembed(&global).await,
+            },
             Command::Lsp { .. } => {
                 code_evolver::lsp::serve_stdio(global).await;
                 0

@@ -5,6 +5,7 @@ pub mod bench_embedded;
 pub mod bench_lsp;
 pub mod chat;
 pub mod evolve;
+pub mod memory;
 pub mod nodes;
 pub mod render;
 pub mod setup;

@@ -199,6 +199,10 @@ impl Memory {
         Memory { store, router, model }
     }
 
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
     pub fn store(&self) -> &dyn VectorStore {
         self.store.as_ref()
     }
