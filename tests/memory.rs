@@ -241,7 +241,7 @@ async fn a_near_identical_task_reuses_the_stored_solution_without_the_generator(
     let third = env.run(&["evolve", related]).await;
     third.assert_ok();
     assert!(third.stdout.contains("judged RELATED"), "{}", third.all());
-    let last_code = server.requests().into_iter().filter(|r| r.stage == "code").last().unwrap();
+    let last_code = server.requests().into_iter().rfind(|r| r.stage == "code").unwrap();
     assert!(last_code.body.to_string().contains("A related verified solution"), "the template reached the generator");
 
     // The memory commands see what was learned.
