@@ -164,6 +164,14 @@ enum BenchCommand {
         #[arg(long)]
         no_smoke: bool,
     },
+    /// Memory: insert rate, open time, search p50/p99 and recall@10 at 10k and 100k artifacts.
+    Memory {
+        /// Store sizes to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![10_000, 100_000])]
+        sizes: Vec<usize>,
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
+    },
     /// Language server latency (codeAction, hover, completion) on a 5,000-line file, idle and
     /// while an evolve runs.
     Lsp {
@@ -217,6 +225,9 @@ fn main() {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
             Command::Bench { what: BenchCommand::Engine { runs } } => cli::bench::engine(runs).await,
+            Command::Bench { what: BenchCommand::Memory { sizes, queries } } => {
+                cli::bench_memory::run(&sizes, queries).await
+            }
             Command::Bench { what: BenchCommand::Lsp { requests } } => cli::bench_lsp::run(requests).await,
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
                 cli::bench_embedded::run(&global, limit, no_smoke).await

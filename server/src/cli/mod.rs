@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_embedded;
 pub mod bench_lsp;
+pub mod bench_memory;
 pub mod chat;
 pub mod evolve;
 pub mod memory;

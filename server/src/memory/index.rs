@@ -147,13 +147,15 @@ impl Index {
         let mut raw = vec![0i32; self.meta.len()];
         scan(&q, &self.quantized, self.dimension, &mut raw);
         // Approximate scores; entries the filter rejects drop out.
-        let filtering = !filter.is_empty();
-        let mut scored: Vec<(f32, u32)> = raw
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !filtering || self.meta[*i].matches(filter))
-            .map(|(i, s)| (*s as f32 * self.scales[i], i as u32))
-            .collect();
+        let mut scored: Vec<(f32, u32)> = if filter.is_empty() {
+            raw.iter().zip(&self.scales).enumerate().map(|(i, (s, scale))| (*s as f32 * scale, i as u32)).collect()
+        } else {
+            raw.iter()
+                .enumerate()
+                .filter(|(i, _)| self.meta[*i].matches(filter))
+                .map(|(i, s)| (*s as f32 * self.scales[i], i as u32))
+                .collect()
+        };
         let shortlist = (k * 4).max(64).min(scored.len());
         if shortlist < scored.len() {
             scored.select_nth_unstable_by(shortlist - 1, |a, b| b.0.total_cmp(&a.0));

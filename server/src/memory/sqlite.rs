@@ -246,10 +246,19 @@ impl VectorStore for SqliteStore {
                 return Err(MemoryError::Dimension { model, stored, given: vector.len() });
             }
         };
+        // One lock and one cached statement for the hits' payloads.
+        let conn = self.conn.lock().unwrap();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, kind, text, payload, x'' FROM artifacts WHERE id = ?1")
+            .map_err(|e| err(&self.path, e))?;
         let mut hits = Vec::with_capacity(found.len());
         for (id, score) in found {
-            if let Some(artifact) = self.get(&id).await? {
-                hits.push(Hit { artifact, score });
+            let row: Option<Row> = stmt
+                .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .optional()
+                .map_err(|e| err(&self.path, e))?;
+            if let Some(row) = row {
+                hits.push(Hit { artifact: artifact_from(&self.path, &row)?, score });
             }
         }
         Ok(hits)
