@@ -123,6 +123,27 @@ async fn evolve_from_a_task_comment_with_progress_and_an_applied_edit() {
     let report =
         client.request("workspace/executeCommand", json!({"command": "codeEvolver.showReport", "arguments": []})).await;
     assert!(report["result"]["markdown"].as_str().unwrap().contains("## Attempts"), "{report}");
+    // Completion offers the verified function from memory on a similar task comment.
+    let other = uri_in(&env, "other.py");
+    client.open(&other, "# evolve: add two numbers please\n").await;
+    let completion = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": other}, "position": {"line": 0, "character": 20}}),
+        )
+        .await;
+    let item = &completion["result"]["items"][0];
+    assert_eq!(item["label"], "add(a: int, b: int) -> int", "{completion}");
+    let docs = item["documentation"]["value"].as_str().unwrap();
+    assert!(docs.contains("def add(a: int, b: int) -> int:") && docs.contains("4/4 tests pass"), "{docs}");
+    assert!(item["textEdit"]["newText"].as_str().unwrap().starts_with("\ndef add("), "{item}");
+    let plain = client
+        .request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 3}}),
+        )
+        .await;
+    assert_eq!(plain["result"], Value::Null, "nothing on a plain line: {plain}");
     let status =
         client.request("workspace/executeCommand", json!({"command": "codeEvolver.status", "arguments": []})).await;
     assert_eq!(status["result"]["registry"]["nodes"], 1, "{status}");

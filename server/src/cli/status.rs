@@ -156,6 +156,24 @@ pub async fn run(global: &Global) -> i32 {
     } else {
         println!("  registry {} (not created yet)", registry.display());
     }
+    match crate::memory::open_store(&config, &data) {
+        Ok(Some(store)) => match (store.count().await, store.info().await) {
+            (Ok(n), Ok(info)) => println!(
+                "  memory   {} ({n} artifacts{})",
+                store.describe(),
+                info.map(|i| format!(", {} {}-d", i.model, i.dimension)).unwrap_or_default()
+            ),
+            (Err(e), _) | (_, Err(e)) => {
+                problems += 1;
+                println!("  memory   {}: {e}", store.describe());
+            }
+        },
+        Ok(None) => println!("  memory   off"),
+        Err(e) => {
+            problems += 1;
+            println!("  memory   {e}");
+        }
+    }
     if problems > 0 {
         println!("\n{problems} problem(s) found");
         EXIT_FAILED

@@ -173,6 +173,10 @@ impl LanguageServer for EvolverServer {
         methods::hover::handle(&self.state, params).await
     }
 
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        methods::completion::handle(&self.state, params).await
+    }
+
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         methods::code_lens::handle(&self.state, params).await
     }

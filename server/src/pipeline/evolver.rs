@@ -251,6 +251,20 @@ impl Evolver {
         self.memory_error.as_deref()
     }
 
+    /// The stored artifacts most similar to `text` (for editors' completion); empty when memory
+    /// is off.
+    pub async fn similar(
+        &self,
+        text: &str,
+        k: usize,
+        filter: &crate::memory::Filter,
+    ) -> Result<Vec<crate::memory::Hit>, crate::memory::MemoryError> {
+        match &self.memory {
+            Some(memory) => memory.similar(text, k, filter).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     pub(super) fn node_limits(&self, spec_tools: usize, cases: usize) -> NodeLimits {
         let base = NodeLimits::from_config(&self.config.limits);
         if spec_tools == 0 {

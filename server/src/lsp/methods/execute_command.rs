@@ -110,6 +110,15 @@ async fn status(state: &Arc<State>) -> Result<Value> {
         })
         .collect();
     let nodes = engine.registry().list().map(|l| l.len()).unwrap_or(0);
+    let memory = match engine.memory() {
+        Some(m) => {
+            let store = m.store();
+            let info = store.info().await.ok().flatten();
+            json!({"store": store.describe(), "artifacts": store.count().await.unwrap_or(0),
+                   "embedding": info.map(|i| format!("{} ({}-d)", i.model, i.dimension))})
+        }
+        None => json!({"store": "off", "error": engine.memory_error()}),
+    };
     let jobs: Vec<Value> = state
         .jobs
         .lock()
@@ -122,6 +131,7 @@ async fn status(state: &Arc<State>) -> Result<Value> {
         "data_dir": engine.data_dir(),
         "roles": routes,
         "registry": {"nodes": nodes},
+        "memory": memory,
         "jobs": jobs,
     }))
 }

@@ -60,6 +60,7 @@ pub async fn handle(state: &State, params: InitializeParams) -> Result<Initializ
             ..Default::default()
         }),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions { resolve_provider: Some(false), ..Default::default() }),
         code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
         diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {
             identifier: Some("code-evolver".into()),
