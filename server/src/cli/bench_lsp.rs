@@ -79,14 +79,20 @@ async fn measure(
     requests: usize,
     lines: u32,
     header: u32,
+    task: u32,
     completion: bool,
 ) -> Result<Vec<(String, Vec<f64>)>, String> {
     let mut pick = Lines(7, lines);
-    let mut series: Vec<(String, Vec<f64>)> =
-        ["codeAction", "hover (plain line)", "hover (evolved header)", "completion"]
-            .iter()
-            .map(|s| (s.to_string(), Vec::new()))
-            .collect();
+    let mut series: Vec<(String, Vec<f64>)> = [
+        "codeAction",
+        "hover (plain line)",
+        "hover (evolved header)",
+        "completion (plain line)",
+        "completion (task comment)",
+    ]
+    .iter()
+    .map(|s| (s.to_string(), Vec::new()))
+    .collect();
     for _ in 0..requests {
         let line = pick.next();
         let at = json!({"line": line, "character": 4});
@@ -109,6 +115,11 @@ async fn measure(
         if completion {
             series[3].1.push(
                 timed(client, "textDocument/completion", json!({"textDocument": {"uri": uri}, "position": at})).await?,
+            );
+            let on_task = json!({"line": task, "character": 12});
+            series[4].1.push(
+                timed(client, "textDocument/completion", json!({"textDocument": {"uri": uri}, "position": on_task}))
+                    .await?,
             );
         }
     }
@@ -167,6 +178,11 @@ pub async fn run(requests: usize) -> i32 {
         eprintln!("error: {e}");
         return EXIT_FAILED;
     }
+    // A memory of 10,000 verified functions, embedded as the server's embedder will embed queries.
+    if let Err(e) = seed_memory(&scratch.path().join("memory.db"), 10_000).await {
+        eprintln!("error: {e}");
+        return EXIT_FAILED;
+    }
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -188,14 +204,16 @@ pub async fn run(requests: usize) -> i32 {
     let (text, task_line, header_line) = big_file(5000);
     let uri = format!("file://{}", workspace.path().join("big.py").display());
     client.open(&uri, &text).await;
-    println!("bench lsp: {requests} rounds of codeAction, hover ×2 and completion on a 5,000-line file, over stdio");
+    println!(
+        "bench lsp: {requests} rounds of codeAction, hover ×2 and completion ×2 on a 5,000-line file, over stdio; memory of 10,000 functions"
+    );
 
     // Warm-up: the engine (registry, router) is built on first use.
-    if let Err(e) = measure(&mut client, &uri, 20, 5000, header_line, completion).await {
+    if let Err(e) = measure(&mut client, &uri, 20, 5000, header_line, task_line, completion).await {
         eprintln!("error: {e}");
         return EXIT_FAILED;
     }
-    let idle = match measure(&mut client, &uri, requests, 5000, header_line, completion).await {
+    let idle = match measure(&mut client, &uri, requests, 5000, header_line, task_line, completion).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -221,7 +239,7 @@ pub async fn run(requests: usize) -> i32 {
         )
         .await;
     let started = Instant::now();
-    let busy = match measure(&mut client, &uri, requests, 5000, header_line, completion).await {
+    let busy = match measure(&mut client, &uri, requests, 5000, header_line, task_line, completion).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -239,4 +257,34 @@ pub async fn run(requests: usize) -> i32 {
     let worst = idle.iter().chain(busy.iter()).map(|(_, v)| percentile(v, 99.0)).fold(0.0, f64::max);
     println!("worst p99: {worst:.2} ms (goal ≤ 5 ms)");
     0
+}
+
+async fn seed_memory(path: &std::path::Path, n: usize) -> Result<(), String> {
+    use crate::memory::{Artifact, ArtifactKind, EmbeddingInfo, Payload, VectorStore, sqlite::SqliteStore};
+    let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
+    // The default embedding role's model: what the server's memory expects to find.
+    let model =
+        crate::config::Config::defaults().roles.get(crate::config::Role::Embedding).model.clone().unwrap_or_default();
+    let items: Vec<(Artifact, Vec<f32>)> = (0..n)
+        .map(|i| {
+            let task = format!("compute value number {i} from a list of integers");
+            let payload = Payload {
+                task: task.clone(),
+                language: "python".into(),
+                quality: 1.0,
+                metrics: json!({"tests_passed": 4, "tests_total": 4, "score": 1.0}),
+                content: json!({
+                    "code": format!("def value_{i}(xs: list[int]) -> int:\n    return sum(xs) + {i}\n"),
+                    "signature": format!("value_{i}(xs: list[int]) -> int"),
+                    "function": format!("value_{i}"),
+                }),
+                ..Default::default()
+            };
+            let vector = crate::scripted_model::embed_text(&task);
+            (Artifact::new(ArtifactKind::Function, task, payload), vector)
+        })
+        .collect();
+    store.set_info(&EmbeddingInfo { model, dimension: items[0].1.len() }).await.map_err(|e| e.to_string())?;
+    store.upsert(&items).await.map_err(|e| e.to_string())?;
+    Ok(())
 }
