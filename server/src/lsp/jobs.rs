@@ -62,6 +62,14 @@ impl Progress {
     }
 }
 
+/// `codeEvolver/stage`: each engine event, for clients that show the stage (VS Code's status bar).
+enum StageNotification {}
+
+impl tower_lsp_server::ls_types::notification::Notification for StageNotification {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = "codeEvolver/stage";
+}
+
 /// Cancels the job when the request that awaits it is dropped (`$/cancelRequest`).
 struct CancelOnDrop(CancellationToken);
 
@@ -115,8 +123,17 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let forwarder = {
         let progress = progress.clone();
+        let (client, token) = (state.client.clone(), token.clone());
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
+                client
+                    .send_notification::<StageNotification>(serde_json::json!({
+                        "token": token,
+                        "stage": event.stage.as_str(),
+                        "percent": event.percent,
+                        "message": event.message,
+                    }))
+                    .await;
                 progress
                     .send(WorkDoneProgress::Report(WorkDoneProgressReport {
                         cancellable: Some(true),
