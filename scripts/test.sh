@@ -2,7 +2,7 @@
 # Runs every test of code-evolver on a fresh Debian/Ubuntu machine: installs the system packages
 # the llama.cpp build needs, builds, installs the Python venv and the embedded models (the tests
 # use the small test models and one evolve on Qwen2.5-Coder-0.5B), Neovim 0.11 for the editor
-# test, then `cargo test`.
+# test, then `cargo test`, then the VS Code extension's tests (unit, and end to end in code-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -19,3 +19,14 @@ if [ -z "${QDRANT_URL:-}" ]; then
   echo "note: QDRANT_URL is not set: the Qdrant store's test will report SKIPPED (no registry here ships a Qdrant server)"
 fi
 cargo test --no-fail-fast "$@"
+
+# The VS Code extension: unit tests, the .vsix, and the end-to-end test in code-server.
+bash scripts/install-code-server.sh
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+(
+  cd editors/vscode
+  npm ci --no-audit --no-fund --loglevel=error
+  npm test
+  npm run package
+  CODE_EVOLVER_BIN="$target_dir/debug/code-evolver" node e2e/evolve.e2e.mjs
+)
