@@ -164,6 +164,31 @@ enum BenchCommand {
         #[arg(long)]
         no_smoke: bool,
     },
+    /// HumanEval: pass@1 single-shot vs the pipeline on the same backend, scored by the hidden checks.
+    Humaneval {
+        /// Route every role to this backend (e.g. embedded); default: the configuration.
+        #[arg(long)]
+        backend: Option<String>,
+        /// fast: every role on the small model; ladder: as configured (small generator, escalation
+        /// to the big one); powerful: every role on the big model.
+        #[arg(long, default_value = "ladder")]
+        models: String,
+        /// Only the first N problems.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Problems solved at once (for servers with several slots).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// single, pipeline or both.
+        #[arg(long, default_value = "both")]
+        mode: String,
+        /// A HumanEval-format .jsonl(.gz) instead of the PyPI package's.
+        #[arg(long)]
+        problems: Option<PathBuf>,
+        /// Where results.jsonl and pass_rates.svg go.
+        #[arg(long, default_value = "humaneval-results")]
+        out: PathBuf,
+    },
     /// Memory: insert rate, open time, search p50/p99 and recall@10 at 10k and 100k artifacts.
     Memory {
         /// Store sizes to measure.
@@ -225,6 +250,10 @@ fn main() {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
             Command::Bench { what: BenchCommand::Engine { runs } } => cli::bench::engine(runs).await,
+            Command::Bench { what: BenchCommand::Humaneval { backend, models, limit, jobs, mode, problems, out } } => {
+                let options = cli::bench_humaneval::Options { backend, models, limit, jobs, mode, problems, out };
+                cli::bench_humaneval::run(&global, options).await
+            }
             Command::Bench { what: BenchCommand::Memory { sizes, queries } } => {
                 cli::bench_memory::run(&sizes, queries).await
             }

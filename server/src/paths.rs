@@ -26,6 +26,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("pytest_report.py", include_str!("../../runtime/pytest_report.py")),
     ("bench_harness.py", include_str!("../../runtime/bench_harness.py")),
     ("tidy.py", include_str!("../../runtime/tidy.py")),
+    ("stub_spec.py", include_str!("../../runtime/stub_spec.py")),
     ("requirements.txt", include_str!("../../runtime/requirements.txt")),
 ];
 

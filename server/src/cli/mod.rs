@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_embedded;
+pub mod bench_humaneval;
 pub mod bench_lsp;
 pub mod bench_memory;
 pub mod chat;

@@ -106,6 +106,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 _ => None,
             },
             template,
+            task,
         };
         let mut record = AttemptRecord {
             rung: rung_index + 1,

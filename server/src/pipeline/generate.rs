@@ -22,6 +22,8 @@ pub struct Attempt<'a> {
     /// The previous attempt's code and why it failed.
     pub repair: Option<(&'a str, &'a str)>,
     pub template: Option<&'a str>,
+    /// The task as the user gave it.
+    pub task: &'a str,
 }
 
 pub async fn generate(
@@ -31,8 +33,8 @@ pub async fn generate(
     percent: u8,
 ) -> Result<Generated, EvolveError> {
     let user = match attempt.repair {
-        Some((code, failures)) => prompts::repair_user(spec, &ctx.config.tools, code, failures),
-        None => prompts::code_user(spec, &ctx.config.tools, attempt.template),
+        Some((code, failures)) => prompts::repair_user(spec, &ctx.config.tools, code, failures, attempt.task),
+        None => prompts::code_user(spec, &ctx.config.tools, attempt.template, attempt.task),
     };
     let request = ChatRequest {
         messages: vec![Message::system(prompts::code_system(spec)), Message::user(user)],

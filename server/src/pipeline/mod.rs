@@ -17,6 +17,7 @@ pub mod review;
 pub mod schema;
 pub mod score;
 pub mod spec;
+pub mod stub;
 pub mod tests;
 pub mod tool_calls;
 pub mod verify;

@@ -59,7 +59,11 @@ pub const MODEL_CODE_OFFSET: u32 = 3;
 /// The node program: a docstring, the model's code, then the engine's I/O (laid out so that
 /// flake8's blank-line rules hold).
 pub fn assemble(task: &str, code: &str, function: &str) -> String {
-    let task_line = task.replace(['\n', '\r'], " ").replace("\"\"\"", "'''");
+    // Nothing the user typed may end the docstring early or escape its closing quotes.
+    let mut task_line = task.replace(['\n', '\r'], " ").replace('\\', "\\\\").replace("\"\"\"", "'''");
+    if task_line.ends_with('"') {
+        task_line.push(' ');
+    }
     format!(
         "\"\"\"code-evolver node. Task: {task_line}\"\"\"\n\n\n{}\n\n\n{HARNESS_MARKER}\nif __name__ == \"__main__\":\n    from node_runtime import serve  # pylint: disable=import-outside-toplevel\n\n    serve({function})\n",
         code.trim_end()

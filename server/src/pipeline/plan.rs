@@ -17,6 +17,19 @@ pub async fn plan(
 ) -> Result<Spec, EvolveError> {
     let known: Vec<String> = ctx.config.tools.keys().cloned().collect();
     let tools = prompts::tools_text(&ctx.config.tools);
+    let stub = super::stub::extract(ctx, task).await?;
+    if let Some(stub) = &stub {
+        ctx.emit(
+            Stage::Plan,
+            8,
+            format!(
+                "the task holds a stub: {}({}) with {} docstring example(s)",
+                stub.function.name,
+                stub.function.parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                stub.cases.len()
+            ),
+        );
+    }
     let mut problems: Option<String> = None;
     for attempt in 0..2 {
         ctx.emit(
@@ -66,7 +79,17 @@ pub async fn plan(
                     );
                     spec.tools.clear();
                 }
-                let found = spec.problems(&known);
+                drop_copied_example(&mut spec, task);
+                if let Some(stub) = &stub {
+                    stub.apply(&mut spec);
+                }
+                // The author's own examples are enough cases even when there are fewer than three.
+                let examples = stub.as_ref().is_some_and(|s| s.has_examples());
+                let found: Vec<String> = spec
+                    .problems(&known)
+                    .into_iter()
+                    .filter(|p| !(examples && p.contains("at least 3 are needed")))
+                    .collect();
                 if found.is_empty() {
                     normalise_case_names(&mut spec.test_cases);
                     super::spec::unwrap_expected(&mut spec);
@@ -78,5 +101,21 @@ pub async fn plan(
         }
         ctx.warn(Stage::Plan, 12, format!("unusable spec: {}", problems.as_deref().unwrap_or("")));
     }
+    if let Some(spec) = stub.as_ref().and_then(|s| s.spec()) {
+        ctx.warn(Stage::Plan, 18, "the overseer's spec was unusable: the stub's signature and examples are the spec");
+        return Ok(spec);
+    }
     Err(EvolveError::Spec(format!("the overseer could not write a usable spec: {}", problems.unwrap_or_default())))
+}
+
+/// Small models copy the prompt's worked example (the hypotenuse) into unrelated specs: its plan
+/// ("return sqrt(a*a + b*b)"), its requirement and its cases. Those parts are dropped unless the
+/// task is about that example.
+fn drop_copied_example(spec: &mut Spec, task: &str) {
+    if task.to_lowercase().contains("hypotenuse") {
+        return;
+    }
+    spec.plan.retain(|p| !p.replace(' ', "").contains("sqrt(a*a+b*b)"));
+    spec.requirements.retain(|r| !r.contains("Pythagorean"));
+    spec.test_cases.retain(|c| c.name != "five_twelve" && c.name != "eight_fifteen");
 }

@@ -94,8 +94,9 @@ fn case_line(case: &TestCase, function: &str) -> String {
     format!("{function}({}) {want}", args.join(", "))
 }
 
-pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, template: Option<&str>) -> String {
-    let mut text = format!("Write: def {}\nProblem: {}\n", spec.signature(), spec.problem);
+/// `task`: the user's own words (or stub), which carry what a spec may lose.
+pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, template: Option<&str>, task: &str) -> String {
+    let mut text = format!("Task: {}\n\nWrite: def {}\nProblem: {}\n", task.trim(), spec.signature(), spec.problem);
     if !spec.requirements.is_empty() {
         text.push_str(&format!("Requirements:\n- {}\n", spec.requirements.join("\n- ")));
     }
@@ -118,11 +119,17 @@ pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, template: Op
 }
 
 /// What went wrong with the previous attempt, for the next rung of the ladder.
-pub fn repair_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, code: &str, failures: &str) -> String {
+pub fn repair_user(
+    spec: &Spec,
+    tools: &BTreeMap<String, ToolConfig>,
+    code: &str,
+    failures: &str,
+    task: &str,
+) -> String {
     format!(
         "{}\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
 write corrected code for `{}`.",
-        code_user(spec, tools, None),
+        code_user(spec, tools, None, task),
         spec.function.name
     )
 }

@@ -58,7 +58,9 @@ pub fn render_importing(spec: &Spec, task: &str, module: &str, contract: bool) -
             check_name(case.check)
         ));
     }
-    let task_line = task.replace(['\n', '\r'], " ");
+    // The task sits in the module docstring: it must not end it (triple quotes) nor escape
+    // anything (backslashes), whatever the user typed.
+    let task_line = task.replace(['\n', '\r'], " ").replace('\\', "\\\\").replace("\"\"\"", "'''");
     let mut text = format!(
         r#""""Tests for `{function}`, written from its spec before any code existed.
 
