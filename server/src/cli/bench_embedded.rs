@@ -20,16 +20,7 @@ pub fn force_embedded(config: &mut Config) {
         .find(|(_, b)| b.kind == Some(crate::config::BackendKind::Embedded))
         .map(|(name, _)| name.clone())
         .unwrap_or_else(|| "embedded".into());
-    let roles = &mut config.roles;
-    for rc in [
-        &mut roles.classifier,
-        &mut roles.overseer,
-        &mut roles.generator.fast,
-        &mut roles.generator.powerful,
-        &mut roles.escalation,
-        &mut roles.evaluator,
-        &mut roles.content,
-    ] {
+    for rc in config.roles.chat_roles_mut() {
         if let Some(model) = rc.fallback_model.clone() {
             rc.backend = Some(embedded.clone());
             rc.model = Some(model);

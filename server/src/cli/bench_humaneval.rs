@@ -25,19 +25,6 @@ pub struct Options {
     pub out: PathBuf,
 }
 
-fn roles(config: &mut Config) -> Vec<&mut crate::config::RoleConfig> {
-    let r = &mut config.roles;
-    vec![
-        &mut r.classifier,
-        &mut r.overseer,
-        &mut r.generator.fast,
-        &mut r.generator.powerful,
-        &mut r.escalation,
-        &mut r.evaluator,
-        &mut r.content,
-    ]
-}
-
 /// Points every role at `backend` (the embedded one takes the catalogue's models) and applies the
 /// model tier.
 fn adjust(config: &mut Config, backend: Option<&str>, models: &str) -> Result<(), String> {
@@ -49,7 +36,7 @@ fn adjust(config: &mut Config, backend: Option<&str>, models: &str) -> Result<()
             )
         })?;
         let embedded = kind == crate::config::BackendKind::Embedded;
-        for rc in roles(config) {
+        for rc in config.roles.chat_roles_mut() {
             if embedded && let Some(m) = rc.fallback_model.clone() {
                 rc.model = Some(m);
             }
@@ -74,7 +61,7 @@ fn adjust(config: &mut Config, backend: Option<&str>, models: &str) -> Result<()
         "fast" | "powerful" => {
             let model = if models == "fast" { fast } else { powerful };
             let backend_of_gen = config.roles.generator.fast.backend.clone();
-            for rc in roles(config) {
+            for rc in config.roles.chat_roles_mut() {
                 rc.model = Some(model.clone());
                 rc.backend = backend_of_gen.clone();
             }

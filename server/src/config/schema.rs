@@ -212,6 +212,19 @@ impl std::fmt::Display for Role {
 }
 
 impl Roles {
+    /// Every chat role (all but `embedding`), for settings that move them together.
+    pub fn chat_roles_mut(&mut self) -> [&mut RoleConfig; 7] {
+        [
+            &mut self.classifier,
+            &mut self.overseer,
+            &mut self.generator.fast,
+            &mut self.generator.powerful,
+            &mut self.escalation,
+            &mut self.evaluator,
+            &mut self.content,
+        ]
+    }
+
     pub fn get(&self, role: Role) -> &RoleConfig {
         match role {
             Role::Classifier => &self.classifier,

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod prompts;
 pub mod recall;
 pub mod review;
+pub mod runs;
 pub mod schema;
 pub mod score;
 pub mod spec;

@@ -301,3 +301,33 @@ pub fn artifacts(l: &Learned<'_>) -> Vec<Artifact> {
     }
     out
 }
+
+/// Stores what an evolve learned; a failure is a warning, never a failed evolve.
+pub async fn remember(ctx: &Ctx<'_>, memory: &Memory, learned: &Learned<'_>) {
+    let artifacts = artifacts(learned);
+    let count = artifacts.len();
+    match memory.remember(artifacts).await {
+        Ok(new) => ctx.emit(
+            Stage::Remember,
+            97,
+            format!("memory: {count} artifacts ({new} new) in {}", memory.store().describe()),
+        ),
+        Err(e) => ctx.warn(Stage::Remember, 97, format!("not remembered: {e}")),
+    }
+}
+
+impl super::evolver::Evolver {
+    /// The stored artifacts most similar to `text` (for editors' completion); empty when memory
+    /// is off.
+    pub async fn similar(
+        &self,
+        text: &str,
+        k: usize,
+        filter: &crate::memory::Filter,
+    ) -> Result<Vec<crate::memory::Hit>, crate::memory::MemoryError> {
+        match self.memory() {
+            Some(memory) => memory.similar(text, k, filter).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}

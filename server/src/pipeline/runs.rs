@@ -1,0 +1,101 @@
+//! Running saved nodes and single programs in the sandbox, and recording the runs in the
+//! registry (what `code-evolver run` and the evolve's final run use).
+
+use super::events::{EventSink, Stage};
+use super::evolver::{Ctx, EvolveError, Evolver, NodeRun};
+use super::{node, tests};
+use crate::pipeline::budget::Budget;
+use crate::registry::RunMetrics;
+use crate::sandbox::run::RunKind;
+use crate::sandbox::{NodeLimits, RunRequest};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+impl Evolver {
+    pub(super) fn record(&self, id: &str, version: i64, purpose: &str, run: &NodeRun) -> Result<(), EvolveError> {
+        let output = match &run.output {
+            Ok(v) => v.to_string(),
+            Err(e) => e.clone(),
+        };
+        self.registry().record_run(
+            id,
+            version,
+            &RunMetrics {
+                purpose,
+                input: &run.input.to_string(),
+                output: &output,
+                ok: run.output.is_ok(),
+                wall_ms: run.metrics.wall_ms,
+                user_ms: run.metrics.user_ms,
+                sys_ms: run.metrics.sys_ms,
+                max_rss_kb: run.metrics.max_rss_kb,
+                exit_code: run.metrics.exit_code,
+                error: run.output.as_ref().err().map(String::as_str),
+            },
+        )?;
+        Ok(())
+    }
+
+    pub(super) async fn run_program(
+        &self,
+        ctx: &Ctx<'_>,
+        program: &str,
+        input: &serde_json::Value,
+        limits: &NodeLimits,
+    ) -> Result<NodeRun, EvolveError> {
+        let dir = tempfile::Builder::new().prefix("code-evolver-run-").tempdir()?;
+        std::fs::write(dir.path().join(tests::NODE_FILE), program)?;
+        let mut env = self.sandbox().base_env(dir.path());
+        if let Some(socket) = ctx.tool_socket {
+            env.insert("CODE_EVOLVER_TOOL_SOCKET".into(), socket.display().to_string());
+        }
+        let request = RunRequest {
+            kind: RunKind::Script { script: dir.path().join(tests::NODE_FILE), args: vec![] },
+            cwd: dir.path().to_path_buf(),
+            stdin: input.to_string(),
+            env,
+            limits: limits.clone(),
+        };
+        let outcome = ctx.run_sandboxed(&request).await?;
+        let output = node::parse_output(&outcome, limits);
+        Ok(NodeRun { input: input.clone(), output, metrics: outcome })
+    }
+
+    /// `code-evolver run NODE --input JSON`: the node's current version, in the sandbox, with its
+    /// tools served; the run is recorded.
+    pub async fn run_node(
+        &self,
+        id_or_prefix: &str,
+        input: serde_json::Value,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<(String, i64, NodeRun), EvolveError> {
+        if !input.is_object() {
+            return Err(EvolveError::Node(
+                "the input must be a JSON object of named arguments, e.g. '{\"a\": 1, \"b\": 2}'".into(),
+            ));
+        }
+        let detail = self.registry().get(id_or_prefix)?;
+        let budget = Arc::new(Budget::new(
+            self.config().limits.evolve_tokens,
+            Duration::from_secs_f64(self.config().limits.evolve_time_s),
+        ));
+        let tools = self.tool_server(&budget, &cancel, &events, Stage::Run)?;
+        let ctx = Ctx {
+            config: self.config(),
+            router: self.router(),
+            sandbox: self.sandbox(),
+            linters: self.linters(),
+            budget: &budget,
+            cancel: &cancel,
+            events: &events,
+            tool_socket: Some(tools.socket_path()),
+            memory: None,
+        };
+        let limits = self.node_limits(usize::from(detail.uses_tools), 0);
+        let run = self.run_program(&ctx, &detail.program, &input, &limits).await?;
+        self.record(&detail.id, detail.current_version, "run", &run)?;
+        Ok((detail.id, detail.current_version, run))
+    }
+}
