@@ -28,5 +28,5 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
   npm ci --no-audit --no-fund --loglevel=error
   npm test
   npm run package
-  CODE_EVOLVER_BIN="$target_dir/debug/code-evolver" node e2e/evolve.e2e.mjs
+  CE_TEST_BIN="$target_dir/debug/code-evolver" node e2e/evolve.e2e.mjs
 )

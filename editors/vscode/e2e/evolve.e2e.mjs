@@ -5,7 +5,7 @@
 // the spec's cases. The exit code is the verdict.
 //
 //   node e2e/evolve.e2e.mjs            (from editors/vscode, after `npm run package`)
-// Environment: CODE_EVOLVER_BIN (default ../../target/debug/code-evolver), CODE_SERVER,
+// Environment: CE_TEST_BIN (default ../../target/debug/code-evolver), CODE_SERVER,
 // CHROMIUM (default /usr/bin/chromium), CODE_EVOLVER_PYTHON (the venv `setup` made).
 
 import { spawn, spawnSync } from "node:child_process";
@@ -18,7 +18,7 @@ import { chromium } from "playwright-core";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extensionDir = path.resolve(here, "..");
 const repo = path.resolve(extensionDir, "../..");
-const bin = process.env.CODE_EVOLVER_BIN ?? path.join(repo, "target/debug/code-evolver");
+const bin = process.env.CE_TEST_BIN ?? path.join(repo, "target/debug/code-evolver");
 const tools = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "code-evolver-test-tools");
 const codeServer = process.env.CODE_SERVER ?? path.join(tools, "code-server/node_modules/.bin/code-server");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";

@@ -135,7 +135,11 @@ impl LanguageServer for EvolverServer {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        self.state.client.log_message(MessageType::INFO, "code-evolver language server ready").await;
+        // A bad configuration or a missing Python is said at once, not at the first request.
+        match self.state.engine().await {
+            Ok(_) => self.state.client.log_message(MessageType::INFO, "code-evolver language server ready").await,
+            Err(e) => self.state.show_error(format!("code-evolver cannot start its engine: {e}")).await,
+        }
     }
 
     async fn shutdown(&self) -> Result<()> {

@@ -15,11 +15,17 @@ pub async fn handle(state: &State, params: DocumentDiagnosticParams) -> Result<D
     let items = match cached {
         Some(items) => items,
         None => {
-            let items = lint::compute(state, &uri, &doc).await.map_err(|e| Error {
-                code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
-                message: format!("linting failed: {e}").into(),
-                data: None,
-            })?;
+            // Without an engine (bad configuration, no Python) there is nothing to lint with; the
+            // reason was shown once at start, not on every pull.
+            let items = match lint::compute(state, &uri, &doc).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::warn!("no diagnostics: {e}");
+                    return Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
+                        RelatedFullDocumentDiagnosticReport::default(),
+                    )));
+                }
+            };
             state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, items.clone()));
             items
         }
