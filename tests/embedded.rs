@@ -162,12 +162,7 @@ fn embedded_sentence_embeddings_rank_related_text_above_unrelated() {
         support::refused_url(),
         dir.display()
     );
-    let config = code_evolver::config::ConfigLoader::default()
-        .without_user_file()
-        .without_environment()
-        .layer(code_evolver::config::Layer::from_yaml("test", &yaml).unwrap())
-        .load()
-        .unwrap();
+    let config = support::config_from_yaml(&yaml);
     let router = code_evolver::llm::Router::new(&config, &dir).unwrap();
     let texts: Vec<String> = [
         "add two numbers and return the sum",

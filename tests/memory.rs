@@ -118,12 +118,7 @@ fn memory_on(server: &ScriptedServer, model: &str, path: &std::path::Path) -> Me
         "backends:\n  ollama: {{ kind: ollama, url: \"{}\", fallback: null }}\nroles:\n  embedding: {{ backend: ollama, model: {model} }}\n",
         server.url
     );
-    let config = code_evolver::config::ConfigLoader::default()
-        .without_user_file()
-        .without_environment()
-        .layer(code_evolver::config::Layer::from_yaml("test", &yaml).unwrap())
-        .load()
-        .unwrap();
+    let config = support::config_from_yaml(&yaml);
     let router = code_evolver::llm::Router::new(&config, path.parent().unwrap()).unwrap();
     Memory::new(Box::new(SqliteStore::open(path).unwrap()), Arc::new(router))
 }

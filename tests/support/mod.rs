@@ -145,3 +145,13 @@ pub fn refused_url() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
+
+/// The defaults plus `yaml`, without the user's file or environment (for library-level tests).
+pub fn config_from_yaml(yaml: &str) -> code_evolver::config::Config {
+    code_evolver::config::ConfigLoader::default()
+        .without_user_file()
+        .without_environment()
+        .layer(code_evolver::config::Layer::from_yaml("test", yaml).unwrap())
+        .load()
+        .unwrap()
+}

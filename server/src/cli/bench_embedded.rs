@@ -4,7 +4,7 @@
 
 use super::smoke::{fast_only, suite};
 use super::{EXIT_FAILED, Global};
-use crate::config::{Config, Role};
+use crate::config::Config;
 use crate::llm::embedded::{Embedded, EmbeddedSettings, generate};
 use crate::llm::{ChatRequest, Message};
 use crate::pipeline::Evolver;
@@ -148,13 +148,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             Ok(e) => e,
             Err(code) => return code,
         };
-        let top = evolver
-            .config()
-            .pipeline
-            .escalation
-            .last()
-            .and_then(|r| Role::parse(&r.role))
-            .unwrap_or(Role::GeneratorFast);
+        let top = evolver.ladder_top();
         println!("smoke suite, {label} (ladder tops out at {}):", evolver.router().route(top).model);
         let started = Instant::now();
         let report = suite(&evolver, limit, false, false).await;

@@ -138,14 +138,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     }
     let _ = evolver.router().check_reachability().await;
     let generator = evolver.router().route(Role::GeneratorFast);
-    let top = evolver
-        .config()
-        .pipeline
-        .escalation
-        .last()
-        .and_then(|r| Role::parse(&r.role))
-        .map(|r| evolver.router().route(r).model)
-        .unwrap_or_default();
+    let top = evolver.router().route(evolver.ladder_top()).model;
     println!(
         "bench humaneval: {} problems from {} · generator {} @ {} · ladder tops out at {} · overseer {} · {} job(s)",
         problems.len(),

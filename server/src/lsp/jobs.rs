@@ -256,6 +256,17 @@ fn existing_function(doc: &Document, uri: &Uri, f: &FunctionSpan) -> Result<Exis
     })
 }
 
+/// The function as the engine takes it, from the document as it is now, and the engine.
+async fn existing_with_engine(
+    state: &State,
+    uri: &Uri,
+    function: &FunctionSpan,
+) -> Result<(ExistingFunction, Arc<crate::pipeline::Evolver>), String> {
+    let doc = state.document(uri).ok_or("the document was closed")?;
+    let existing = existing_function(&doc, uri, function)?;
+    Ok((existing, state.engine().await?))
+}
+
 /// The function named `name` as it is in the document now, if its text is still `source`.
 fn find_unchanged(doc: &Document, name: &str, source: &str) -> Option<FunctionSpan> {
     locate::functions(doc).into_iter().find(|f| f.name == name && locate::function_source(doc, f) == source)
@@ -293,12 +304,9 @@ pub async fn optimize(
     state: Arc<State>,
     uri: Uri,
     function: FunctionSpan,
-    _started_version: i32,
     job: JobContext,
 ) -> Result<serde_json::Value, String> {
-    let doc = state.document(&uri).ok_or("the document was closed")?;
-    let existing = existing_function(&doc, &uri, &function)?;
-    let engine = state.engine().await?;
+    let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
     let outcome = match engine.optimize_function(&existing, job.events.clone(), job.cancel.clone()).await {
         Ok(o) => o,
         Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),
@@ -349,12 +357,9 @@ pub async fn write_tests(
     state: Arc<State>,
     uri: Uri,
     function: FunctionSpan,
-    _started_version: i32,
     job: JobContext,
 ) -> Result<serde_json::Value, String> {
-    let doc = state.document(&uri).ok_or("the document was closed")?;
-    let existing = existing_function(&doc, &uri, &function)?;
-    let engine = state.engine().await?;
+    let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
     let written = match engine.write_tests(&existing, job.events.clone(), job.cancel.clone()).await {
         Ok(w) => w,
         Err(EvolveError::Cancelled) => return Err("stopped; no file was written".into()),

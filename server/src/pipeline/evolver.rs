@@ -246,6 +246,10 @@ impl Evolver {
     pub fn memory(&self) -> Option<&Memory> {
         self.memory.as_deref()
     }
+    /// The role on the ladder's top rung (where escalation ends).
+    pub fn ladder_top(&self) -> Role {
+        self.config.pipeline.escalation.last().and_then(|r| Role::parse(&r.role)).unwrap_or(Role::GeneratorFast)
+    }
     pub fn memory_error(&self) -> Option<&str> {
         self.memory_error.as_deref()
     }

@@ -67,28 +67,27 @@ local function uri()
   return vim.uri_from_bufnr(0)
 end
 
+local function say_message(result)
+  if result and result.message then
+    notify(result.message)
+  end
+end
+
+--- The function under the cursor, for optimize and write-tests.
+local function at_cursor()
+  return { uri = uri(), line = vim.api.nvim_win_get_cursor(0)[1] - 1 }
+end
+
 function M.evolve(opts)
-  exec("codeEvolver.evolve", { uri = uri(), range = current_range(opts) }, function(result)
-    if result and result.message then
-      notify(result.message)
-    end
-  end)
+  exec("codeEvolver.evolve", { uri = uri(), range = current_range(opts) }, say_message)
 end
 
 function M.optimize()
-  exec("codeEvolver.optimize", { uri = uri(), line = vim.api.nvim_win_get_cursor(0)[1] - 1 }, function(result)
-    if result and result.message then
-      notify(result.message)
-    end
-  end)
+  exec("codeEvolver.optimize", at_cursor(), say_message)
 end
 
 function M.write_tests()
-  exec("codeEvolver.writeTests", { uri = uri(), line = vim.api.nvim_win_get_cursor(0)[1] - 1 }, function(result)
-    if result and result.message then
-      notify(result.message)
-    end
-  end)
+  exec("codeEvolver.writeTests", at_cursor(), say_message)
 end
 
 function M.cancel()

@@ -89,14 +89,13 @@ async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<
         state.show_error(message.clone()).await;
         return Err(bad_args(command, message));
     };
-    let (job_state, job_uri, version) = (state.clone(), uri.clone(), doc.version);
+    let (job_state, job_uri) = (state.clone(), uri.clone());
     if command == commands::OPTIMIZE {
         let title = format!("Evolve: optimize {}", function.name);
-        Ok(jobs::run(state, &uri, title, move |job| jobs::optimize(job_state, job_uri, function, version, job)).await)
+        Ok(jobs::run(state, &uri, title, move |job| jobs::optimize(job_state, job_uri, function, job)).await)
     } else {
         let title = format!("Evolve: write tests for {}", function.name);
-        Ok(jobs::run(state, &uri, title, move |job| jobs::write_tests(job_state, job_uri, function, version, job))
-            .await)
+        Ok(jobs::run(state, &uri, title, move |job| jobs::write_tests(job_state, job_uri, function, job)).await)
     }
 }
 
