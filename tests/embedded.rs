@@ -72,7 +72,6 @@ fn every_stage_schema_becomes_a_grammar_that_always_parses() {
     for (schema, prompt) in [
         (schema::classify(), "Classify the task: add 10 and 20"),
         (schema::plan(), "Write the spec of a Python function for: reverse a string"),
-        (schema::code(), "Write a Python function that adds two numbers."),
         (schema::review(), "Work out add(a=2, b=3)."),
         (schema::optimize(), "Make this faster: def f(x): return sum([i for i in range(x)])"),
         (schema::judge(), "Stored task: add two numbers. New task: sum of a and b. SAME, RELATED or DIFFERENT?"),

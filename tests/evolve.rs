@@ -68,10 +68,13 @@ async fn arithmetic_task_over_openai_sse() {
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+    let plan = &server.requests_for("plan")[0];
+    assert_eq!(plan.path, "/v1/chat/completions");
+    assert_eq!(plan.body["response_format"]["type"], "json_schema");
+    assert_eq!(plan.body["response_format"]["json_schema"]["name"], "plan");
+    // The code stage asks for a plain code block: no schema to escape the code into.
     let code = &server.requests_for("code")[0];
-    assert_eq!(code.path, "/v1/chat/completions");
-    assert_eq!(code.body["response_format"]["type"], "json_schema");
-    assert_eq!(code.body["response_format"]["json_schema"]["name"], "code");
+    assert!(code.body.get("response_format").is_none(), "{}", code.body);
     assert_eq!(code.body["stream"], true);
 }
 

@@ -162,17 +162,6 @@ fn single_shot_request(problem: &Problem) -> ChatRequest {
     }
 }
 
-/// The first ```python block of an answer, else the whole answer.
-fn code_block(text: &str) -> String {
-    let Some(start) = text.find("```") else { return text.to_string() };
-    let after = &text[start + 3..];
-    let after = after.strip_prefix("python").or_else(|| after.strip_prefix("py")).unwrap_or(after);
-    match after.find("```") {
-        Some(end) => after[..end].to_string(),
-        None => after.to_string(),
-    }
-}
-
 /// One generation from the prompt alone; no tests, no escalation.
 pub async fn single_shot(evolver: &Evolver, problem: &Problem, cancel: &CancellationToken) -> Outcome {
     let started = Instant::now();
@@ -193,7 +182,9 @@ pub async fn single_shot(evolver: &Evolver, problem: &Problem, cancel: &Cancella
     match evolver.router().chat(Role::GeneratorFast, None, single_shot_request(problem), &budget, cancel).await {
         Ok((completion, record)) => {
             out.tokens = record.prompt_tokens + record.completion_tokens;
-            out.code = node::clean_model_code(&code_block(&completion.text));
+            out.code = node::clean_model_code(
+                crate::pipeline::generate::code_in_answer(&completion.text).unwrap_or(&completion.text),
+            );
             match score(evolver, problem, &out.code).await {
                 Ok(()) => out.passed = true,
                 Err(e) => out.detail = e,

@@ -4,7 +4,8 @@
 //! (500, hang, garbage, cut stream). Every request is logged for assertions.
 //!
 //! Rules match on the stage (the JSON schema's `title` that code-evolver sends as Ollama's `format`
-//! or OpenAI's `response_format.json_schema.name`; `none` without a schema) and/or on text in the
+//! or OpenAI's `response_format.json_schema.name`; `code` for the code stage, which sends none;
+//! `none` for other requests without a schema) and/or on text in the
 //! messages. A rule's replies are used in order; the last repeats.
 
 use axum::Router;
@@ -203,6 +204,11 @@ fn stage_of(body: &Value) -> String {
     }
     if body.get("format").and_then(Value::as_str) == Some("json") {
         return "json".into();
+    }
+    // The code stage asks for a plain code block, without a schema; its system prompt names it.
+    let system = body.pointer("/messages/0/content").and_then(Value::as_str).unwrap_or("");
+    if system.starts_with(crate::pipeline::prompts::CODE_SYSTEM_LEAD) {
+        return "code".into();
     }
     "none".into()
 }
@@ -512,8 +518,9 @@ pub mod fixtures {
         })
     }
 
+    /// A code-stage answer as models write it: a fenced block between two lines of prose.
     pub fn code(code: &str) -> Value {
-        json!({ "code": code, "notes": "scripted" })
+        Value::String(format!("Here is the function:\n```python\n{}\n```\nIt has no side effects.", code.trim_end()))
     }
 
     pub fn faster(code: &str, change: &str) -> Value {

@@ -98,7 +98,8 @@ const script = {
     },
     {
       stage: "code",
-      replies: [{ code: 'def add(a: int, b: int) -> int:\n    """Return the sum of a and b."""\n    return a + b\n', notes: "scripted" }],
+      // The code stage answers with a plain fenced block, as models do.
+      replies: ['Here is the function:\n```python\ndef add(a: int, b: int) -> int:\n    """Return the sum of a and b."""\n    return a + b\n```\n'],
     },
   ],
 };

@@ -24,6 +24,8 @@ pub struct Attempt<'a> {
     pub template: Option<&'a str>,
     /// The task as the user gave it.
     pub task: &'a str,
+    /// Whether the spec's requirements and plan are shown (see escalate::plan_from_another_model).
+    pub show_plan: bool,
 }
 
 pub async fn generate(
@@ -33,12 +35,13 @@ pub async fn generate(
     percent: u8,
 ) -> Result<Generated, EvolveError> {
     let user = match attempt.repair {
-        Some((code, failures)) => prompts::repair_user(spec, &ctx.config.tools, code, failures, attempt.task),
-        None => prompts::code_user(spec, &ctx.config.tools, attempt.template, attempt.task),
+        Some((code, failures)) => prompts::repair_user(spec, &ctx.config.tools, code, failures, attempt),
+        None => prompts::code_user(spec, &ctx.config.tools, attempt),
     };
     let request = ChatRequest {
         messages: vec![Message::system(prompts::code_system(spec)), Message::user(user)],
-        schema: Some(schema::code()),
+        // No schema: a plain code block, which small models write far better than escaped JSON.
+        schema: None,
         temperature: Some(attempt.temperature),
         ..Default::default()
     };
@@ -89,24 +92,67 @@ pub async fn tidy(ctx: &Ctx<'_>, code: String, note: Option<String>, percent: u8
     Ok(Generated::Code { code: tidied, note })
 }
 
-/// The code from a `{"code": ...}` answer, or from a fenced block when the JSON is broken.
+/// The code from a fenced block (what the code stage asks for), a `{"code": ...}` answer (what
+/// a server that forces JSON returns), or bare code.
 pub fn extract(text: &str, spec: &Spec) -> Generated {
     let raw = text.to_string();
-    let code = match schema::parse_json_answer(text) {
+    let json = text.trim_start().starts_with('{').then(|| schema::parse_json_answer(text)).flatten();
+    let code = match json {
         Some(v) => match v.get("code").and_then(|c| c.as_str()) {
             Some(code) => code.to_string(),
-            None => {
-                return Generated::Unusable { reason: "the JSON answer has no `code` string".into(), raw };
-            }
+            None => return Generated::Unusable { reason: "the JSON answer has no `code` string".into(), raw },
         },
-        None if text.contains("def ") => schema::strip_fences(text).to_string(),
-        None => {
-            return Generated::Unusable { reason: "the answer is neither JSON nor code".into(), raw };
-        }
+        None => match code_in_answer(text) {
+            Some(code) => code.to_string(),
+            None => return Generated::Unusable { reason: "the answer holds no Python code block".into(), raw },
+        },
     };
     let cleaned = node::clean_model_code(&code);
     match node::ensure_entry(&cleaned, spec) {
         Ok((code, note)) => Generated::Code { code, note },
         Err(reason) => Generated::Unusable { reason, raw: cleaned },
+    }
+}
+
+/// The first fenced block that defines a function (else the first fenced block), or the whole
+/// answer when it has no fence but defines one. Explanations around the block are dropped.
+pub fn code_in_answer(text: &str) -> Option<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        // The info string (`python`, `py`, nothing) ends at the first newline.
+        let Some(newline) = after.find('\n') else { break };
+        let body = &after[newline + 1..];
+        match body.find("```") {
+            Some(end) => {
+                blocks.push(&body[..end]);
+                rest = &body[end + 3..];
+            }
+            None => {
+                // An answer cut off inside its block still carries the code so far.
+                blocks.push(body);
+                break;
+            }
+        }
+    }
+    let defines = |b: &str| b.lines().any(|l| l.trim_start().starts_with("def ") || l.starts_with("async def "));
+    if let Some(block) = blocks.iter().find(|b| defines(b)).or(blocks.first()) {
+        return Some(block);
+    }
+    text.contains("def ").then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_in_answer;
+
+    #[test]
+    fn finds_the_code_block_among_explanations() {
+        let answer = "Here is an example:\n```\nf(2)  # 4\n```\nThe code:\n```python\ndef f(x):\n    return {\"a\": x}\n```\nDone.";
+        assert_eq!(code_in_answer(answer), Some("def f(x):\n    return {\"a\": x}\n"));
+        assert_eq!(code_in_answer("```py\ndef g():\n    pass"), Some("def g():\n    pass"));
+        assert_eq!(code_in_answer("def h():\n    return 1\n"), Some("def h():\n    return 1\n"));
+        assert_eq!(code_in_answer("I cannot help with that."), None);
     }
 }

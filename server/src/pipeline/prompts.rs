@@ -1,6 +1,9 @@
 //! Prompts for each stage. Small local models do well with short, concrete instructions and a
-//! worked example; the answer's shape is enforced by the stage's JSON schema.
+//! worked example; the answer's shape is enforced by the stage's JSON schema, except for the
+//! code stage, which answers with a plain ```python block (code escaped inside a JSON string is
+//! what small models get wrong most).
 
+use super::generate::Attempt;
 use super::spec::{Check, Classification, Spec, TestCase};
 use crate::config::ToolConfig;
 use std::collections::BTreeMap;
@@ -65,12 +68,16 @@ pub fn plan_user(task: &str, classification: &Classification, tools: &str, probl
     text
 }
 
+/// How the code stage's system prompt starts. The code stage sends no JSON schema (code inside a
+/// JSON string is what small models get wrong most), so a scripted test server recognises the
+/// stage by this text instead.
+pub const CODE_SYSTEM_LEAD: &str = "You write Python 3.11 code.";
+
 pub fn code_system(spec: &Spec) -> String {
     let mut text = format!(
-        "You write Python 3.11 code. Write the function `{}` and any helpers it needs, with their \
-imports and type hints. Do NOT read input, print, parse arguments, add an `if __name__` block or \
-write tests: the caller calls the function directly. Answer with JSON: {{\"code\": \"<the Python \
-code>\"}}.",
+        "{CODE_SYSTEM_LEAD} Write the function `{}` and any helpers it needs, with their imports and \
+type hints. Do NOT read input, print, parse arguments, add an `if __name__` block or write tests: \
+the caller calls the function directly. Answer with the complete code in one ```python code block.",
         spec.function.name
     );
     if !spec.tools.is_empty() {
@@ -95,12 +102,13 @@ fn case_line(case: &TestCase, function: &str) -> String {
 }
 
 /// `task`: the user's own words (or stub), which carry what a spec may lose.
-pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, template: Option<&str>, task: &str) -> String {
-    let mut text = format!("Task: {}\n\nWrite: def {}\nProblem: {}\n", task.trim(), spec.signature(), spec.problem);
-    if !spec.requirements.is_empty() {
+pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attempt<'_>) -> String {
+    let mut text =
+        format!("Task: {}\n\nWrite: def {}\nProblem: {}\n", attempt.task.trim(), spec.signature(), spec.problem);
+    if attempt.show_plan && !spec.requirements.is_empty() {
         text.push_str(&format!("Requirements:\n- {}\n", spec.requirements.join("\n- ")));
     }
-    if !spec.plan.is_empty() {
+    if attempt.show_plan && !spec.plan.is_empty() {
         text.push_str(&format!("Plan:\n- {}\n", spec.plan.join("\n- ")));
     }
     text.push_str("Examples it must satisfy (checked by the tests; do not copy them into the code):\n");
@@ -112,7 +120,7 @@ pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, template: Op
             text.push_str(&format!("Tool `{tool}`: {}\n", t.description));
         }
     }
-    if let Some(template) = template {
+    if let Some(template) = attempt.template {
         text.push_str(&format!("\nA related verified solution you may adapt:\n```python\n{template}\n```\n"));
     }
     text
@@ -124,12 +132,12 @@ pub fn repair_user(
     tools: &BTreeMap<String, ToolConfig>,
     code: &str,
     failures: &str,
-    task: &str,
+    attempt: &Attempt<'_>,
 ) -> String {
     format!(
         "{}\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
 write corrected code for `{}`.",
-        code_user(spec, tools, None, task),
+        code_user(spec, tools, &Attempt { template: None, ..*attempt }),
         spec.function.name
     )
 }

@@ -69,18 +69,6 @@ pub fn plan() -> Value {
     })
 }
 
-pub fn code() -> Value {
-    json!({
-        "title": "code",
-        "type": "object",
-        "properties": {
-            "code": { "type": "string", "maxLength": 1800 },
-            "notes": { "type": "string", "maxLength": 300 }
-        },
-        "required": ["code"]
-    })
-}
-
 pub fn review() -> Value {
     json!({
         "title": "review",
