@@ -162,6 +162,31 @@ async fn escalation_repairs_a_failing_first_attempt() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_that_repeats_the_failing_code_is_asked_again_hotter() {
+    let wrong = "def add(a: int, b: int) -> int:\n    return a - b\n";
+    // The repeat differs only in blank lines and trailing spaces.
+    let repeat = "def add(a: int, b: int) -> int:   \n\n    return a - b\n\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(repeat), fixtures::code(ADD)])
+        .on("review", json!({ "cases": [{ "name": "task", "work": "10 + 20", "result": 30 }] }));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+    assert!(run.stdout.contains("repeats code that already failed"), "{}", run.all());
+    let temperatures: Vec<f64> = server
+        .requests_for("code")
+        .iter()
+        .map(|r| (r.body["options"]["temperature"].as_f64().unwrap() * 10.0).round() / 10.0)
+        .collect();
+    // Rung 1 at 0.1, rung 2 at 0.3 repeats, asked again at 0.7 and right; no third rung.
+    assert_eq!(temperatures, [0.1, 0.3, 0.7]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ladder_exhausted_is_a_clear_failure() {
     let wrong = "def add(a: int, b: int) -> int:\n    return a * b\n";
     let script = Script::new()
@@ -175,9 +200,13 @@ async fn ladder_exhausted_is_a_clear_failure() {
     assert!(run.stderr.contains("no version passed the spec's tests after 3 attempts"), "{}", run.all());
     assert!(run.stderr.contains("expected 30, got 200"), "{}", run.all());
     assert!(run.result().is_none());
-    // The last rung is the powerful model.
+    // The last rung is the powerful model; each rung that repeats the failing code is asked once
+    // more, hotter.
     let models: Vec<String> = server.requests_for("code").iter().map(|r| r.model.clone()).collect();
-    assert_eq!(models, ["qwen2.5-coder:1.5b", "qwen2.5-coder:1.5b", "qwen2.5-coder:7b"]);
+    assert_eq!(
+        models,
+        ["qwen2.5-coder:1.5b", "qwen2.5-coder:1.5b", "qwen2.5-coder:1.5b", "qwen2.5-coder:7b", "qwen2.5-coder:7b"]
+    );
     let list = env.run(&["list"]).await;
     assert!(list.stdout.contains("no nodes yet"), "failed evolves are not saved:\n{}", list.all());
 }

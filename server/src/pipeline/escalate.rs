@@ -76,6 +76,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
     let mut last_code: Option<String> = None;
     let mut last_failures: Option<String> = None;
     let mut last_report = None;
+    // Code that failed, normalised, so a repeat is caught.
+    let mut tried: Vec<String> = Vec::new();
     let rungs: Vec<usize> = (start_rung.min(ladder.len() - 1)..ladder.len()).collect();
     let span = 40.0 / rungs.len().max(1) as f32;
     for (i, &rung_index) in rungs.iter().enumerate() {
@@ -126,7 +128,21 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             total: spec.test_cases.len(),
             outcome: String::new(),
         };
-        match generate(ctx, &spec, &attempt, base + 2).await? {
+        let mut generated = generate(ctx, &spec, &attempt, base + 2).await?;
+        // Small models often answer a repair with the very code that failed; testing it again
+        // would waste the rung, so the model is asked once more, hotter.
+        if let Generated::Code { code, .. } = &generated
+            && tried.contains(&normalised(code))
+        {
+            let hotter = (rung.temperature + 0.4).min(1.0);
+            ctx.warn(
+                stage,
+                base + 2,
+                format!("the answer repeats code that already failed; asking again at temperature {hotter:.1}"),
+            );
+            generated = generate(ctx, &spec, &Attempt { temperature: hotter, ..attempt }, base + 2).await?;
+        }
+        match generated {
             Generated::Unusable { reason, raw } => {
                 ctx.warn(stage, base + 3, format!("unusable answer: {reason}"));
                 record.outcome = format!("unusable: {reason}");
@@ -193,6 +209,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 ctx.warn(Stage::Verify, base + 8, summary.clone());
                 record.outcome = summary;
                 last_failures = Some(report.failures_text());
+                tried.push(normalised(&code));
                 last_code = Some(code);
                 last_report = Some(report);
             }
@@ -200,4 +217,9 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         attempts.push(record);
     }
     Ok(Err(Failed { attempts, last_report, last_code }))
+}
+
+/// Code without blank lines or trailing spaces: two answers that differ only there are the same.
+fn normalised(code: &str) -> String {
+    code.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
 }
