@@ -24,7 +24,7 @@ pub struct Attempt<'a> {
     pub template: Option<&'a str>,
     /// The task as the user gave it.
     pub task: &'a str,
-    /// Whether the spec's requirements and plan are shown (see escalate::plan_from_another_model).
+    /// Whether the spec's requirements and plan are shown (see escalate::show_plan).
     pub show_plan: bool,
 }
 
