@@ -13,9 +13,13 @@ import sys
 
 
 def code_of(task):
-    """The first fenced code block, else the whole task."""
+    """The first fenced code block, else the task from its first line of code on (a pasted stub
+    often follows a line of prose: "Implement this:")."""
     match = re.search(r"```(?:python|py)?\n(.*?)(?:```|$)", task, re.S)
-    return match.group(1) if match else task
+    if match:
+        return match.group(1)
+    code = re.search(r"^(?:from |import |def |async def |@)", task, re.M)
+    return task[code.start():] if code else task
 
 
 def literal(node):

@@ -323,3 +323,40 @@ async fn a_wrong_case_in_the_spec_is_caught_by_the_review_not_fixed_by_the_code(
     assert!(review.contains("subtract(a=-5, b=3)"), "{review}");
     assert!(!review.contains("return a - b") && !review.contains("-20"), "{review}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_stub() {
+    let script = || {
+        Script::new()
+            .on("classify", fixtures::classify("arithmetic", "simple"))
+            .on("plan", fixtures::add_spec())
+            .on("code", fixtures::code(ADD))
+    };
+    let code_prompt = |server: &ScriptedServer| server.requests_for("code")[0].text.clone();
+    let other_overseer = "roles:\n  overseer:\n    model: \"qwen2.5-coder:7b\"\n";
+
+    // The default config: the overseer and the first rung are the same model.
+    let server = ScriptedServer::start(script()).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    env.run(&["evolve", "add 10 and 20"]).await.assert_ok();
+    let prompt = code_prompt(&server);
+    assert!(!prompt.contains("Plan:") && prompt.contains("Problem: Add two numbers."), "{prompt}");
+
+    // Another model wrote the plan.
+    let server = ScriptedServer::start(script()).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!("{}{other_overseer}", base_config("ollama", &format!("url: \"{}\"", server.url))));
+    env.run(&["evolve", "add 10 and 20"]).await.assert_ok();
+    let prompt = code_prompt(&server);
+    assert!(prompt.contains("Plan:\n- return a + b"), "{prompt}");
+
+    // The task carries a stub: its docstring is the statement; no plan, even from another model.
+    let server = ScriptedServer::start(script()).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!("{}{other_overseer}", base_config("ollama", &format!("url: \"{}\"", server.url))));
+    let stub =
+        "Implement:\ndef add(a: int, b: int) -> int:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    3\n    \"\"\"\n";
+    env.run(&["evolve", stub]).await.assert_ok();
+    let prompt = code_prompt(&server);
+    assert!(!prompt.contains("Plan:") && prompt.contains("add(a=1, b=2) == 3"), "{prompt}");
+}
