@@ -42,6 +42,16 @@ def cases_from(func, params, docstring):
             expected = ast.literal_eval(example.want.strip())
         except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
             continue
+        # `round(f(...), 2)` is how doctests show a float: the inner call, compared approximately.
+        check = "equals"
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "round"
+            and call.args
+            and isinstance(expected, (int, float))
+        ):
+            call, check = call.args[0], "approx"
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == func.name):
             continue
         try:
@@ -60,7 +70,7 @@ def cases_from(func, params, docstring):
             json.dumps(expected)
         except (TypeError, ValueError):
             continue
-        cases.append({"name": f"docstring_{len(cases) + 1}", "input": given, "expected": expected})
+        cases.append({"name": f"docstring_{len(cases) + 1}", "input": given, "expected": expected, "check": check})
     return cases
 
 

@@ -24,6 +24,9 @@ pub struct StubCase {
     pub name: String,
     pub input: serde_json::Map<String, serde_json::Value>,
     pub expected: serde_json::Value,
+    /// `approx` for a doctest that rounds the result (`round(f(x), 2)`).
+    #[serde(default)]
+    pub check: Check,
 }
 
 impl Stub {
@@ -34,7 +37,7 @@ impl Stub {
                 name: c.name.clone(),
                 input: c.input.clone(),
                 expected: c.expected.clone(),
-                check: Check::Equals,
+                check: c.check,
             })
             .collect()
     }
