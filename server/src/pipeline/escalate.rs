@@ -60,7 +60,8 @@ pub struct Job<'a> {
 
 /// Whether a rung sees the overseer's requirements and plan. Not when the same model wrote them:
 /// its own plan adds nothing it does not know, and small models copy its pseudo-code verbatim,
-/// mistakes and all (HumanEval, first 40, 0.5B writing both: 35% with the plan shown, 80% without).
+/// mistakes and all (HumanEval, first 40, 0.5B writing both: 35% -> 80% with this and the plain
+/// code block together).
 /// Not when the task carried a stub either: the author's docstring says what to do, and even a
 /// stronger overseer's paraphrase led the 0.5B astray (0.5B generator with a 1.5B overseer: 67.5%
 /// with the plan shown).

@@ -101,7 +101,7 @@ fn case_line(case: &TestCase, function: &str) -> String {
     format!("{function}({}) {want}", args.join(", "))
 }
 
-/// `task`: the user's own words (or stub), which carry what a spec may lose.
+/// The attempt's task is the user's own words (or stub), which carry what a spec may lose.
 pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attempt<'_>) -> String {
     let mut text =
         format!("Task: {}\n\nWrite: def {}\nProblem: {}\n", attempt.task.trim(), spec.signature(), spec.problem);
