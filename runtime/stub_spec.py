@@ -30,47 +30,68 @@ def annotation(node):
     return ast.unparse(node) if node is not None else ""
 
 
-def cases_from(func, params, docstring):
-    cases = []
+def case_from(func, params, source, want):
+    """One case from a call's source and its expected value's source, or None."""
     try:
-        examples = doctest.DocTestParser().get_examples(docstring)
+        call = ast.parse(source.strip(), mode="eval").body
+        try:
+            expected = ast.literal_eval(want.strip())
+        except (SyntaxError, ValueError):
+            # A doctest's expected output runs on until a blank line, so prose that follows
+            # without one is part of it: the first line alone is the value.
+            expected = ast.literal_eval(want.strip().splitlines()[0])
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError, IndexError):
+        return None
+    # `round(f(...), 2)` is how doctests show a float: the inner call, compared approximately.
+    check = "equals"
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "round"
+        and call.args
+        and isinstance(expected, (int, float))
+    ):
+        call, check = call.args[0], "approx"
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == func.name):
+        return None
+    try:
+        args = [literal(a) for a in call.args]
+        kwargs = {k.arg: literal(k.value) for k in call.keywords if k.arg}
+    except (ValueError, TypeError, SyntaxError):
+        return None
+    if len(args) > len(params):
+        return None
+    given = dict(zip(params, args))
+    given.update(kwargs)
+    if set(given) != set(params):
+        return None
+    try:
+        json.dumps(given)
+        json.dumps(expected)
+    except (TypeError, ValueError):
+        return None
+    return {"input": given, "expected": expected, "check": check}
+
+
+# Examples written as prose lines: `f(1, 2) => 3`, `f(1, 2) ➞ 3`, `f(1, 2) == 3`, `f(1, 2) -> 3`.
+PROSE_EXAMPLE = re.compile(r"^\s*(\w+\(.*\))\s*(?:=>|➞|==|->)\s*(.+?)\s*$")
+
+
+def cases_from(func, params, docstring):
+    found = []
+    try:
+        for example in doctest.DocTestParser().get_examples(docstring):
+            found.append(case_from(func, params, example.source, example.want))
     except ValueError:
-        return cases
-    for example in examples:
-        try:
-            call = ast.parse(example.source.strip(), mode="eval").body
-            expected = ast.literal_eval(example.want.strip())
-        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
-            continue
-        # `round(f(...), 2)` is how doctests show a float: the inner call, compared approximately.
-        check = "equals"
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Name)
-            and call.func.id == "round"
-            and call.args
-            and isinstance(expected, (int, float))
-        ):
-            call, check = call.args[0], "approx"
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == func.name):
-            continue
-        try:
-            args = [literal(a) for a in call.args]
-            kwargs = {k.arg: literal(k.value) for k in call.keywords if k.arg}
-        except (ValueError, TypeError, SyntaxError):
-            continue
-        if len(args) > len(params):
-            continue
-        given = dict(zip(params, args))
-        given.update(kwargs)
-        if set(given) != set(params):
-            continue
-        try:
-            json.dumps(given)
-            json.dumps(expected)
-        except (TypeError, ValueError):
-            continue
-        cases.append({"name": f"docstring_{len(cases) + 1}", "input": given, "expected": expected, "check": check})
+        pass
+    for line in docstring.splitlines():
+        match = PROSE_EXAMPLE.match(line)
+        if match and not line.lstrip().startswith(">>>"):
+            found.append(case_from(func, params, match.group(1), match.group(2)))
+    cases = []
+    for case in found:
+        if case and not any(c["input"] == case["input"] for c in cases):
+            cases.append({"name": f"docstring_{len(cases) + 1}", **case})
     return cases
 
 

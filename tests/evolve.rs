@@ -355,10 +355,12 @@ async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_
     let env = TestEnv::new();
     env.write_config(&format!("{}{other_overseer}", base_config("ollama", &format!("url: \"{}\"", server.url))));
     let stub = "Implement:\ndef add(a: float, b: float) -> float:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    3\n    \
-                >>> round(add(0.1, 0.2), 2)\n    0.3\n    \"\"\"\n";
+                >>> round(add(0.1, 0.2), 2)\n    0.3\n    add(2, 2) => 4\n    \"\"\"\n";
     env.run(&["evolve", stub]).await.assert_ok();
     let prompt = code_prompt(&server);
     assert!(!prompt.contains("Plan:") && prompt.contains("add(a=1, b=2) == 3"), "{prompt}");
     // A doctest that rounds its result becomes an approximate case.
     assert!(prompt.contains("add(a=0.1, b=0.2) ≈ 0.3"), "{prompt}");
+    // So does an example written as prose.
+    assert!(prompt.contains("add(a=2, b=2) == 4"), "{prompt}");
 }
