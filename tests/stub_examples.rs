@@ -9,12 +9,8 @@ use std::process::{Command, Stdio};
 /// The cases stub_spec.py reads from `task`, as (input, expected) pairs.
 fn cases(task: &str) -> Vec<(Value, Value)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/runtime/stub_spec.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
+    let mut child =
+        Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("python3 runs");
     child.stdin.take().unwrap().write_all(task.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "stub_spec.py failed on:\n{task}");
@@ -120,10 +116,7 @@ fn equations_that_define_the_function_and_odd_typed_examples_are_not_cases() {
     let found = cases(&stub("between(first, last)", doc));
     assert_eq!(
         found,
-        vec![
-            (json!({"first": "a", "last": "d"}), json!(["b", "c"])),
-            (json!({"first": "a", "last": "b"}), json!([])),
-        ]
+        vec![(json!({"first": "a", "last": "d"}), json!(["b", "c"])), (json!({"first": "a", "last": "b"}), json!([])),]
     );
 
     // Prose mentioning the function without a literal value gives nothing.

@@ -96,9 +96,13 @@ pub async fn tidy(ctx: &Ctx<'_>, code: String, note: Option<String>, percent: u8
 /// a server that forces JSON returns), or bare code.
 pub fn extract(text: &str, spec: &Spec) -> Generated {
     let raw = text.to_string();
-    let json = text.trim_start().starts_with('{').then(|| schema::parse_json_answer(text)).flatten();
+    // A server that forces JSON answers `{"code": ...}`, bare or in a ```json fence.
+    let json_fenced = schema::fenced_blocks(text).first().is_some_and(|(info, _)| *info == "json");
+    let json = (text.trim_start().starts_with('{') || json_fenced).then(|| schema::parse_json_answer(text)).flatten();
     let code = match json {
         Some(v) => match v.get("code").and_then(|c| c.as_str()) {
+            // Fenced inside the JSON string too, sometimes; a fence within the code stays.
+            Some(code) if code.trim_start().starts_with("```") => code_in_answer(code).unwrap_or(code).to_string(),
             Some(code) => code.to_string(),
             None => return Generated::Unusable { reason: "the JSON answer has no `code` string".into(), raw },
         },
@@ -117,27 +121,9 @@ pub fn extract(text: &str, spec: &Spec) -> Generated {
 /// The first fenced block that defines a function (else the first fenced block), or the whole
 /// answer when it has no fence but defines one. Explanations around the block are dropped.
 pub fn code_in_answer(text: &str) -> Option<&str> {
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("```") {
-        let after = &rest[start + 3..];
-        // The info string (`python`, `py`, nothing) ends at the first newline.
-        let Some(newline) = after.find('\n') else { break };
-        let body = &after[newline + 1..];
-        match body.find("```") {
-            Some(end) => {
-                blocks.push(&body[..end]);
-                rest = &body[end + 3..];
-            }
-            None => {
-                // An answer cut off inside its block still carries the code so far.
-                blocks.push(body);
-                break;
-            }
-        }
-    }
+    let blocks = schema::fenced_blocks(text);
     let defines = |b: &str| b.lines().any(|l| l.trim_start().starts_with("def ") || l.starts_with("async def "));
-    if let Some(block) = blocks.iter().find(|b| defines(b)).or(blocks.first()) {
+    if let Some((_, block)) = blocks.iter().find(|(_, b)| defines(b)).or(blocks.first()) {
         return Some(block);
     }
     text.contains("def ").then_some(text)
@@ -145,7 +131,8 @@ pub fn code_in_answer(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::code_in_answer;
+    use super::{Generated, code_in_answer, extract};
+    use crate::pipeline::spec::Spec;
 
     #[test]
     fn finds_the_code_block_among_explanations() {
@@ -154,5 +141,28 @@ mod tests {
         assert_eq!(code_in_answer("```py\ndef g():\n    pass"), Some("def g():\n    pass"));
         assert_eq!(code_in_answer("def h():\n    return 1\n"), Some("def h():\n    return 1\n"));
         assert_eq!(code_in_answer("I cannot help with that."), None);
+    }
+
+    #[test]
+    fn a_json_answer_bare_or_fenced_gives_its_code() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "problem": "Add.", "function": {"name": "add", "parameters": [], "returns": "int"},
+            "task_input": {}, "test_cases": []
+        }))
+        .unwrap();
+        let code = "def add(a, b):\n    return a + b\n";
+        let json = serde_json::json!({"code": code}).to_string();
+        for answer in [json.clone(), format!("```json\n{json}\n```"), format!("```python\n{code}```")] {
+            match extract(&answer, &spec) {
+                Generated::Code { code: got, .. } => assert_eq!(got, code, "{answer}"),
+                Generated::Unusable { reason, .. } => panic!("{answer}: {reason}"),
+            }
+        }
+        // Code that itself writes a fence (a markdown generator) keeps it.
+        let markdown = "def add(a, b):\n    return f\"```\\n{a + b}\\n```\"\n";
+        match extract(&serde_json::json!({"code": markdown}).to_string(), &spec) {
+            Generated::Code { code: got, .. } => assert!(got.contains("return f\"```"), "{got}"),
+            Generated::Unusable { reason, .. } => panic!("{reason}"),
+        }
     }
 }

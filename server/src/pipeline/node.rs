@@ -6,10 +6,11 @@ use super::spec::Spec;
 /// The line that starts the engine-owned part of a node; findings below it are not the model's.
 pub const HARNESS_MARKER: &str = "# --- node I/O (written by code-evolver) ---";
 
-/// Cleans what the model wrote: code fences and any `__main__` block (the engine owns I/O).
-/// runtime/tidy.py then removes examples left at import time or after a `return`.
+/// Cleans the code taken from a model's answer (`generate::code_in_answer`): any `__main__` block
+/// goes (the engine owns I/O). runtime/tidy.py then removes examples left at import time or after
+/// a `return`.
 pub fn clean_model_code(code: &str) -> String {
-    let code = super::schema::strip_fences(code.trim());
+    let code = code.trim();
     let mut kept = Vec::new();
     for line in code.lines() {
         if line.starts_with("if __name__") {

@@ -139,18 +139,34 @@ pub fn parse_json_answer(text: &str) -> Option<Value> {
     })
 }
 
+/// Every ``` fenced block in `text`, as (info string, body). A block cut off at the end of the
+/// text (an answer that ran out of tokens) runs to the end.
+pub fn fenced_blocks(text: &str) -> Vec<(&str, &str)> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        // The info string (`python`, `json`, nothing) ends at the first newline.
+        let Some(newline) = after.find('\n') else { break };
+        let info = after[..newline].trim();
+        let body = &after[newline + 1..];
+        match body.find("```") {
+            Some(end) => {
+                blocks.push((info, &body[..end]));
+                rest = &body[end + 3..];
+            }
+            None => {
+                blocks.push((info, body));
+                break;
+            }
+        }
+    }
+    blocks
+}
+
 /// The inside of the first ``` fence, or the text itself.
 pub fn strip_fences(text: &str) -> &str {
-    let Some(start) = text.find("```") else {
-        return text;
-    };
-    let after = &text[start + 3..];
-    let body_start = after.find('\n').map(|i| i + 1).unwrap_or(0);
-    let body = &after[body_start..];
-    match body.find("```") {
-        Some(end) => &body[..end],
-        None => body,
-    }
+    fenced_blocks(text).first().map(|(_, body)| *body).unwrap_or(text)
 }
 
 #[cfg(test)]
