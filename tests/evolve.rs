@@ -325,6 +325,51 @@ async fn a_wrong_case_in_the_spec_is_caught_by_the_review_not_fixed_by_the_code(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authors_examples_are_never_disputed_by_the_review() {
+    // The stub's author says halve(7) is 3 (floor division); the first code returns 3.5. The
+    // review must not be asked to re-derive the author's case (a small overseer "corrects" it to
+    // 3.5 and the case would be dropped): the code is repaired instead. The overseer's own case
+    // (wrong: halve(1) is 0) is reviewed and dropped, though its JSON claims the author wrote it.
+    let stub = "Implement:\ndef halve(n: int) -> int:\n    \"\"\"Half of n, rounded down.\n    halve(7) => 3\n    \
+                For n = 8 the output should be 4.\n    \"\"\"\n";
+    let wrong = "def halve(n: int) -> int:\n    return n / 2\n";
+    let right = "def halve(n: int) -> int:\n    return n // 2\n";
+    let mut spec = fixtures::add_spec();
+    spec["function"] = json!({ "name": "halve", "parameters": [{ "name": "n", "type": "int" }], "returns": "int" });
+    spec["task_input"] = json!({ "n": 7 });
+    spec["test_cases"] =
+        json!([{ "name": "one", "input": { "n": 1 }, "expected": 1, "check": "equals", "author": true }]);
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(right)])
+        .on(
+            "review",
+            json!({ "cases": [
+            { "name": "one", "work": "1 // 2", "result": 0 },
+            { "name": "docstring_1", "work": "7 / 2", "result": 3.5 }
+        ] }),
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    let run = env.run(&["evolve", "--no-optimize", stub]).await;
+    run.assert_ok();
+    let reviews = server.requests_for("review");
+    assert_eq!(reviews.len(), 1, "{}", run.all());
+    assert!(reviews[0].text.contains("halve(n=1)") && !reviews[0].text.contains("halve(n=7)"), "{}", reviews[0].text);
+    assert!(run.stdout.contains("spec case one dropped"), "{}", run.all());
+    // The author's case stayed and the code was repaired to meet it.
+    let codes = server.requests_for("code");
+    assert_eq!(codes.len(), 2, "{}", run.all());
+    assert!(
+        codes[1].text.contains("halve(n=7) == 3\n") && codes[1].text.contains("halve(n=8) == 4"),
+        "{}",
+        codes[1].text
+    );
+    assert!(!codes[1].text.contains("halve(n=1)"), "{}", codes[1].text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_stub() {
     let script = || {
         Script::new()

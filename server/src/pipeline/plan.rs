@@ -79,6 +79,8 @@ pub async fn plan(
                     );
                     spec.tools.clear();
                 }
+                // Only a stub's examples are the author's, whatever the overseer's JSON says.
+                spec.test_cases.iter_mut().for_each(|c| c.author = false);
                 drop_copied_example(&mut spec, task);
                 if let Some(stub) = &stub {
                     stub.apply(&mut spec);

@@ -1,7 +1,8 @@
 //! review: when tests fail, the overseer works out the failing cases' results again, from the
 //! problem alone: it sees neither the code nor what the code returned, so tests still never come
 //! from the code. A case whose second derivation differs from the first is unreliable (small
-//! models get edge cases wrong) and the caller drops it; the code is then tested again.
+//! models get edge cases wrong) and the caller drops it; the code is then tested again. The
+//! author's examples from a stub are never disputed.
 
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
@@ -25,8 +26,12 @@ pub async fn review(
     failing: &[String],
     percent: u8,
 ) -> Result<Vec<Correction>, EvolveError> {
-    let cases: Vec<_> =
-        spec.test_cases.iter().filter(|c| failing.contains(&c.name) && c.check != Check::Nonempty).collect();
+    // The author's own examples define the task; only the overseer's derivations are disputed.
+    let cases: Vec<_> = spec
+        .test_cases
+        .iter()
+        .filter(|c| failing.contains(&c.name) && c.check != Check::Nonempty && !c.author)
+        .collect();
     if cases.is_empty() {
         return Ok(Vec::new());
     }

@@ -91,6 +91,10 @@ pub struct TestCase {
     pub expected: Value,
     #[serde(default)]
     pub check: Check,
+    /// The task's author wrote this case (a stub's docstring example): it is the definition of
+    /// right, so the review never disputes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub author: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

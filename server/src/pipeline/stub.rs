@@ -38,6 +38,7 @@ impl Stub {
                 input: c.input.clone(),
                 expected: c.expected.clone(),
                 check: c.check,
+                author: true,
             })
             .collect()
     }
