@@ -402,10 +402,22 @@ async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_
     let stub = "Implement:\ndef add(a: float, b: float) -> float:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    3\n    \
                 >>> round(add(0.1, 0.2), 2)\n    0.3\n    add(2, 2) => 4\n    \"\"\"\n";
     env.run(&["evolve", stub]).await.assert_ok();
+    // Three examples make the stub a whole spec: the overseer is not asked.
+    assert!(server.requests_for("plan").is_empty());
     let prompt = code_prompt(&server);
     assert!(!prompt.contains("Plan:") && prompt.contains("add(a=1, b=2) == 3"), "{prompt}");
     // A doctest that rounds its result becomes an approximate case.
     assert!(prompt.contains("add(a=0.1, b=0.2) ≈ 0.3"), "{prompt}");
     // So does an example written as prose.
     assert!(prompt.contains("add(a=2, b=2) == 4"), "{prompt}");
+
+    // Two examples: the overseer is asked (for a third case), and its plan still stays out.
+    let server = ScriptedServer::start(script()).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!("{}{other_overseer}", base_config("ollama", &format!("url: \"{}\"", server.url))));
+    let stub = "def add(a: int, b: int) -> int:\n    \"\"\"Add a and b.\n    add(1, 2) returns 3\n    add(0, 0) returns 0\n    \"\"\"\n";
+    env.run(&["evolve", stub]).await.assert_ok();
+    assert_eq!(server.requests_for("plan").len(), 1);
+    let prompt = code_prompt(&server);
+    assert!(!prompt.contains("Plan:") && prompt.contains("add(a=1, b=2) == 3"), "{prompt}");
 }
