@@ -352,20 +352,26 @@ async fn the_authors_examples_are_never_disputed_by_the_review() {
         );
     let server = ScriptedServer::start(script).await.unwrap();
     let env = TestEnv::with_ollama(&server.url);
-    let run = env.run(&["evolve", "--no-optimize", stub]).await;
+    let run = env.run(&["evolve", "--no-optimize", "--json", stub]).await;
     run.assert_ok();
+    let outcome: serde_json::Value = serde_json::from_str(&run.stdout).expect("--json prints the outcome");
     let reviews = server.requests_for("review");
     assert_eq!(reviews.len(), 1, "{}", run.all());
     assert!(reviews[0].text.contains("halve(n=1)") && !reviews[0].text.contains("halve(n=7)"), "{}", reviews[0].text);
-    assert!(run.stdout.contains("spec case one dropped"), "{}", run.all());
-    // The author's case stayed and the code was repaired to meet it.
+    assert!(run.all().contains("spec case one dropped"), "{}", run.all());
+    // The author's cases stayed and the code was repaired to meet them.
+    let cases: Vec<(serde_json::Value, serde_json::Value)> = outcome["spec"]["test_cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["input"]["n"].clone(), c["expected"].clone()))
+        .collect();
+    assert_eq!(cases, vec![(json!(7), json!(3)), (json!(8), json!(4))], "{}", outcome["spec"]);
     let codes = server.requests_for("code");
     assert_eq!(codes.len(), 2, "{}", run.all());
-    assert!(
-        codes[1].text.contains("halve(n=7) == 3\n") && codes[1].text.contains("halve(n=8) == 4"),
-        "{}",
-        codes[1].text
-    );
+    assert!(codes[1].text.contains("halve(7) => 3"), "the repair shows the stub: {}", codes[1].text);
+    // The overseer's case was listed while it stood, and not after the review dropped it.
+    assert!(codes[0].text.contains("It must also satisfy") && codes[0].text.contains("halve(n=1) == 1"));
     assert!(!codes[1].text.contains("halve(n=1)"), "{}", codes[1].text);
 }
 
@@ -401,15 +407,29 @@ async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_
     env.write_config(&format!("{}{other_overseer}", base_config("ollama", &format!("url: \"{}\"", server.url))));
     let stub = "Implement:\ndef add(a: float, b: float) -> float:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    3\n    \
                 >>> round(add(0.1, 0.2), 2)\n    0.3\n    add(2, 2) => 4\n    \"\"\"\n";
-    env.run(&["evolve", stub]).await.assert_ok();
+    let run = env.run(&["evolve", "--json", stub]).await;
+    run.assert_ok();
     // Three examples make the stub a whole spec: the overseer is not asked.
     assert!(server.requests_for("plan").is_empty());
+    // The generator sees the stub as its author wrote it, not restated.
     let prompt = code_prompt(&server);
-    assert!(!prompt.contains("Plan:") && prompt.contains("add(a=1, b=2) == 3"), "{prompt}");
-    // A doctest that rounds its result becomes an approximate case.
-    assert!(prompt.contains("add(a=0.1, b=0.2) ≈ 0.3"), "{prompt}");
-    // So does an example written as prose.
-    assert!(prompt.contains("add(a=2, b=2) == 4"), "{prompt}");
+    assert!(prompt.contains("def add(a: float, b: float) -> float:\n    \"\"\"Add a and b."), "{prompt}");
+    assert!(!prompt.contains("Plan:") && !prompt.contains("Write: def"), "{prompt}");
+    // The doctests are the cases; one that rounds its result is compared approximately; a prose
+    // example counts too.
+    let outcome: serde_json::Value = serde_json::from_str(&run.stdout).expect("--json prints the outcome");
+    let cases: Vec<String> = outcome["spec"]["test_cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {} {}", c["input"], c["check"], c["expected"]))
+        .collect();
+    assert_eq!(
+        cases,
+        vec![r#"{"a":1,"b":2} "equals" 3"#, r#"{"a":0.1,"b":0.2} "approx" 0.3"#, r#"{"a":2,"b":2} "equals" 4"#],
+        "{}",
+        outcome["spec"]
+    );
 
     // Two examples: the overseer is asked (for a third case), and its plan still stays out.
     let server = ScriptedServer::start(script()).await.unwrap();
@@ -419,5 +439,5 @@ async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_
     env.run(&["evolve", stub]).await.assert_ok();
     assert_eq!(server.requests_for("plan").len(), 1);
     let prompt = code_prompt(&server);
-    assert!(!prompt.contains("Plan:") && prompt.contains("add(a=1, b=2) == 3"), "{prompt}");
+    assert!(!prompt.contains("Plan:") && prompt.contains("add(1, 2) returns 3"), "{prompt}");
 }
