@@ -161,7 +161,7 @@ def prose_cases(func, params, docstring):
         if match:
             source = assignments_call(func.name, match.group(1))
             if source:
-                found.append(case_from(func, params, source, match.group(2)))
+                found.append(("for", case_from(func, params, source, match.group(2))))
             continue
         match = re.match(r"^Input\s*:\s*(.+)$", text)
         if match:
@@ -173,7 +173,7 @@ def prose_cases(func, params, docstring):
                 if source is None and len(params) == 1:
                     source = f"{func.name}({match.group(1).strip()})"
                 if source:
-                    found.append(case_from(func, params, source, value))
+                    found.append(("input", case_from(func, params, source, value)))
             continue
         call = call_at(text, func.name)
         if call is None:
@@ -187,8 +187,7 @@ def prose_cases(func, params, docstring):
             definitions = True
         found.append((kind, case_from(func, params, call[0], value)))
     cases = []
-    for entry in found:
-        kind, case = entry if isinstance(entry, tuple) else ("", entry)
+    for kind, case in found:
         if case and not (definitions and kind == "="):
             cases.append(case)
     return cases
