@@ -243,8 +243,9 @@ def cases_from(func, params, docstring):
 
 def main():
     task = sys.stdin.read()
+    source = code_of(task)
     try:
-        tree = ast.parse(code_of(task))
+        tree = ast.parse(source)
     except SyntaxError:
         print("{}")
         return
@@ -269,6 +270,7 @@ def main():
         },
         "problem": docstring.split("\n>>>")[0].split("For example")[0].strip(),
         "cases": cases_from(func, params, docstring),
+        "source": source.rstrip(),
     }
     print(json.dumps(out))
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+use code_evolver::pipeline::prompts;
 use code_evolver::scripted_model::fixtures::{self, ADD};
 use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::json;
@@ -128,6 +129,10 @@ async fn content_task_reaches_the_content_model_through_call_tool() {
     assert!(last.text.contains("Tell a short joke about programmers"), "{}", last.text);
 }
 
+/// A ladder of repairs only (the default one has fresh rungs).
+const REPAIR_LADDER: &str = "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.3}, \
+                             {role: generator.powerful, temperature: 0.5}]";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalation_repairs_a_failing_first_attempt() {
     let wrong = "def add(a: int, b: int) -> int:\n    return a - b\n";
@@ -144,7 +149,7 @@ async fn escalation_repairs_a_failing_first_attempt() {
         ] }),
         );
     let server = ScriptedServer::start(script).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url);
+    let env = TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__ESCALATION", REPAIR_LADDER);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
@@ -172,7 +177,7 @@ async fn a_repair_that_repeats_the_failing_code_is_asked_again_hotter() {
         .on_seq("code", vec![fixtures::code(wrong), fixtures::code(repeat), fixtures::code(ADD)])
         .on("review", json!({ "cases": [{ "name": "task", "work": "10 + 20", "result": 30 }] }));
     let server = ScriptedServer::start(script).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url);
+    let env = TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__ESCALATION", REPAIR_LADDER);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
@@ -182,8 +187,55 @@ async fn a_repair_that_repeats_the_failing_code_is_asked_again_hotter() {
         .iter()
         .map(|r| (r.body["options"]["temperature"].as_f64().unwrap() * 10.0).round() / 10.0)
         .collect();
-    // Rung 1 at 0.1, rung 2 at 0.3 repeats, asked again at 0.7 and right; no third rung.
-    assert_eq!(temperatures, [0.1, 0.3, 0.7]);
+    // Rung 1 greedy, rung 2 at 0.3 repeats, asked again at 0.7 and right; no third rung.
+    assert_eq!(temperatures, [0.0, 0.3, 0.7]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_rung_sees_the_task_alone() {
+    let wrong = "def add(a: int, b: int) -> int:\n    return a - b\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)])
+        .on("review", json!({ "cases": [{ "name": "task", "work": "10 + 20", "result": 30 }] }));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url).set(
+        "CODE_EVOLVER_PIPELINE__ESCALATION",
+        "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.8, fresh: true}]",
+    );
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(run.result().as_deref(), Some("30"), "{}", run.all());
+    let requests = server.requests_for("code");
+    assert_eq!(requests.len(), 2, "{}", run.all());
+    // The second rung is asked exactly as the first, only hotter: no failed code, no failures.
+    let user = |i: usize| requests[i].body["messages"][1]["content"].as_str().unwrap().to_string();
+    assert_eq!(user(1), user(0));
+    assert!(!user(1).contains("return a - b") && !user(1).contains("Your previous code"), "{}", user(1));
+    assert_eq!(requests[1].body["options"]["temperature"], json!(0.8f32));
+
+    // With a stub, the model's second independent attempt is asked in other words: the task as
+    // written, under the code stage's rules, instead of the plain completion request.
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url).set(
+        "CODE_EVOLVER_PIPELINE__ESCALATION",
+        "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.1, fresh: true}]",
+    );
+    let stub = "Please implement this:\ndef add(a: int, b: int) -> int:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    3\n    \
+                >>> add(0, 0)\n    0\n    >>> add(-1, 1)\n    0\n    \"\"\"\n";
+    env.run(&["evolve", stub]).await.assert_ok();
+    let requests = server.requests_for("code");
+    let system = |i: usize| requests[i].body["messages"][0]["content"].as_str().unwrap().to_string();
+    let user = |i: usize| requests[i].body["messages"][1]["content"].as_str().unwrap().to_string();
+    assert_eq!(system(0), prompts::STUB_SYSTEM);
+    assert!(user(0).starts_with("Complete this function:\n```python\ndef add(") && !user(0).contains("Please"));
+    assert!(system(1).starts_with(prompts::CODE_SYSTEM_LEAD), "{}", system(1));
+    assert!(user(1).starts_with("Please implement this:\ndef add("), "{}", user(1));
+    assert!(!user(1).contains("return a - b"), "{}", user(1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,16 +249,31 @@ async fn ladder_exhausted_is_a_clear_failure() {
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("no version passed the spec's tests after 3 attempts"), "{}", run.all());
+    assert!(run.stderr.contains("no version passed the spec's tests after 4 attempts"), "{}", run.all());
     assert!(run.stderr.contains("expected 30, got 200"), "{}", run.all());
     assert!(run.result().is_none());
-    // The last rung is the powerful model; each rung that repeats the failing code is asked once
-    // more, hotter.
-    let models: Vec<String> = server.requests_for("code").iter().map(|r| r.model.clone()).collect();
-    assert_eq!(
-        models,
-        ["qwen2.5-coder:1.5b", "qwen2.5-coder:1.5b", "qwen2.5-coder:1.5b", "qwen2.5-coder:7b", "qwen2.5-coder:7b"]
-    );
+    // The default ladder: greedy, a fresh sample, a repair, then the powerful model fresh; each
+    // rung that repeats the failing code is asked once more, hotter.
+    let asked: Vec<String> = server
+        .requests_for("code")
+        .iter()
+        .map(|r| format!("{} {:.1}", r.model, r.body["options"]["temperature"].as_f64().unwrap()))
+        .collect();
+    let (fast, powerful) = ("qwen2.5-coder:1.5b", "qwen2.5-coder:7b");
+    let expected = [
+        format!("{fast} 0.0"),
+        format!("{fast} 0.1"),
+        format!("{fast} 0.5"),
+        format!("{fast} 0.3"),
+        format!("{fast} 0.7"),
+        format!("{powerful} 0.0"),
+        format!("{powerful} 0.4"),
+    ];
+    assert_eq!(asked, expected);
+    // Only the third rung is a repair.
+    let repairs: Vec<bool> =
+        server.requests_for("code").iter().map(|r| r.text.contains("Your previous code")).collect();
+    assert_eq!(repairs, [false, false, false, true, true, false, false]);
     let list = env.run(&["list"]).await;
     assert!(list.stdout.contains("no nodes yet"), "failed evolves are not saved:\n{}", list.all());
 }
@@ -415,6 +482,12 @@ async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_
     let prompt = code_prompt(&server);
     assert!(prompt.contains("def add(a: float, b: float) -> float:\n    \"\"\"Add a and b."), "{prompt}");
     assert!(!prompt.contains("Plan:") && !prompt.contains("Write: def"), "{prompt}");
+    // Word for word the one-shot completion request (the HumanEval baseline's), and greedy: the
+    // ladder starts where one-shot generation ends.
+    let first = &server.requests_for("code")[0].body;
+    assert_eq!(first["messages"][0]["content"], prompts::STUB_SYSTEM);
+    assert_eq!(first["messages"][1]["content"], prompts::complete_stub(stub.trim_start_matches("Implement:\n")));
+    assert_eq!(first["options"]["temperature"].as_f64(), Some(0.0));
     // The doctests are the cases; one that rounds its result is compared approximately; a prose
     // example counts too.
     let outcome: serde_json::Value = serde_json::from_str(&run.stdout).expect("--json prints the outcome");

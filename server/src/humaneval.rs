@@ -16,7 +16,7 @@ use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 use crate::pipeline::budget::Budget;
 use crate::pipeline::events::{Event, EventSink, Level};
-use crate::pipeline::{EvolveRequest, Evolver, node};
+use crate::pipeline::{EvolveRequest, Evolver, node, prompts};
 use crate::sandbox::NodeLimits;
 use crate::sandbox::run::{RunKind, RunRequest};
 
@@ -149,13 +149,7 @@ pub async fn score(evolver: &Evolver, problem: &Problem, code: &str) -> Result<(
 /// the baseline is not handicapped by escaping code inside a JSON string).
 fn single_shot_request(problem: &Problem) -> ChatRequest {
     ChatRequest {
-        messages: vec![
-            Message::system(
-                "You complete Python functions. Answer with the complete function (its signature, body and \
-                 any imports it needs) in one ```python code block, and nothing else.",
-            ),
-            Message::user(format!("Complete this function:\n```python\n{}\n```", problem.prompt.trim_end())),
-        ],
+        messages: vec![Message::system(prompts::STUB_SYSTEM), Message::user(prompts::complete_stub(&problem.prompt))],
         temperature: Some(0.0),
         max_tokens: Some(1024),
         ..Default::default()

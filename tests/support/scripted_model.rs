@@ -207,7 +207,9 @@ fn stage_of(body: &Value) -> String {
     }
     // The code stage asks for a plain code block, without a schema; its system prompt names it.
     let system = body.pointer("/messages/0/content").and_then(Value::as_str).unwrap_or("");
-    if system.starts_with(crate::pipeline::prompts::CODE_SYSTEM_LEAD) {
+    if system.starts_with(crate::pipeline::prompts::CODE_SYSTEM_LEAD)
+        || system.starts_with(crate::pipeline::prompts::STUB_SYSTEM)
+    {
         return "code".into();
     }
     "none".into()

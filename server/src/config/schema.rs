@@ -298,6 +298,11 @@ pub struct Limits {
 pub struct Rung {
     pub role: String,
     pub temperature: f32,
+    /// A fresh sample: the rung sees the task alone, not the previous code and its failures.
+    /// Small models often repeat or break code they are asked to repair; an independent sample,
+    /// judged by the same tests, is another chance.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

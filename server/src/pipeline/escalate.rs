@@ -4,7 +4,7 @@
 
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
-use super::generate::{Attempt, Generated, generate};
+use super::generate::{Attempt, Generated, StubForm, generate};
 use super::node;
 use super::spec::Spec;
 use super::verify::{TestReport, prepare_dir, run_tests};
@@ -67,7 +67,7 @@ pub struct Job<'a> {
 /// with the plan shown).
 fn show_plan(ctx: &Ctx<'_>, spec: &Spec, rung: &crate::llm::router::RoleRoute) -> bool {
     let overseer = ctx.router.route(Role::Overseer);
-    !spec.from_stub
+    spec.stub.is_none()
         && (overseer.backend.as_str(), overseer.model.as_str()) != (rung.backend.as_str(), rung.model.as_str())
 }
 
@@ -83,6 +83,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
     let mut last_report = None;
     // Code that failed, normalised, so a repeat is caught.
     let mut tried: Vec<String> = Vec::new();
+    // The models that have made an independent (not repair) attempt.
+    let mut asked: Vec<(String, String)> = Vec::new();
     let rungs: Vec<usize> = (start_rung.min(ladder.len() - 1)..ladder.len()).collect();
     let span = 40.0 / rungs.len().max(1) as f32;
     for (i, &rung_index) in rungs.iter().enumerate() {
@@ -106,20 +108,30 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         );
         // A stored fix for a similar error goes to the next rung with the failures.
         let failures = match &last_failures {
-            Some(f) => Some(match super::recall::fixes_for(ctx, f).await {
+            Some(f) if !rung.fresh => Some(match super::recall::fixes_for(ctx, f).await {
                 Some(hint) => format!("{f}{hint}"),
                 None => f.clone(),
             }),
-            None => None,
+            _ => None,
         };
+        let repair = match (&last_code, &failures) {
+            (Some(c), Some(f)) => Some((c.as_str(), f.as_str())),
+            (None, Some(f)) => Some(("# (no usable code)", f.as_str())),
+            _ => None,
+        };
+        // A model's first independent attempt at a stub is the plain completion request; its
+        // next one, and every repair, is asked in the task's own words under the code rules.
+        let model = (route.backend.clone(), route.model.clone());
+        let form =
+            if repair.is_none() && !asked.contains(&model) { StubForm::Completion } else { StubForm::Instruction };
+        if repair.is_none() {
+            asked.push(model);
+        }
         let attempt = Attempt {
             role,
             temperature: rung.temperature,
-            repair: match (&last_code, &failures) {
-                (Some(c), Some(f)) => Some((c.as_str(), f.as_str())),
-                (None, Some(f)) => Some(("# (no usable code)", f.as_str())),
-                _ => None,
-            },
+            repair,
+            form,
             template,
             task,
             show_plan: show_plan(ctx, &spec, &route),

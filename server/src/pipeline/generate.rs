@@ -26,6 +26,19 @@ pub struct Attempt<'a> {
     pub task: &'a str,
     /// Whether the spec's requirements and plan are shown (see escalate::show_plan).
     pub show_plan: bool,
+    /// How a stub is put to the model (ignored without a stub).
+    pub form: StubForm,
+}
+
+/// Two ways to ask for a stub's body. A second independent sample asked in other words differs
+/// more than one drawn hotter from the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StubForm {
+    /// "Complete this function" and the stub: the request models are trained on, word for word
+    /// the one-shot baseline's.
+    Completion,
+    /// The task as the user wrote it, under the code stage's rules (no prints, no tests).
+    Instruction,
 }
 
 pub async fn generate(
@@ -39,7 +52,7 @@ pub async fn generate(
         None => prompts::code_user(spec, &ctx.config.tools, attempt),
     };
     let request = ChatRequest {
-        messages: vec![Message::system(prompts::code_system(spec)), Message::user(user)],
+        messages: vec![Message::system(prompts::code_system(spec, attempt)), Message::user(user)],
         // No schema: a plain code block, which small models write far better than escaped JSON.
         schema: None,
         temperature: Some(attempt.temperature),

@@ -3,7 +3,7 @@
 //! code stage, which answers with a plain ```python block (code escaped inside a JSON string is
 //! what small models get wrong most).
 
-use super::generate::Attempt;
+use super::generate::{Attempt, StubForm};
 use super::spec::{Check, Classification, Spec, TestCase};
 use crate::config::ToolConfig;
 use std::collections::BTreeMap;
@@ -73,13 +73,28 @@ pub fn plan_user(task: &str, classification: &Classification, tools: &str, probl
 /// stage by this text instead.
 pub const CODE_SYSTEM_LEAD: &str = "You write Python 3.11 code.";
 
-pub fn code_system(spec: &Spec) -> String {
-    let mut text = format!(
-        "{CODE_SYSTEM_LEAD} Write the function `{}` and any helpers it needs, with their imports and \
+/// The code stage's system prompt for a task that carries a stub: the plain completion request
+/// models are trained on, word for word what the HumanEval single-shot baseline sends, so the
+/// ladder's first (greedy) rung starts where one-shot generation ends. (HumanEval, 0.5B, first
+/// 99: the generic code prompt lost 7 problems single-shot solves.)
+pub const STUB_SYSTEM: &str = "You complete Python functions. Answer with the complete function (its signature, body \
+and any imports it needs) in one ```python code block, and nothing else.";
+
+/// The completion request for a stub, as the single-shot baseline sends it.
+pub fn complete_stub(stub: &str) -> String {
+    format!("Complete this function:\n```python\n{}\n```", stub.trim_end())
+}
+
+pub fn code_system(spec: &Spec, attempt: &Attempt<'_>) -> String {
+    let mut text = match &spec.stub {
+        Some(_) if attempt.form == StubForm::Completion => STUB_SYSTEM.to_string(),
+        _ => format!(
+            "{CODE_SYSTEM_LEAD} Write the function `{}` and any helpers it needs, with their imports and \
 type hints. Do NOT read input, print, parse arguments, add an `if __name__` block or write tests: \
 the caller calls the function directly. Answer with the complete code in one ```python code block.",
-        spec.function.name
-    );
+            spec.function.name
+        ),
+    };
     if !spec.tools.is_empty() {
         text.push_str(
             "\nThe text must come from a tool: `from node_runtime import call_tool` and call \
@@ -103,7 +118,10 @@ fn case_line(case: &TestCase, function: &str) -> String {
 
 /// The attempt's task is the user's own words (or stub), which carry what a spec may lose.
 pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attempt<'_>) -> String {
-    let mut text = if spec.from_stub { stub_part(spec, attempt) } else { spec_part(spec, attempt) };
+    let mut text = match &spec.stub {
+        Some(stub) => stub_part(spec, stub, attempt),
+        None => spec_part(spec, attempt),
+    };
     for tool in &spec.tools {
         if let Some(t) = tools.get(tool) {
             text.push_str(&format!("Tool `{tool}`: {}\n", t.description));
@@ -112,6 +130,9 @@ pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &At
     if let Some(template) = attempt.template {
         text.push_str(&format!("\nA related verified solution you may adapt:\n```python\n{template}\n```\n"));
     }
+    // No trailing newline: a stub's request then ends exactly as the one-shot request does (one
+    // token more changed the 0.5B's greedy answer to HumanEval 76).
+    text.truncate(text.trim_end().len());
     text
 }
 
@@ -135,8 +156,13 @@ fn spec_part(spec: &Spec, attempt: &Attempt<'_>) -> String {
 /// A stub says it all as its author wrote it (signature, docstring, examples), the form models
 /// know best; restated, the docstring came twice. Only cases the author did not write are added.
 /// (HumanEval, 0.5B pipeline, first 99: 67 restated, 68 as written.)
-fn stub_part(spec: &Spec, attempt: &Attempt<'_>) -> String {
-    let mut text = format!("{}\n", attempt.task.trim());
+/// In the completion form the stub alone is asked for; in the instruction form, the task as the
+/// user wrote it (the stub and any words around it).
+fn stub_part(spec: &Spec, stub: &str, attempt: &Attempt<'_>) -> String {
+    let mut text = match attempt.form {
+        StubForm::Completion if !stub.trim().is_empty() => format!("{}\n", complete_stub(stub)),
+        _ => format!("{}\n", attempt.task.trim()),
+    };
     let added: Vec<&TestCase> = spec.test_cases.iter().filter(|c| !c.author).collect();
     if !added.is_empty() {
         text.push_str("\nIt must also satisfy (checked by the tests; do not copy them into the code):\n");
@@ -156,7 +182,7 @@ pub fn repair_user(
     attempt: &Attempt<'_>,
 ) -> String {
     format!(
-        "{}\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
+        "{}\n\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
 write corrected code for `{}`.",
         code_user(spec, tools, &Attempt { template: None, ..*attempt }),
         spec.function.name

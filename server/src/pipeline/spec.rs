@@ -118,10 +118,10 @@ pub struct Spec {
     pub benchmark_input: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     pub tools: Vec<String>,
-    /// The task carried a stub: its docstring is the problem in the author's own words, and the
-    /// overseer's plan only a paraphrase (see escalate::show_plan).
+    /// The stub the task carried, as its author wrote it: its docstring is the problem in the
+    /// author's own words, and the overseer's plan only a paraphrase (see escalate::show_plan).
     #[serde(skip)]
-    pub from_stub: bool,
+    pub stub: Option<String>,
 }
 
 pub fn is_identifier(name: &str) -> bool {

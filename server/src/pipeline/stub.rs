@@ -17,6 +17,9 @@ pub struct Stub {
     pub problem: String,
     #[serde(default)]
     pub cases: Vec<StubCase>,
+    /// The stub's code as written (the fenced block, or the task from its first line of code).
+    #[serde(default)]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,7 +53,7 @@ impl Stub {
     /// The overseer's spec with the stub's signature and examples: the examples first; the
     /// overseer's cases only to reach three, and only those that fit the signature.
     pub fn apply(&self, spec: &mut Spec) {
-        spec.from_stub = true;
+        spec.stub = Some(self.source.clone());
         spec.function = self.function.clone();
         if !self.problem.is_empty() {
             spec.problem = self.problem.clone();
@@ -103,7 +106,7 @@ impl Stub {
             test_cases: cases,
             benchmark_input: None,
             tools: Vec::new(),
-            from_stub: true,
+            stub: Some(self.source.clone()),
         })
     }
 
@@ -158,6 +161,6 @@ mod tests {
         let names: Vec<&str> = spec.test_cases.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["docstring_1", "mixed"]);
         assert_eq!(spec.function.name, "evens");
-        assert!(spec.from_stub);
+        assert!(spec.stub.is_some());
     }
 }
