@@ -47,10 +47,7 @@ pub async fn generate(
     attempt: &Attempt<'_>,
     percent: u8,
 ) -> Result<Generated, EvolveError> {
-    let user = match attempt.repair {
-        Some((code, failures)) => prompts::repair_user(spec, &ctx.config.tools, code, failures, attempt),
-        None => prompts::code_user(spec, &ctx.config.tools, attempt),
-    };
+    let user = prompts::code_user(spec, &ctx.config.tools, attempt);
     let request = ChatRequest {
         messages: vec![Message::system(prompts::code_system(spec, attempt)), Message::user(user)],
         // No schema: a plain code block, which small models write far better than escaped JSON.

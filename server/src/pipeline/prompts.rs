@@ -116,8 +116,21 @@ fn case_line(case: &TestCase, function: &str) -> String {
     format!("{function}({}) {want}", args.join(", "))
 }
 
-/// The attempt's task is the user's own words (or stub), which carry what a spec may lose.
+/// The code stage's request: the task, and for a repair the code that failed and how.
 pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attempt<'_>) -> String {
+    let Some((code, failures)) = attempt.repair else {
+        return task_user(spec, tools, attempt);
+    };
+    format!(
+        "{}\n\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
+write corrected code for `{}`.",
+        task_user(spec, tools, &Attempt { template: None, ..*attempt }),
+        spec.function.name
+    )
+}
+
+/// The attempt's task is the user's own words (or stub), which carry what a spec may lose.
+fn task_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attempt<'_>) -> String {
     let mut text = match &spec.stub {
         Some(stub) => stub_part(spec, stub, attempt),
         None => spec_part(spec, attempt),
@@ -171,22 +184,6 @@ fn stub_part(spec: &Spec, stub: &str, attempt: &Attempt<'_>) -> String {
         }
     }
     text
-}
-
-/// What went wrong with the previous attempt, for the next rung of the ladder.
-pub fn repair_user(
-    spec: &Spec,
-    tools: &BTreeMap<String, ToolConfig>,
-    code: &str,
-    failures: &str,
-    attempt: &Attempt<'_>,
-) -> String {
-    format!(
-        "{}\n\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
-write corrected code for `{}`.",
-        code_user(spec, tools, &Attempt { template: None, ..*attempt }),
-        spec.function.name
-    )
 }
 
 pub fn optimize_user(spec: &Spec, code: &str, per_call: &str) -> String {
