@@ -173,8 +173,8 @@ fn spec_part(spec: &Spec, attempt: &Attempt<'_>) -> String {
 /// user wrote it (the stub and any words around it).
 fn stub_part(spec: &Spec, stub: &str, attempt: &Attempt<'_>) -> String {
     let mut text = match attempt.form {
-        StubForm::Completion if !stub.trim().is_empty() => format!("{}\n", complete_stub(stub)),
-        _ => format!("{}\n", attempt.task.trim()),
+        StubForm::Completion => format!("{}\n", complete_stub(stub)),
+        StubForm::Instruction => format!("{}\n", attempt.task.trim()),
     };
     let added: Vec<&TestCase> = spec.test_cases.iter().filter(|c| !c.author).collect();
     if !added.is_empty() {
