@@ -236,6 +236,24 @@ async fn a_fresh_rung_sees_the_task_alone() {
     assert!(system(1).starts_with(prompts::CODE_SYSTEM_LEAD), "{}", system(1));
     assert!(user(1).starts_with("Please implement this:\ndef add("), "{}", user(1));
     assert!(!user(1).contains("return a - b"), "{}", user(1));
+
+    // A rung can say which form it asks in: here the second attempt is the completion again.
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url).set(
+        "CODE_EVOLVER_PIPELINE__ESCALATION",
+        "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.6, fresh: true, form: completion}]",
+    );
+    env.run(&["evolve", stub]).await.assert_ok();
+    let requests = server.requests_for("code");
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.body["messages"][0]["content"], prompts::STUB_SYSTEM);
+    }
+    assert_eq!(requests[1].body["messages"][1], requests[0].body["messages"][1]);
+    assert_eq!(requests[1].body["options"]["temperature"], json!(0.6f32));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,11 +267,12 @@ async fn ladder_exhausted_is_a_clear_failure() {
     let env = TestEnv::with_ollama(&server.url);
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("no version passed the spec's tests after 4 attempts"), "{}", run.all());
+    assert!(run.stderr.contains("no version passed the spec's tests after 8 attempts"), "{}", run.all());
     assert!(run.stderr.contains("expected 30, got 200"), "{}", run.all());
     assert!(run.result().is_none());
-    // The default ladder: greedy, a fresh sample, a repair, then the powerful model fresh; each
-    // rung that repeats the failing code is asked once more, hotter.
+    // The default ladder: greedy, a fresh sample, a repair, the powerful model fresh, then two
+    // more fresh samples from each; each rung that repeats the failing code is asked once more,
+    // hotter.
     let asked: Vec<String> = server
         .requests_for("code")
         .iter()
@@ -268,12 +287,23 @@ async fn ladder_exhausted_is_a_clear_failure() {
         format!("{fast} 0.7"),
         format!("{powerful} 0.0"),
         format!("{powerful} 0.4"),
+        format!("{fast} 0.6"),
+        format!("{fast} 1.0"),
+        format!("{fast} 0.8"),
+        format!("{fast} 1.0"),
+        format!("{powerful} 0.4"),
+        format!("{powerful} 0.8"),
+        format!("{powerful} 0.7"),
+        format!("{powerful} 1.0"),
     ];
     assert_eq!(asked, expected);
     // Only the third rung is a repair.
     let repairs: Vec<bool> =
         server.requests_for("code").iter().map(|r| r.text.contains("Your previous code")).collect();
-    assert_eq!(repairs, [false, false, false, true, true, false, false]);
+    assert_eq!(
+        repairs,
+        [false, false, false, true, true, false, false, false, false, false, false, false, false, false, false]
+    );
     let list = env.run(&["list"]).await;
     assert!(list.stdout.contains("no nodes yet"), "failed evolves are not saved:\n{}", list.all());
 }

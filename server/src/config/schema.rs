@@ -303,6 +303,22 @@ pub struct Rung {
     /// judged by the same tests, is another chance.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
+    /// How a task that carries a stub is asked on this rung. Unset: a model's first independent
+    /// attempt is the completion request, its later ones and every repair the instruction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<StubForm>,
+}
+
+/// Two ways to ask for a stub's body. A second independent sample asked in other words differs
+/// more than one drawn hotter from the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StubForm {
+    /// "Complete this function" and the stub: the request models are trained on, word for word
+    /// the one-shot baseline's.
+    Completion,
+    /// The task as the user wrote it, under the code stage's rules (no prints, no tests).
+    Instruction,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

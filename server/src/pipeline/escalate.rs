@@ -120,10 +120,14 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             _ => None,
         };
         // A model's first independent attempt at a stub is the plain completion request; its
-        // next one, and every repair, is asked in the task's own words under the code rules.
+        // next one, and every repair, is asked in the task's own words under the code rules,
+        // unless the rung says which.
         let model = (route.backend.clone(), route.model.clone());
-        let form =
-            if repair.is_none() && !asked.contains(&model) { StubForm::Completion } else { StubForm::Instruction };
+        let form = rung.form.unwrap_or(if repair.is_none() && !asked.contains(&model) {
+            StubForm::Completion
+        } else {
+            StubForm::Instruction
+        });
         if repair.is_none() {
             asked.push(model);
         }

@@ -30,16 +30,7 @@ pub struct Attempt<'a> {
     pub form: StubForm,
 }
 
-/// Two ways to ask for a stub's body. A second independent sample asked in other words differs
-/// more than one drawn hotter from the same words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StubForm {
-    /// "Complete this function" and the stub: the request models are trained on, word for word
-    /// the one-shot baseline's.
-    Completion,
-    /// The task as the user wrote it, under the code stage's rules (no prints, no tests).
-    Instruction,
-}
+pub use crate::config::StubForm;
 
 pub async fn generate(
     ctx: &Ctx<'_>,
