@@ -215,20 +215,23 @@ async fn a_fresh_rung_sees_the_task_alone() {
     assert!(!user(1).contains("return a - b") && !user(1).contains("Your previous code"), "{}", user(1));
     assert_eq!(requests[1].body["options"]["temperature"], json!(0.8f32));
 
+    // A stub task on a two-rung ladder whose first answer is wrong: the two code requests.
+    let stub_requests = |second_rung: &'static str| async move {
+        let script = Script::new()
+            .on("classify", fixtures::classify("arithmetic", "simple"))
+            .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
+        let server = ScriptedServer::start(script).await.unwrap();
+        let ladder = format!("[{{role: generator.fast, temperature: 0.0}}, {second_rung}]");
+        let env = TestEnv::with_ollama(&server.url).set("CODE_EVOLVER_PIPELINE__ESCALATION", &ladder);
+        let stub = "Please implement this:\ndef add(a: int, b: int) -> int:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    \
+                    3\n    >>> add(0, 0)\n    0\n    >>> add(-1, 1)\n    0\n    \"\"\"\n";
+        env.run(&["evolve", stub]).await.assert_ok();
+        server.requests_for("code")
+    };
+
     // With a stub, the model's second independent attempt is asked in other words: the task as
     // written, under the code stage's rules, instead of the plain completion request.
-    let script = Script::new()
-        .on("classify", fixtures::classify("arithmetic", "simple"))
-        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
-    let server = ScriptedServer::start(script).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url).set(
-        "CODE_EVOLVER_PIPELINE__ESCALATION",
-        "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.1, fresh: true}]",
-    );
-    let stub = "Please implement this:\ndef add(a: int, b: int) -> int:\n    \"\"\"Add a and b.\n    >>> add(1, 2)\n    3\n    \
-                >>> add(0, 0)\n    0\n    >>> add(-1, 1)\n    0\n    \"\"\"\n";
-    env.run(&["evolve", stub]).await.assert_ok();
-    let requests = server.requests_for("code");
+    let requests = stub_requests("{role: generator.fast, temperature: 0.1, fresh: true}").await;
     let system = |i: usize| requests[i].body["messages"][0]["content"].as_str().unwrap().to_string();
     let user = |i: usize| requests[i].body["messages"][1]["content"].as_str().unwrap().to_string();
     assert_eq!(system(0), prompts::STUB_SYSTEM);
@@ -238,16 +241,7 @@ async fn a_fresh_rung_sees_the_task_alone() {
     assert!(!user(1).contains("return a - b"), "{}", user(1));
 
     // A rung can say which form it asks in: here the second attempt is the completion again.
-    let script = Script::new()
-        .on("classify", fixtures::classify("arithmetic", "simple"))
-        .on_seq("code", vec![fixtures::code(wrong), fixtures::code(ADD)]);
-    let server = ScriptedServer::start(script).await.unwrap();
-    let env = TestEnv::with_ollama(&server.url).set(
-        "CODE_EVOLVER_PIPELINE__ESCALATION",
-        "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.6, fresh: true, form: completion}]",
-    );
-    env.run(&["evolve", stub]).await.assert_ok();
-    let requests = server.requests_for("code");
+    let requests = stub_requests("{role: generator.fast, temperature: 0.6, fresh: true, form: completion}").await;
     assert_eq!(requests.len(), 2);
     for request in &requests {
         assert_eq!(request.body["messages"][0]["content"], prompts::STUB_SYSTEM);

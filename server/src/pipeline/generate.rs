@@ -9,6 +9,8 @@ use crate::llm::{ChatRequest, Message};
 use crate::sandbox::run::RunKind;
 use crate::sandbox::{NodeLimits, RunRequest};
 
+pub use crate::config::StubForm;
+
 pub enum Generated {
     /// Cleaned model code that defines the spec's function, and a note when it had to be adapted.
     Code { code: String, note: Option<String> },
@@ -29,8 +31,6 @@ pub struct Attempt<'a> {
     /// How a stub is put to the model (ignored without a stub).
     pub form: StubForm,
 }
-
-pub use crate::config::StubForm;
 
 pub async fn generate(
     ctx: &Ctx<'_>,
