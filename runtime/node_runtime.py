@@ -2,8 +2,8 @@
 
 `call_tool(name, prompt, **kwargs)` asks the running evolver to run one of its configured tools
 (for instance `content_generator`, served by the configured content model) and returns its text.
-The evolver listens on a Unix socket named by CODE_EVOLVER_TOOL_SOCKET; the request and the answer
-are one JSON object each, on one line.
+Each run gets its own channel to the evolver (a socket pair on the fd named by
+CODE_EVOLVER_TOOL_FD); the request and the answer are one JSON object each, on one line.
 """
 
 import json
@@ -19,20 +19,21 @@ class ToolError(RuntimeError):
 
 
 def call_tool(name: str, prompt: str, **kwargs) -> str:
-    path = os.environ.get("CODE_EVOLVER_TOOL_SOCKET")
-    if not path:
+    """One request and its answer over the channel the evolver gave this run (a socket on fd
+    CODE_EVOLVER_TOOL_FD, held by this run alone)."""
+    fd = os.environ.get("CODE_EVOLVER_TOOL_FD")
+    if not fd:
         raise ToolError(
-            "call_tool needs a running code-evolver: CODE_EVOLVER_TOOL_SOCKET is not set "
+            "call_tool needs a running code-evolver: CODE_EVOLVER_TOOL_FD is not set "
             "(run the node with `code-evolver run NODE`)"
         )
-    timeout = float(os.environ.get("CODE_EVOLVER_TOOL_TIMEOUT_S", "300"))
     request = json.dumps({"tool": name, "prompt": str(prompt), "kwargs": kwargs}) + "\n"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(path)
-        except OSError as e:
-            raise ToolError(f"cannot reach the evolver's tool socket {path}: {e}") from e
+    try:
+        sock = socket.socket(fileno=os.dup(int(fd)))
+    except (OSError, ValueError) as e:
+        raise ToolError(f"the evolver's tool channel (fd {fd}) is not open: {e}") from e
+    with sock:
+        sock.settimeout(float(os.environ.get("CODE_EVOLVER_TOOL_TIMEOUT_S", "300")))
         sock.sendall(request.encode("utf-8"))
         chunks = []
         while True:
@@ -44,7 +45,7 @@ def call_tool(name: str, prompt: str, **kwargs) -> str:
                 break
     raw = b"".join(chunks).decode("utf-8")
     if not raw.strip():
-        raise ToolError(f"tool {name}: the evolver closed the connection without an answer")
+        raise ToolError(f"tool {name}: the evolver closed the channel without an answer")
     answer = json.loads(raw)
     if "error" in answer:
         raise ToolError(f"tool {name}: {answer['error']}")

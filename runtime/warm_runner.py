@@ -1,55 +1,169 @@
-"""code-evolver's warm runner: a Python process started once that forks for every node run.
+"""code-evolver's warm runner: a Python process started once that forks for every run.
 
-It removes interpreter start-up (and pytest's import) from each test and timing run. Each run is
-confined in the forked child before any node code executes: its own session and process group
-(killed whole on timeout), rlimits, a cleared environment, a fresh working directory, no network
-(a new network namespace where permitted, else landlock's TCP rules) and landlock file rules
-(read-only system and runtime paths, read-write only the run's own directory).
+It removes interpreter start-up from each test and timing run. The engine starts it inside a jail
+(bubblewrap: its own user/pid/mount/network/IPC/UTS namespaces, read-only system and runtime, a
+private /tmp) and it confines each forked run further before any node code executes: an
+unprivileged uid (it drops root itself), no capabilities, no_new_privs, a seccomp filter, rlimits,
+its own session, a fresh private run directory. Without the jail (no bubblewrap, or the kernel
+refuses it) landlock and a network namespace stand in where the kernel allows them, and the
+greeting says which layers are missing.
 
-Protocol: one JSON object per line on stdin (a request), one per line on stdout (its outcome).
-The first line out is a greeting that says which confinement this machine allows.
-`--preload-pytest` imports pytest before forking (for test runs).
+Nothing a run writes is ever read back from disk: the run gets its files and stdin over the
+request, and its stdout, stderr and results come back over pipes, each bounded. A run's tool calls
+come over a socket pair that only that run holds and are relayed to the engine. The verdict is not
+computed here: "calls" runs return each call's result as plain JSON; the engine compares them with
+the expected values, which never enter the jail.
+
+Protocol: one JSON object per line on stdin (a request, or a tool answer during a run), one per
+line on stdout (a tool call during a run, then the run's outcome). The first line out is a greeting
+that says which confinement layers are active.
 """
 
 import ctypes
+import gc
 import json
 import os
-import gc
+import platform
 import resource
 import select
+import shutil
 import signal
+import socket
+import struct
 import sys
 import time
 import traceback
 
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
-OUTPUT_LIMIT = 1 << 20
+OUTPUT_LIMIT = 1 << 20  # stdout and stderr kept per run
+RESULTS_LIMIT = 16 << 20  # the results channel; a run that writes more is killed
+TOOL_MESSAGE_LIMIT = 1 << 20  # one call_tool request
+REQUEST_LIMIT = 256 << 20  # one request from the engine (it carries the run's files)
+NOBODY = 65534
+RESULTS_FD = 3
+TOOL_FD = 4
 
-HAVE_PYTEST = False
-if "--preload-pytest" in sys.argv:
-    try:  # imported once here so forked test runs start warm
-        import pytest  # noqa: F401
-
-        HAVE_PYTEST = True
-    except Exception:  # pragma: no cover - reported to the engine at start
-        HAVE_PYTEST = False
-else:
-    import importlib.util
-
-    HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
+JAILED = "--jailed" in sys.argv
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
 _SYS_LANDLOCK_CREATE_RULESET = 444
 _SYS_LANDLOCK_ADD_RULE = 445
 _SYS_LANDLOCK_RESTRICT_SELF = 446
-_PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_SECCOMP = 22
+_PR_SET_NO_NEW_PRIVS = 38
+_SECCOMP_MODE_FILTER = 2
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
+_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80
 
 
+# --- seccomp ---------------------------------------------------------------------------------
+# What a node never needs: debugging other processes, mounts and namespaces, kernel keys, BPF,
+# modules, reboot, clock and host names, io_uring (its own syscall path), handle-based opens.
+_DENIED = {
+    "x86_64": (
+        0xC000003E,
+        {
+            "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438,
+            "kcmp": 312, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
+            "mount_setattr": 442, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+            "fsmount": 432, "fspick": 433, "unshare": 272, "setns": 308, "bpf": 321, "keyctl": 250,
+            "add_key": 248, "request_key": 249, "kexec_load": 246, "kexec_file_load": 320,
+            "reboot": 169, "init_module": 175, "finit_module": 313, "delete_module": 176,
+            "swapon": 167, "swapoff": 168, "acct": 163, "settimeofday": 164, "clock_settime": 227,
+            "clock_adjtime": 305, "adjtimex": 159, "sethostname": 170, "setdomainname": 171,
+            "perf_event_open": 298, "userfaultfd": 323, "open_by_handle_at": 304,
+            "name_to_handle_at": 303, "iopl": 172, "ioperm": 173, "quotactl": 179, "syslog": 103,
+            "lookup_dcookie": 212, "fanotify_init": 300, "io_uring_setup": 425,
+            "io_uring_enter": 426, "io_uring_register": 427, "vhangup": 153, "migrate_pages": 256,
+            "move_pages": 279, "uselib": 134, "_sysctl": 156,
+        },
+        56,  # clone
+        435,  # clone3
+    ),
+    "aarch64": (
+        0xC00000B7,
+        {
+            "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "pidfd_getfd": 438,
+            "kcmp": 272, "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51,
+            "mount_setattr": 442, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+            "fsmount": 432, "fspick": 433, "unshare": 97, "setns": 268, "bpf": 280, "keyctl": 219,
+            "add_key": 217, "request_key": 218, "kexec_load": 104, "kexec_file_load": 294,
+            "reboot": 142, "init_module": 105, "finit_module": 273, "delete_module": 106,
+            "swapon": 224, "swapoff": 225, "acct": 89, "settimeofday": 170, "clock_settime": 112,
+            "clock_adjtime": 266, "adjtimex": 171, "sethostname": 161, "setdomainname": 162,
+            "perf_event_open": 241, "userfaultfd": 282, "open_by_handle_at": 265,
+            "name_to_handle_at": 264, "quotactl": 60, "syslog": 116, "lookup_dcookie": 18,
+            "fanotify_init": 262, "io_uring_setup": 425, "io_uring_enter": 426,
+            "io_uring_register": 427, "vhangup": 58, "migrate_pages": 238, "move_pages": 239,
+        },
+        220,  # clone
+        435,  # clone3
+    ),
+}
+
+
+def _seccomp_program():
+    """The BPF filter for this machine's architecture, or None where no table exists."""
+    table = _DENIED.get(platform.machine())
+    if table is None:
+        return None
+    arch, denied, clone_nr, clone3_nr = table
+    ld_w_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, kill, eperm, enosys = 0x7FFF0000, 0x80000000, 0x00050000 | 1, 0x00050000 | 38
+    prog = [
+        (ld_w_abs, 0, 0, 4),  # arch
+        (jeq, 1, 0, arch),
+        (ret, 0, 0, kill),  # another ABI (i386 through int 0x80): killed
+        (ld_w_abs, 0, 0, 0),  # syscall number
+    ]
+    if arch == 0xC000003E:
+        prog += [(jge, 0, 1, 0x40000000), (ret, 0, 0, kill)]  # the x32 ABI
+    for nr in sorted(set(denied.values())):
+        prog += [(jeq, 0, 1, nr), (ret, 0, 0, eperm)]
+    # clone3 hides its flags in memory: ENOSYS makes libc fall back to clone, whose flags we see.
+    prog += [(jeq, 0, 1, clone3_nr), (ret, 0, 0, enosys)]
+    prog += [
+        (jeq, 0, 3, clone_nr),
+        (ld_w_abs, 0, 0, 16),  # clone's flags (low 32 bits of args[0])
+        (jset, 0, 1, _NAMESPACE_FLAGS),
+        (ret, 0, 0, eperm),
+        (ret, 0, 0, allow),
+    ]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in prog), len(prog)
+
+
+class _Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+_FILTER = None  # built once in the runner; each forked run only installs it
+
+
+def _filter():
+    global _FILTER  # pylint: disable=global-statement
+    if _FILTER is None:
+        program = _seccomp_program()
+        if program is None:
+            raise OSError(0, f"no seccomp table for {platform.machine()}")
+        code, count = program
+        buf = ctypes.create_string_buffer(code, len(code))
+        prog = _Prog(count, ctypes.addressof(buf))
+        _FILTER = (buf, prog, ctypes.byref(prog))  # the buffer and struct must outlive the pointer
+    return _FILTER
+
+
+def apply_seccomp():
+    _, _, pointer = _filter()
+    if _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, pointer, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+# --- landlock (only without the jail) ----------------------------------------------------------
 def landlock_abi():
-    _libc.syscall.restype = ctypes.c_long
     abi = _libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     return abi if abi > 0 else 0
 
@@ -100,15 +214,12 @@ def apply_landlock(abi, read_only, read_write, deny_tcp):
                 try:
                     allowed = access
                     if not os.path.isdir(path):
-                        # Rules on files may only hold file rights.
                         allowed &= _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
                     rule = _PathBeneathAttr(allowed & fs_all, fd)
                     if _libc.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)) < 0:
                         raise OSError(ctypes.get_errno(), "landlock_add_rule " + path)
                 finally:
                     os.close(fd)
-        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS)")
         if _libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self")
     finally:
@@ -122,11 +233,11 @@ def new_network_namespace():
     uid, gid = os.getuid(), os.getgid()
     if _libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
         try:
-            with open("/proc/self/setgroups", "w") as f:
+            with open("/proc/self/setgroups", "w", encoding="ascii") as f:
                 f.write("deny")
-            with open("/proc/self/uid_map", "w") as f:
+            with open("/proc/self/uid_map", "w", encoding="ascii") as f:
                 f.write(f"{uid} {uid} 1")
-            with open("/proc/self/gid_map", "w") as f:
+            with open("/proc/self/gid_map", "w", encoding="ascii") as f:
                 f.write(f"{gid} {gid} 1")
         except OSError:
             pass
@@ -134,24 +245,54 @@ def new_network_namespace():
     return False
 
 
-def probe_isolation():
-    """Asks a throwaway child what confinement this machine allows."""
-    abi = landlock_abi()
+def _read_only_paths():
+    paths = {"/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/dev", "/proc", RUNTIME_DIR}
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))):
+        paths.add(p)
+        paths.add(os.path.realpath(p))
+    for p in sys.path:
+        if p and os.path.isdir(p):
+            paths.add(p)
+    return sorted(p for p in paths if os.path.exists(p))
+
+
+# --- the runner's own set-up -----------------------------------------------------------------
+def outside_uid():
+    """The uid this process has outside its user namespace (the one the host sees)."""
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as f:
+            for line in f:
+                inside, outside, count = (int(x) for x in line.split())
+                uid = os.getuid()
+                if inside <= uid < inside + count:
+                    return outside + (uid - inside)
+    except (OSError, ValueError):
+        pass
+    return os.getuid()
+
+
+def drop_root():
+    """In the jail a root evolver's runner becomes nobody: no capabilities, no host root files."""
+    if os.getuid() != 0 or not JAILED:
+        return
+    os.chown("/tmp", NOBODY, NOBODY)  # the jail's private tmpfs, the runs' scratch space
+    os.chmod("/tmp", 0o700)
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+
+
+def probe_child(action):
+    """Runs `action` in a throwaway child; its return value (a short string) or the error."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
-        net = "namespace" if new_network_namespace() else "none"
-        if net == "none" and abi >= 4:
-            net = "landlock-tcp"
-        ll = "none"
-        if abi:
-            try:
-                apply_landlock(abi, ["/usr"], [], deny_tcp=False)
-                ll = f"abi {abi}"
-            except OSError as e:
-                ll = f"unavailable ({e})"
-        os.write(write, json.dumps({"network": net, "landlock": ll}).encode())
+        try:
+            text = action()
+        except BaseException as e:  # pylint: disable=broad-exception-caught
+            text = f"error: {e}"
+        os.write(write, text.encode()[:4000])
         os._exit(0)
     os.close(write)
     data = b""
@@ -162,34 +303,54 @@ def probe_isolation():
         data += chunk
     os.close(read)
     os.waitpid(pid, 0)
-    try:
-        return json.loads(data.decode())
-    except ValueError:
-        return {"network": "none", "landlock": "none"}
+    return data.decode(errors="replace")
 
 
-_READ_ONLY_PATHS = None
+def _seccomp_probe():
+    if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return f"error: no_new_privs ({ctypes.get_errno()})"
+    apply_seccomp()
+    # The filter must deny what it says it denies.
+    if _libc.syscall(_DENIED[platform.machine()][1]["sethostname"], b"x", 1) == 0:
+        return "error: sethostname was not denied"
+    return "filter"
 
 
-def read_only_paths(extra):
-    """System, Python and runtime paths a node may read (computed once per runner)."""
-    global _READ_ONLY_PATHS  # pylint: disable=global-statement
-    if _READ_ONLY_PATHS is None:
-        _READ_ONLY_PATHS = _compute_read_only_paths()
-    return sorted(set(_READ_ONLY_PATHS) | set(extra))
+def probe_layers():
+    """What confines a run on this machine, layer by layer."""
+    layers = {
+        "jail": "bubblewrap" if JAILED else "none",
+        "uid": os.getuid(),
+        "outside_uid": outside_uid(),
+        "pid_namespace": os.getpid() == 1,
+        "mount_namespace": JAILED,
+        "ipc_uts_namespaces": JAILED,
+        "no_new_privs": True,
+        "capabilities": "none" if os.getuid() != 0 else "root (not dropped)",
+    }
+    seccomp = probe_child(_seccomp_probe)
+    layers["seccomp"] = seccomp if seccomp == "filter" else f"unavailable ({seccomp})"
+    abi = landlock_abi()
+    if JAILED:
+        layers["network"] = "namespace"
+        layers["landlock"] = f"abi {abi} (not needed in the jail)" if abi else "none (not needed in the jail)"
+    else:
+        net = probe_child(lambda: "namespace" if new_network_namespace() else "none")
+        if net != "namespace" and abi >= 4:
+            net = "landlock-tcp"
+        layers["network"] = net
+        if abi:
+            try:
+                ll = probe_child(lambda: (apply_landlock(abi, ["/usr"], [], False), f"abi {abi}")[1])
+            except OSError as e:
+                ll = f"unavailable ({e})"
+            layers["landlock"] = ll
+        else:
+            layers["landlock"] = "unavailable (kernel)"
+    return layers
 
 
-def _compute_read_only_paths():
-    paths = {"/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys/devices/system/cpu", RUNTIME_DIR}
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(os.path.realpath(sys.executable))):
-        paths.add(p)
-        paths.add(os.path.realpath(p))
-    for p in sys.path:
-        if p and os.path.isdir(p):
-            paths.add(p)
-    return sorted(p for p in paths if os.path.exists(p))
-
-
+# --- the forked run ----------------------------------------------------------------------------
 def set_limits(limits):
     mb = 1024 * 1024
     for name, res, scale in (
@@ -203,193 +364,514 @@ def set_limits(limits):
         if value:
             hard = value * scale
             if res == resource.RLIMIT_CPU:
-                # SIGXCPU at the soft limit, SIGKILL one second later.
-                resource.setrlimit(res, (hard, hard + 1))
+                resource.setrlimit(res, (hard, hard + 1))  # SIGXCPU, then SIGKILL a second later
             else:
                 resource.setrlimit(res, (hard, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def child(request, isolation):
+def plain(value, depth=0):
+    """A call's result as plain JSON data. Types are checked exactly and containers read through
+    their base types, so no object of the code's making (an `__eq__` that says yes to everything, a
+    `__str__` that lies) reaches the engine: it only ever sees JSON text."""
+    if depth > 200:
+        raise ValueError("the result is nested more than 200 levels deep")
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        return value
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int.__index__(value)
+    if isinstance(value, float):
+        return plain(float.__float__(value), depth)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (list, tuple)):
+        items = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
+        return [plain(v, depth + 1) for v in items]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in dict.items(value):
+            if type(k) is str:
+                key = k
+            elif k is None or type(k) in (bool, int, float):
+                key = json.dumps(k)  # as json.dumps writes such keys
+            else:
+                raise TypeError(f"a dict key of type {type(k).__name__} is not plain data")
+            out[key] = plain(v, depth + 1)
+        return out
+    raise TypeError(f"returned a {kind.__name__}, which is not plain data (JSON: str, number, bool, None, list, dict)")
+
+
+def run_calls(request, results):
+    """The verdict harness: the function on each input, each result as a JSON line on fd 3."""
+    import importlib  # pylint: disable=import-outside-toplevel
+
+    inputs = json.loads(sys.stdin.read() or "[]")
+    loops = int(request.get("loops", 1))
+    try:
+        module = importlib.import_module(request["module"])
+        function = getattr(module, request["function"])
+    except BaseException as e:  # pylint: disable=broad-exception-caught
+        traceback.print_exc()
+        results.write(json.dumps({"fatal": f"{type(e).__name__}: {e}"}) + "\n")
+        results.flush()
+        return
+    if loops <= 0:
+        return  # an empty run: what starting and importing cost, subtracted from timed runs
+    for index, args in enumerate(inputs):
+        try:
+            for _ in range(loops - 1):
+                function(**args)
+            value = plain(function(**args))
+            line = json.dumps({"i": index, "ok": value}, allow_nan=False)
+        except BaseException as e:  # pylint: disable=broad-exception-caught
+            line = json.dumps({"i": index, "raised": f"{type(e).__name__}: {e}"[:2000]})
+        results.write(line + "\n")
+        results.flush()
+
+
+def run_script(request, run_dir):
+    script = request["script"]
+    if request.get("runtime_script"):
+        script = os.path.join(RUNTIME_DIR, os.path.basename(script))
+    else:
+        script = os.path.join(run_dir, script)
+    sys.argv = [script] + list(request.get("args") or [])
+    with open(script, "rb") as f:
+        source = f.read()
+    main_module = type(sys)("__main__")
+    main_module.__file__ = script
+    main_module.__builtins__ = __builtins__
+    sys.modules["__main__"] = main_module
+    exec(compile(source, script, "exec"), main_module.__dict__)  # pylint: disable=exec-used
+
+
+def child(request, run_dir, layers, fds):
     """Runs in the forked child: confine, then execute. Never returns."""
     code = 1
     try:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the runner
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         os.setsid()
-        cwd = request["cwd"]
-        os.chdir(cwd)
-        stdin_path = os.path.join(cwd, ".stdin")
-        with open(stdin_path, "w", encoding="utf-8") as f:
-            f.write(request.get("stdin") or "")
-        fd_in = os.open(stdin_path, os.O_RDONLY)
-        fd_out = os.open(os.path.join(cwd, ".stdout"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        fd_err = os.open(os.path.join(cwd, ".stderr"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(fd_in, 0)
-        os.dup2(fd_out, 1)
-        os.dup2(fd_err, 2)
-        for fd in (fd_in, fd_out, fd_err):
-            os.close(fd)
+        stdin_r, stdout_w, stderr_w, results_w, tool_child = fds
+        for fd, target in ((stdin_r, 0), (stdout_w, 1), (stderr_w, 2), (results_w, RESULTS_FD), (tool_child, TOOL_FD)):
+            os.dup2(fd, target)
+        os.closerange(TOOL_FD + 1, 1 << 16)
         sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
-
-        ll = isolation.get("landlock", "none")
-        if ll.startswith("abi "):
-            abi = int(ll.split()[1])
-            # Without a network namespace (made once for the whole runner), landlock denies TCP.
-            deny_tcp = isolation.get("network") != "namespace"
-            apply_landlock(abi, read_only_paths(request.get("read_paths", [])), [cwd, "/dev/null"], deny_tcp=deny_tcp)
-
+        os.chdir(run_dir)
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": run_dir,
+            "TMPDIR": run_dir,
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONPATH": f"{run_dir}:{RUNTIME_DIR}",
+            "CODE_EVOLVER_TOOL_FD": str(TOOL_FD),
+        }
+        env.update(request.get("env") or {})
         os.environ.clear()
-        os.environ.update(request.get("env") or {})
-        sys.path[:] = [cwd, RUNTIME_DIR] + [p for p in sys.path if p and p != RUNTIME_DIR]
+        os.environ.update(env)
+        sys.path[:] = [run_dir, RUNTIME_DIR] + [p for p in sys.path if p and p not in (RUNTIME_DIR, "")]
+        if not JAILED and layers.get("landlock", "").startswith("abi "):
+            abi = int(layers["landlock"].split()[1])
+            apply_landlock(abi, _read_only_paths(), [run_dir, "/dev/null"], deny_tcp=layers.get("network") != "namespace")
         set_limits(request.get("limits") or {})
-
+        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS)")
+        if layers.get("seccomp") == "filter":
+            apply_seccomp()
         kind = request.get("kind", "script")
-        args = list(request.get("args") or [])
-        if kind == "pytest":
-            import pytest  # pylint: disable=import-outside-toplevel,redefined-outer-name
-
-            sys.argv = ["pytest"] + args
-            code = int(pytest.main(args))
-        else:
-            script = request["script"]
-            sys.argv = [script] + args
-            with open(script, "rb") as f:
-                source = f.read()
-            # Like `python script`: a fresh __main__ namespace.
-            main_module = type(sys)("__main__")
-            main_module.__file__ = script
-            main_module.__builtins__ = __builtins__
-            sys.modules["__main__"] = main_module
+        if kind == "calls":
+            results = os.fdopen(RESULTS_FD, "w", encoding="utf-8", closefd=False)
+            run_calls(request, results)
+            code = 0
+        elif kind == "exec":
+            argv = [request["command"]] + list(request.get("args") or [])
             try:
-                exec(compile(source, script, "exec"), main_module.__dict__)  # pylint: disable=exec-used
-                code = 0
-            except SystemExit as e:
-                if e.code is None:
-                    code = 0
-                elif isinstance(e.code, int):
-                    code = e.code
-                else:
-                    print(e.code, file=sys.stderr)
-                    code = 1
+                os.execvpe(argv[0], argv, os.environ)
+            except OSError as e:
+                print(f"cannot run {argv[0]}: {e}", file=sys.stderr)
+                code = 127
+        else:
+            run_script(request, run_dir)
+            code = 0
     except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    except BaseException:
+        if e.code is None:
+            code = 0
+        elif isinstance(e.code, int):
+            code = e.code
+        else:
+            print(e.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # pylint: disable=broad-exception-caught
         traceback.print_exc()
         code = 1
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-        except BaseException:
+        except BaseException:  # pylint: disable=broad-exception-caught
             pass
         os._exit(code & 0xFF)
 
 
-def read_output(path):
-    try:
-        with open(path, "rb") as f:
-            data = f.read(OUTPUT_LIMIT + 1)
-    except OSError:
-        return ""
-    text = data[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
-    if len(data) > OUTPUT_LIMIT:
-        text += "\n[output cut at 1 MiB]"
-    return text
+class Capture:
+    """One pipe from the run, kept up to a limit; the rest is read and dropped."""
+
+    def __init__(self, fd, limit):
+        self.fd = fd
+        self.limit = limit
+        self.data = bytearray()
+        self.dropped = 0
+        os.set_blocking(fd, False)
+
+    def pump(self):
+        """Reads what is there; False at end of file."""
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        room = self.limit - len(self.data)
+        self.data += chunk[: max(room, 0)]
+        self.dropped += max(len(chunk) - max(room, 0), 0)
+        return True
+
+    def text(self):
+        text = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n[output cut at {self.limit >> 20} MiB: {self.dropped} more bytes dropped]"
+        return text
 
 
-def wait_child(pid, timeout):
-    """(status, rusage, timed_out); the child's whole process group is killed on timeout."""
-    deadline = time.monotonic() + timeout
-    timed_out = False
-    pidfd = None
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = None
-    while True:
-        if pidfd is not None:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([pidfd], [], [], max(0.0, left))
-            if not ready:
-                timed_out = True
-                break
-            break
-        got, status, usage = os.wait4(pid, os.WNOHANG)
-        if got:
-            return status, usage, False
-        if time.monotonic() >= deadline:
-            timed_out = True
-            break
-        time.sleep(0.0005)
-    if pidfd is not None:
-        os.close(pidfd)
-    if timed_out:
-        for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-            try:
-                kill()
-            except OSError:
-                pass
-    _, status, usage = os.wait4(pid, 0)
-    return status, usage, timed_out
+class Control:
+    """The runner's own channel to the engine: buffered lines on fd 0, written to stdout."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+        self.closed = False
+
+    def read_line(self, block=True):
+        while True:
+            at = self.buffer.find(b"\n")
+            if at >= 0:
+                line = bytes(self.buffer[:at])
+                del self.buffer[: at + 1]
+                return line
+            if self.closed or not block:
+                return None
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                self.closed = True
+                return None
+            self.buffer += chunk
+            if len(self.buffer) > REQUEST_LIMIT:
+                self.buffer.clear()
+                raise ValueError("a request over 256 MiB")
+
+    def fill(self):
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            self.closed = True
+        self.buffer += chunk
+
+    @staticmethod
+    def send(obj):
+        data = (json.dumps(obj) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            n = os.write(1, view)
+            view = view[n:]
 
 
-def handle(request, isolation):
-    sys.stdout.flush()
-    sys.stderr.flush()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        child(request, isolation)
-    status, usage, timed_out = wait_child(pid, float(request.get("timeout_s", 10)))
-    wall = time.monotonic() - started
-    # Anything the node left running in its group goes too.
+def kill_run(pid):
+    """Every process of the run: in the jail the runner is pid 1 of its namespace, and kill(-1)
+    reaches every other process in it (daemons included); without it, the run's process group."""
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+def reap_orphans():
+    while True:
+        try:
+            got, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if got == 0:
+            return
+
+
+def _force_remove(path):
+    def fix(func, target, _exc):
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=fix)  # pylint: disable=deprecated-argument
+
+
+def clean_scratch(base, run_dir):
+    """The run's dir goes; in the jail, so does anything else it left in /tmp (what the jail
+    itself put there, owned by another uid or read-only, stays)."""
+    _force_remove(run_dir)
+    if JAILED:
+        for name in os.listdir(base):
+            target = os.path.join(base, name)
+            try:
+                if os.lstat(target).st_uid != os.getuid() or os.path.ismount(target):
+                    continue
+            except OSError:
+                continue
+            if os.path.isdir(target) and not os.path.islink(target):
+                _force_remove(target)
+            else:
+                try:
+                    os.unlink(target)
+                except OSError:
+                    pass
+
+
+def safe_name(name):
+    return bool(name) and "/" not in name and "\0" not in name and name not in (".", "..")
+
+
+def handle(request, control, layers, base):
+    run_id = request.get("id")
+    run_dir = os.path.join(base, f"run-{run_id}")
+    os.mkdir(run_dir, 0o700)
+    for name, content in (request.get("files") or {}).items():
+        if not safe_name(name):
+            raise ValueError(f"bad file name {name!r}")
+        with open(os.path.join(run_dir, name), "w", encoding="utf-8") as f:
+            f.write(content)
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    stderr_r, stderr_w = os.pipe()
+    results_r, results_w = os.pipe()
+    tool_parent, tool_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sys.stdout.flush()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        tool_parent.close()
+        child(request, run_dir, layers, (stdin_r, stdout_w, stderr_w, results_w, tool_child.fileno()))
+    for fd in (stdin_r, stdout_w, stderr_w, results_w):
+        os.close(fd)
+    tool_child.close()
+    pidfd = os.pidfd_open(pid)
+    timeout = float(request.get("timeout_s", 10))
+    deadline = started + timeout
+    captures = (Capture(stdout_r, OUTPUT_LIMIT), Capture(stderr_r, OUTPUT_LIMIT))
+    results = Capture(results_r, RESULTS_LIMIT)
+    outputs = {stdout_r: captures[0], stderr_r: captures[1], results_r: results}
+    stdin_data = memoryview((request.get("stdin") or "").encode())
+    os.set_blocking(stdin_w, False)
+    tool_fd = tool_parent.fileno()
+    tool_parent.setblocking(False)
+    tool_buffer = bytearray()
+    tool_open = True
+    awaiting_answer = False
+    timed_out = False
+    overflow = None
+    status = usage = None
+    ended = None
+    if not stdin_data:
+        os.close(stdin_w)
+        stdin_w = -1
+    while True:
+        readers = [pidfd] + list(outputs)
+        if tool_open and not awaiting_answer:
+            readers.append(tool_fd)
+        if awaiting_answer:
+            readers.append(0)
+        writers = [stdin_w] if stdin_w >= 0 else []
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready_r, ready_w, _ = select.select(readers, writers, [], left)
+        if stdin_w in ready_w:
+            try:
+                n = os.write(stdin_w, stdin_data[:65536])
+                stdin_data = stdin_data[n:]
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                stdin_data = memoryview(b"")
+            if not stdin_data:
+                os.close(stdin_w)
+                stdin_w = -1
+        for fd in ready_r:
+            if fd in outputs and not outputs[fd].pump():
+                os.close(fd)
+                del outputs[fd]
+        if results.dropped:
+            overflow = f"the run wrote more than {RESULTS_LIMIT >> 20} MiB of results"
+            break
+        if tool_fd in ready_r:
+            try:
+                chunk = tool_parent.recv(1 << 16)
+            except BlockingIOError:
+                chunk = None
+            except OSError:
+                chunk = b""
+            if chunk == b"":
+                tool_open = False
+            elif chunk:
+                tool_buffer += chunk
+                at = tool_buffer.find(b"\n")
+                if at < 0 and len(tool_buffer) > TOOL_MESSAGE_LIMIT:
+                    _tool_reply(tool_parent, {"error": f"tool request over {TOOL_MESSAGE_LIMIT >> 20} MiB: refused, channel closed"})
+                    tool_parent.shutdown(socket.SHUT_RDWR)
+                    tool_open = False
+                elif at >= 0:
+                    line = bytes(tool_buffer[:at])
+                    del tool_buffer[: at + 1]
+                    try:
+                        call = json.loads(line)
+                        if not isinstance(call, dict):
+                            raise ValueError("not an object")
+                    except ValueError as e:
+                        _tool_reply(tool_parent, {"error": f"bad tool request: {e}"})
+                    else:
+                        control.send({"tool_call": call, "run": run_id})
+                        awaiting_answer = True
+        if awaiting_answer and 0 in ready_r:
+            control.fill()
+            line = control.read_line(block=False)
+            if line is not None:
+                try:
+                    answer = json.loads(line).get("tool_answer", {"error": "no answer"})
+                except (ValueError, AttributeError):
+                    answer = {"error": "the evolver sent a bad answer"}
+                _tool_reply(tool_parent, answer)
+                awaiting_answer = False
+            elif control.closed:
+                break
+        if pidfd in ready_r:
+            _, status, usage = os.wait4(pid, 0)
+            ended = time.monotonic()
+            break
+    kill_run(pid)
+    if status is None:
+        _, status, usage = os.wait4(pid, 0)
+        ended = time.monotonic()
+    os.close(pidfd)
+    # Every writer is dead now: what is left in the pipes is read to its end (still bounded).
+    for fd, capture in list(outputs.items()):
+        os.set_blocking(fd, True)
+        while capture.pump():
+            pass
+        os.close(fd)
+    if stdin_w >= 0:
+        os.close(stdin_w)
+    tool_parent.close()
+    reap_orphans()
+    clean_scratch(base, run_dir)
     exit_code = os.waitstatus_to_exitcode(status)
-    cwd = request["cwd"]
+    stderr = captures[1].text()
+    if overflow:
+        stderr += f"\n[{overflow}: the run was killed]"
     return {
-        "id": request.get("id"),
+        "id": run_id,
         "exit_code": exit_code if exit_code >= 0 else None,
         "signal": -exit_code if exit_code < 0 else None,
         "timed_out": timed_out,
-        "wall_ms": wall * 1000.0,
+        "wall_ms": (ended - started) * 1000.0,
         "user_ms": usage.ru_utime * 1000.0,
         "sys_ms": usage.ru_stime * 1000.0,
         "max_rss_kb": usage.ru_maxrss,
-        "stdout": read_output(os.path.join(cwd, ".stdout")),
-        "stderr": read_output(os.path.join(cwd, ".stderr")),
+        "stdout": captures[0].text(),
+        "stderr": stderr,
+        "results": results.data.decode("utf-8", errors="replace"),
+        "results_overflow": overflow is not None,
     }
 
 
+def _tool_reply(sock, answer):
+    data = (json.dumps(answer) + "\n").encode()
+    sock.setblocking(True)
+    sock.settimeout(5)
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+    sock.setblocking(False)
+
+
 def main():
-    isolation = probe_isolation()
-    # One private network namespace for the runner: every forked run inherits it for free.
-    if isolation.get("network") == "namespace" and not new_network_namespace():
-        isolation["network"] = "landlock-tcp" if landlock_abi() >= 4 else "none"
-    read_only_paths([])
+    drop_root()
+    # Neither the runs nor anything else of this uid may read this process's memory or files.
+    _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    try:
+        _filter()
+    except OSError:
+        pass
+    layers = probe_layers()
+    if not JAILED and layers.get("network") == "namespace" and not new_network_namespace():
+        layers["network"] = "landlock-tcp" if landlock_abi() >= 4 else "none"
+    if JAILED:
+        base = "/tmp"
+    else:
+        import tempfile  # pylint: disable=import-outside-toplevel
+
+        base = tempfile.mkdtemp(prefix="ce-runs-")
+    if os.getpid() == 1:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # Objects alive now are never collected in a child: fewer copied pages per fork.
     gc.freeze()
-    hello = {"ready": True, "python": sys.version.split()[0], "executable": sys.executable, "pytest": HAVE_PYTEST}
-    hello.update(isolation)
-    out = sys.stdout
-    out.write(json.dumps(hello) + "\n")
-    out.flush()
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            request = json.loads(line)
-            answer = handle(request, isolation)
-        except Exception as e:  # a bad request must not kill the runner
-            answer = {"id": None, "runner_error": f"{type(e).__name__}: {e}"}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
+    hello = {"ready": True, "python": sys.version.split()[0], "executable": sys.executable}
+    hello.update(layers)
+    control = Control()
+    control.send(hello)
+    try:
+        while True:
+            try:
+                line = control.read_line()
+            except ValueError as e:
+                control.send({"id": None, "runner_error": str(e)})
+                continue
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+                if "tool_answer" in request:
+                    continue  # a late answer for a run that already ended
+                answer = handle(request, control, layers, base)
+            except Exception as e:  # pylint: disable=broad-exception-caught
+                answer = {"id": None, "runner_error": f"{type(e).__name__}: {e}"}
+            control.send(answer)
+    finally:
+        if not JAILED:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

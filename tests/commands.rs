@@ -59,7 +59,8 @@ async fn status_checks_every_endpoint_and_the_tools() {
     assert!(run.stdout.contains("model present"), "{}", run.all());
     assert!(run.stdout.contains("model missing (for Ollama: ollama pull nomic-embed-text)"), "{}", run.all());
     assert!(run.stdout.contains("pytest   /"), "{}", run.all());
-    assert!(run.stdout.contains("network: none (private network namespace)"), "{}", run.all());
+    assert!(run.stdout.contains("network       on"), "{}", run.all());
+    assert!(run.stdout.contains("jail: bubblewrap"), "the jail is named:\n{}", run.all());
     assert!(run.stdout.contains("registry"), "{}", run.all());
     assert_eq!(run.code, 1, "a missing model is a problem:\n{}", run.all());
 }

@@ -132,7 +132,7 @@ async fn a_node_that_loops_forever_is_killed_at_its_timeout() {
     let started = std::time::Instant::now();
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stdout.contains("killed at its timeout of 1.5 s (process group killed)"), "{}", run.all());
+    assert!(run.stdout.contains("killed at its timeout of 1.5 s (every process of the run killed)"), "{}", run.all());
     assert!(run.stderr.contains("loops forever"), "the failure says why:\n{}", run.all());
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

@@ -124,17 +124,15 @@ pub async fn score(evolver: &Evolver, problem: &Problem, code: &str) -> Result<(
         problem.test.trim_end(),
         problem.entry_point
     );
-    let dir = tempfile::Builder::new().prefix("code-evolver-humaneval-").tempdir().map_err(|e| e.to_string())?;
-    let script = dir.path().join("check_candidate.py");
-    std::fs::write(&script, program).map_err(|e| e.to_string())?;
     let mut limits = NodeLimits::from_config(&evolver.config().limits);
     limits.timeout = Duration::from_secs(10);
     let request = RunRequest {
-        kind: RunKind::Script { script, args: vec![] },
-        cwd: dir.path().to_path_buf(),
+        kind: RunKind::Script { script: "check_candidate.py".into(), runtime: false, args: vec![] },
+        files: std::collections::BTreeMap::from([("check_candidate.py".to_string(), program)]),
         stdin: String::new(),
-        env: evolver.sandbox().base_env(dir.path()),
+        env: Default::default(),
         limits: limits.clone(),
+        tools: None,
     };
     let outcome = evolver.sandbox().run(&request).await.map_err(|e| e.to_string())?;
     if outcome.success() {

@@ -203,6 +203,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 500)]
         requests: usize,
     },
+    /// The sandbox: a jailed warm run against a fresh interpreter, and what each layer costs.
+    Sandbox {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
 }
 
 #[cfg(test)]
@@ -258,6 +263,7 @@ fn main() {
                 cli::bench_memory::run(&sizes, queries).await
             }
             Command::Bench { what: BenchCommand::Lsp { requests } } => cli::bench_lsp::run(requests).await,
+            Command::Bench { what: BenchCommand::Sandbox { runs } } => cli::bench_sandbox::run(runs).await,
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
                 cli::bench_embedded::run(&global, limit, no_smoke).await
             }

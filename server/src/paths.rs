@@ -23,8 +23,6 @@ pub fn registry_path(data: &Path) -> PathBuf {
 pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("warm_runner.py", include_str!("../../runtime/warm_runner.py")),
     ("node_runtime.py", include_str!("../../runtime/node_runtime.py")),
-    ("pytest_report.py", include_str!("../../runtime/pytest_report.py")),
-    ("bench_harness.py", include_str!("../../runtime/bench_harness.py")),
     ("tidy.py", include_str!("../../runtime/tidy.py")),
     ("stub_spec.py", include_str!("../../runtime/stub_spec.py")),
     ("requirements.txt", include_str!("../../runtime/requirements.txt")),

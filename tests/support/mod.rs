@@ -21,6 +21,14 @@ pub fn python() -> String {
     venv.display().to_string()
 }
 
+/// The CLI under test: CE_TEST_BIN (a copy another user can run, as .ci/run does for the hostile
+/// suite), else the one cargo built.
+pub fn binary() -> PathBuf {
+    std::env::var_os("CE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_code-evolver")))
+}
+
 pub struct TestEnv {
     pub data: TempDir,
     pub workspace: TempDir,
@@ -60,7 +68,7 @@ impl TestEnv {
     }
 
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_code-evolver"));
+        let mut cmd = tokio::process::Command::new(binary());
         cmd.args(args)
             .current_dir(self.workspace.path())
             .env_remove("CODE_EVOLVER_CONFIG")

@@ -5,6 +5,7 @@ pub mod bench_embedded;
 pub mod bench_humaneval;
 pub mod bench_lsp;
 pub mod bench_memory;
+pub mod bench_sandbox;
 pub mod chat;
 pub mod evolve;
 pub mod memory;

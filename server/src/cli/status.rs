@@ -107,34 +107,33 @@ pub async fn run(global: &Global) -> i32 {
     if let Some(python) = python {
         match crate::paths::runtime_dir(&data) {
             Ok(runtime) => {
-                let sandbox = Sandbox::new(python, runtime);
+                let sandbox = Sandbox::with_settings(python, runtime, config.sandbox.clone());
                 match sandbox.isolation().await {
                     Ok(iso) => {
-                        println!("\nsandbox (warm runner, Python {}):", iso.python);
                         println!(
-                            "  process group killed at timeout; rlimits: address space, CPU, file size, processes, open files"
-                        );
-                        println!(
-                            "  network: {}",
-                            match iso.network.as_str() {
-                                "namespace" => "none (private network namespace)",
-                                "landlock-tcp" => "TCP denied by landlock (no network namespace allowed here)",
-                                _ => "NOT isolated (no network namespace and no landlock TCP rules on this kernel)",
+                            "\nsandbox (warm runner, Python {}; jail: {}):",
+                            iso.python,
+                            match (&iso.jail_version, &iso.jail_error) {
+                                (Some(v), None) => v.clone(),
+                                (_, Some(why)) => format!("NONE — {why}"),
+                                _ => iso.jail.clone(),
                             }
                         );
-                        println!(
-                            "  files: {}",
-                            if iso.landlock.starts_with("abi") {
-                                format!(
-                                    "landlock {} — read-only system/runtime, read-write only the run's dir",
-                                    iso.landlock
-                                )
+                        for (layer, holds, stops) in iso.report() {
+                            if holds {
+                                println!("  {:<13} on   stops {stops}", layer.name());
                             } else {
-                                format!("not confined ({})", iso.landlock)
+                                println!("  {:<13} OFF  left open: {stops}", layer.name());
                             }
+                        }
+                        println!(
+                            "  always: the verdict is computed outside the run; rlimits (address space, CPU, file size, processes, open files); every process of a run killed when it ends"
                         );
-                        if !iso.pytest {
-                            println!("  pytest is not importable by this Python: run `code-evolver setup`");
+                        if !iso.network.starts_with("namespace") {
+                            println!("  network fallback: {}", iso.network);
+                        }
+                        if iso.jail == "none" {
+                            println!("  files fallback: landlock {}", iso.landlock);
                         }
                     }
                     Err(e) => {

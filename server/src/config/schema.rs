@@ -13,6 +13,7 @@ pub struct Config {
     pub limits: Limits,
     pub pipeline: PipelineConfig,
     pub runtime: RuntimeConfig,
+    pub sandbox: SandboxConfig,
     pub editor: EditorConfig,
     pub memory: MemoryConfig,
 }
@@ -355,4 +356,82 @@ pub struct PipelineConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     pub python: String,
+}
+
+/// The jail generated code runs in (see the README's "The sandbox").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// bubblewrap: empty finds `bwrap` on PATH; a path; `off` runs without the jail.
+    pub bwrap: String,
+    /// Layers without which no generated code runs at all.
+    pub require: Vec<JailLayer>,
+    /// Size of the jail's private /tmp, where runs write (MiB).
+    pub tmp_mb: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { bwrap: String::new(), require: Vec::new(), tmp_mb: 256 }
+    }
+}
+
+/// One layer of the jail, as `status` reports it and `sandbox.require` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JailLayer {
+    /// An unprivileged uid on the host and no capabilities.
+    Unprivileged,
+    /// Its own pid namespace.
+    Pid,
+    /// Its own mount namespace (read-only system, private /tmp).
+    Mount,
+    /// No network.
+    Network,
+    /// Its own IPC and UTS namespaces.
+    IpcUts,
+    /// A seccomp filter.
+    Seccomp,
+}
+
+impl JailLayer {
+    pub const ALL: [JailLayer; 6] = [
+        JailLayer::Unprivileged,
+        JailLayer::Pid,
+        JailLayer::Mount,
+        JailLayer::Network,
+        JailLayer::IpcUts,
+        JailLayer::Seccomp,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JailLayer::Unprivileged => "unprivileged",
+            JailLayer::Pid => "pid",
+            JailLayer::Mount => "mount",
+            JailLayer::Network => "network",
+            JailLayer::IpcUts => "ipc_uts",
+            JailLayer::Seccomp => "seccomp",
+        }
+    }
+
+    /// What the layer stops; without it, that is what stays open.
+    pub fn stops(self) -> &'static str {
+        match self {
+            JailLayer::Unprivileged => {
+                "reading root-only files (/etc/shadow), signalling or tracing the evolver, sethostname and other capabilities"
+            }
+            JailLayer::Pid => {
+                "seeing or killing host processes, reading their /proc (environ: API keys), outliving the run"
+            }
+            JailLayer::Mount => {
+                "reading $HOME, the data dir, registry and memory; reaching host Unix sockets; writing outside the run"
+            }
+            JailLayer::Network => "any network: TCP, UDP, DNS, abstract Unix sockets",
+            JailLayer::IpcUts => "host SysV IPC and message queues, changing the host name",
+            JailLayer::Seccomp => {
+                "ptrace, mount, bpf, keyctl, kexec, reboot, unshare and other calls a node never needs"
+            }
+        }
+    }
 }

@@ -7,11 +7,10 @@ use super::evolver::{Ctx, EvolveError};
 use super::generate::{Attempt, Generated, StubForm, generate};
 use super::node;
 use super::spec::Spec;
-use super::verify::{TestReport, prepare_dir, run_tests};
+use super::verify::{TestReport, run_spec_tests};
 use crate::config::Role;
 use crate::sandbox::NodeLimits;
 use serde::Serialize;
-use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
@@ -53,7 +52,6 @@ pub struct Job<'a> {
     /// Where the ladder starts (complex algorithms start higher).
     pub start_rung: usize,
     pub limits: &'a NodeLimits,
-    pub workdir: &'a Path,
     /// Related verified code to adapt (from memory).
     pub template: Option<&'a str>,
 }
@@ -72,7 +70,7 @@ fn show_plan(ctx: &Ctx<'_>, spec: &Spec, rung: &crate::llm::router::RoleRoute) -
 }
 
 pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
-    let Job { task, start_rung, limits, workdir, template, .. } = *job;
+    let Job { task, start_rung, limits, template, .. } = *job;
     let mut spec = job.spec.clone();
     let mut tests = job.tests.to_string();
     let mut reviewed = false;
@@ -177,9 +175,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     ctx.warn(stage, base + 3, note);
                 }
                 let program = node::assemble(task, &code, &spec.function.name);
-                let dir = prepare_dir(workdir, &format!("attempt{}", i + 1), &program, &tests)?;
                 ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
-                let mut report = run_tests(ctx, &dir, limits).await?;
+                let mut report = run_spec_tests(ctx, &spec, &program, limits).await?;
                 // Once per evolve: failing cases go back to the overseer, who re-derives them
                 // from the problem alone; corrected cases are tested again on the same code.
                 if !report.all_passed() && report.abnormal.is_none() && !reviewed {
@@ -206,8 +203,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                             spec.test_cases.retain(|t| t.name != d.case);
                         }
                         tests = super::tests::render(&spec, task, spec.tools.is_empty());
-                        let dir = prepare_dir(workdir, &format!("attempt{}-reviewed", i + 1), &program, &tests)?;
-                        report = run_tests(ctx, &dir, limits).await?;
+                        report = run_spec_tests(ctx, &spec, &program, limits).await?;
                     }
                 }
                 record.passed = report.passed;

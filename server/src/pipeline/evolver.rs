@@ -15,7 +15,7 @@ use crate::config::{Config, Role};
 use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
 use crate::memory::Memory;
 use crate::registry::{NewVersion, Registry, RegistryError, RunMetrics};
-use crate::sandbox::tools::ToolServer;
+use crate::sandbox::tools::ToolHandler;
 use crate::sandbox::{NodeLimits, RunOutcome, RunRequest, Sandbox, SandboxError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -69,7 +69,8 @@ pub struct Ctx<'a> {
     pub budget: &'a Budget,
     pub cancel: &'a CancellationToken,
     pub events: &'a EventSink,
-    pub tool_socket: Option<&'a Path>,
+    /// Serves `call_tool` for the runs of this evolve.
+    pub tools: Option<Arc<dyn ToolHandler>>,
     /// Verified solutions to recall (None: memory off or unavailable).
     pub memory: Option<&'a Memory>,
 }
@@ -214,7 +215,7 @@ impl Evolver {
         };
         Ok(Evolver {
             linters: Linters::new(Some(python.clone())),
-            sandbox: Arc::new(Sandbox::new(python, runtime)),
+            sandbox: Arc::new(Sandbox::with_settings(python, runtime, config.sandbox.clone())),
             router,
             config: Arc::new(config),
             registry: Arc::new(registry),
@@ -264,21 +265,40 @@ impl Evolver {
         base.with_extra_time(per_call * (cases as u32 + 2))
     }
 
-    pub(super) fn tool_server(
+    /// Once per evolve: the jail layers this machine does not give, and what that leaves open.
+    async fn say_missing_layers(&self, ctx: &Ctx<'_>) {
+        let Ok(iso) = self.sandbox.isolation().await else { return };
+        let missing = iso.missing();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|l| l.name()).collect();
+            ctx.warn(
+                Stage::Classify,
+                2,
+                format!(
+                    "sandbox: generated code runs without {} ({}): see `code-evolver status`; `sandbox.require` refuses such runs",
+                    names.join(", "),
+                    iso.jail_error.as_deref().unwrap_or("the kernel refuses them")
+                ),
+            );
+        }
+    }
+
+    pub(super) fn tool_handler(
         &self,
         budget: &Arc<Budget>,
         cancel: &CancellationToken,
         events: &EventSink,
         stage: Stage,
-    ) -> Result<ToolServer, EvolveError> {
-        Ok(ToolServer::start(Arc::new(ToolCalls {
+    ) -> Arc<dyn ToolHandler> {
+        Arc::new(ToolCalls {
             config: self.config.clone(),
             router: self.router.clone(),
+            sandbox: self.sandbox.clone(),
             budget: budget.clone(),
             cancel: cancel.clone(),
             events: events.clone(),
             stage,
-        }))?)
+        })
     }
 
     pub async fn evolve(
@@ -296,7 +316,7 @@ impl Evolver {
             self.config.limits.evolve_tokens,
             Duration::from_secs_f64(self.config.limits.evolve_time_s),
         ));
-        let tools = self.tool_server(&budget, &cancel, &events, Stage::Verify)?;
+        let tools = self.tool_handler(&budget, &cancel, &events, Stage::Verify);
         let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
         let ctx = Ctx {
             config: &self.config,
@@ -306,13 +326,14 @@ impl Evolver {
             budget: &budget,
             cancel: &cancel,
             events: &events,
-            tool_socket: Some(tools.socket_path()),
+            tools: Some(tools.clone()),
             memory: if request.use_memory { self.memory.as_deref() } else { None },
         };
 
         // The test runner starts (and pytest's presence is checked) while the classifier thinks.
-        let (classification, warmed) = tokio::join!(classify::classify(&ctx, &task), self.sandbox.warm_up_tests());
+        let (classification, warmed) = tokio::join!(classify::classify(&ctx, &task), self.sandbox.warm_up());
         warmed?;
+        self.say_missing_layers(&ctx).await;
         let classification = classification?;
         ctx.emit(
             Stage::Classify,
@@ -363,9 +384,7 @@ impl Evolver {
         }
         let limits = self.node_limits(spec.tools.len(), spec.test_cases.len());
         let reused = match &recalled.reuse {
-            Some(candidate) => {
-                recall::try_reuse(&ctx, candidate, &task, &spec, &test_text, &limits, work.path()).await?
-            }
+            Some(candidate) => recall::try_reuse(&ctx, candidate, &task, &spec, &limits).await?,
             None => None,
         };
         let template = recalled.template.clone().or_else(|| recalled.reuse.as_ref().map(|c| c.code.clone()));
@@ -375,7 +394,6 @@ impl Evolver {
             tests: &test_text,
             start_rung,
             limits: &limits,
-            workdir: work.path(),
             template: template.as_deref(),
         };
         let generated = match reused {
@@ -407,18 +425,7 @@ impl Evolver {
             }
         }
 
-        let optimized = optimize(
-            &ctx,
-            &task,
-            &spec,
-            &test_text,
-            &verified.code,
-            &verified.node,
-            &limits,
-            work.path(),
-            request.optimize,
-        )
-        .await?;
+        let optimized = optimize(&ctx, &task, &spec, &verified.code, &verified.node, &limits, request.optimize).await?;
         // Findings must describe the code that is kept.
         let analysis = if optimized.accepted.is_empty() {
             analysis

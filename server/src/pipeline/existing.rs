@@ -20,8 +20,9 @@ use super::events::{EventSink, Stage};
 use super::evolver::{Ctx, EvolveError, Evolver};
 use super::optimize::{OptimizationReport, optimize};
 use super::spec::{Check, Classification, Complexity, Spec, TaskKind};
-use super::verify::{TestReport, prepare_dir, run_tests};
+use super::verify::{TestReport, run_cases, run_tests};
 use super::{node, plan, tests};
+use std::collections::BTreeMap;
 
 /// A function from the user's code.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ impl Evolver {
             budget,
             cancel,
             events,
-            tool_socket: None,
+            tools: None,
             memory: None,
         }
     }
@@ -113,7 +114,7 @@ impl Evolver {
     ) -> Result<FunctionOptimized, EvolveError> {
         let budget = self.budget();
         let ctx = self.begin(&budget, &cancel, &events);
-        self.sandbox().warm_up_tests().await?;
+        self.sandbox().warm_up().await?;
         let mut spec = self.spec_of(&ctx, f).await?;
         let code = format!("{}\n\n\n{}", f.context.trim_end(), f.code.trim_end()).trim_start().to_string();
         let task = format!("optimize `{}`", f.name);
@@ -153,9 +154,7 @@ impl Evolver {
             spec.benchmark_input = None;
         }
         let test_text = tests::render(&spec, &task, false);
-        let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
-        let dir = prepare_dir(work.path(), "original", &program, &test_text)?;
-        let baseline = run_tests(&ctx, &dir, &limits).await?;
+        let baseline = run_tests(&ctx, &spec.function.name, &spec.test_cases, &program, false, &limits).await?;
         if !baseline.all_passed() {
             return Err(EvolveError::Node(format!(
                 "the original does not pass the tests made from its own outputs (is it deterministic?): {}",
@@ -167,7 +166,7 @@ impl Evolver {
             30,
             format!("{} cases from the original's outputs; it passes all", spec.test_cases.len()),
         );
-        let optimized = optimize(&ctx, &task, &spec, &test_text, &code, &program, &limits, work.path(), true).await?;
+        let optimized = optimize(&ctx, &task, &spec, &code, &program, &limits, true).await?;
         ctx.emit(Stage::Done, 100, "done");
         Ok(FunctionOptimized {
             code: (!optimized.accepted.is_empty()).then_some(optimized.code),
@@ -186,17 +185,15 @@ impl Evolver {
     ) -> Result<WrittenTests, EvolveError> {
         let budget = self.budget();
         let ctx = self.begin(&budget, &cancel, &events);
-        self.sandbox().warm_up_tests().await?;
+        self.sandbox().warm_up().await?;
         let spec = self.spec_of(&ctx, f).await?;
         let task = format!("the behaviour of `{}` in {}.py", f.name, f.module_name);
         let file_text = tests::render_importing(&spec, &task, &f.module_name, false);
         ctx.emit(Stage::Tests, 60, format!("wrote {} pytest cases from the spec", spec.test_cases.len()));
-        // Run them against the user's module as it is.
-        let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
-        let dir = prepare_dir(work.path(), "tests", "", &file_text)?;
-        std::fs::write(dir.join(format!("{}.py", f.module_name)), &f.module_source)?;
+        // Run them against the user's module as it is (in the sandbox: the module is code too).
+        let files = BTreeMap::from([(format!("{}.py", f.module_name), f.module_source.clone())]);
         let limits = self.node_limits(0, spec.test_cases.len());
-        let report = run_tests(&ctx, &dir, &limits).await?;
+        let report = run_cases(&ctx, files, &f.module_name, &f.name, &spec.test_cases, &limits).await?;
         ctx.emit(Stage::Verify, 95, format!("{}/{} pass on the current code", report.passed, report.total));
         ctx.emit(Stage::Done, 100, "done");
         Ok(WrittenTests { file_text, report, cases: spec.test_cases.len() })

@@ -6,7 +6,6 @@ use super::spec::Spec;
 use super::{node, prompts, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
-use crate::sandbox::run::RunKind;
 use crate::sandbox::{NodeLimits, RunRequest};
 
 pub use crate::config::StubForm;
@@ -56,14 +55,7 @@ pub async fn generate(
 /// Runs runtime/tidy.py on the code in the sandbox: example lines that would run at import or
 /// sit after a `return` go; a syntax error is reported without running any test.
 pub async fn tidy(ctx: &Ctx<'_>, code: String, note: Option<String>, percent: u8) -> Result<Generated, EvolveError> {
-    let dir = tempfile::Builder::new().prefix("code-evolver-tidy-").tempdir()?;
-    let request = RunRequest {
-        kind: RunKind::Script { script: ctx.sandbox.runtime_dir().join("tidy.py"), args: vec![] },
-        cwd: dir.path().to_path_buf(),
-        stdin: code.clone(),
-        env: ctx.sandbox.base_env(dir.path()),
-        limits: NodeLimits::from_config(&ctx.config.limits),
-    };
+    let request = RunRequest::runtime_script("tidy.py", code.clone(), NodeLimits::from_config(&ctx.config.limits));
     let outcome = ctx.run_sandboxed(&request).await?;
     let parsed: Option<serde_json::Value> = outcome.stdout.lines().last().and_then(|l| serde_json::from_str(l).ok());
     let Some(value) = parsed else {

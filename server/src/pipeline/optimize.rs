@@ -1,22 +1,23 @@
 //! optimize: asks for faster versions; a candidate must pass every test, then baseline and
-//! candidate are timed alternately in the same run (median of >= 5 runs each, in-process per-call
-//! time on inputs repeated to fill a run) and it is kept only when faster beyond the measured noise
-//! and not much bigger in memory. Score = original baseline time / final time.
+//! candidate are timed alternately in the same run (median of >= 5 runs each; each run calls the
+//! function on every input, repeated to fill the run, and is timed by the runner's clock around
+//! the child, never by code inside it) and it is kept only when its results match the baseline's,
+//! it is faster beyond the measured noise and not much bigger in memory. Score = original baseline
+//! time / final time.
 
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
 use super::generate::{Generated, extract};
 use super::score::{Comparison, Rule, Samples, compare, human_ns};
 use super::spec::Spec;
-use super::tests::NODE_MODULE;
-use super::verify::{prepare_dir, run_tests};
+use super::tests::{NODE_FILE, NODE_MODULE};
+use super::verify::{CallResult, parse_results, run_spec_tests};
 use super::{node, prompts, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
-use crate::sandbox::run::RunKind;
-use crate::sandbox::{NodeLimits, RunRequest};
+use crate::sandbox::{NodeLimits, RunKind, RunRequest};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Iteration {
@@ -64,21 +65,36 @@ struct Bench<'a> {
     function: String,
     run_ms: u64,
     limits: NodeLimits,
+    /// Calls of each input per timed run, sized on the first baseline so a run takes ~run_ms.
+    loops: std::sync::atomic::AtomicU32,
+}
+
+/// One timed run: the runner's clock around the child (not a figure the code reports), per call;
+/// peak RSS; CPU; and the last call's results, which must match the baseline's.
+struct Timed {
+    per_call_ns: f64,
+    wall_ms: f64,
+    rss_kb: u64,
+    cpu_ms: f64,
+    outputs: Vec<Option<CallResult>>,
 }
 
 impl Bench<'_> {
-    /// One timed run of the node in `dir`: per-call ns, peak RSS, CPU ms.
-    async fn once(&self, dir: &Path) -> Result<Result<(f64, u64, f64), String>, EvolveError> {
-        let env = self.ctx.sandbox.base_env(dir);
+    /// One timed run of `program` on `inputs`, each called `loops` times (0: start and import
+    /// only). `per_call_ns` is the whole run's wall time per call; see `net_per_call`.
+    async fn once(
+        &self,
+        program: &str,
+        inputs: &[serde_json::Value],
+        loops: u32,
+    ) -> Result<Result<Timed, String>, EvolveError> {
         let request = RunRequest {
-            kind: RunKind::Script {
-                script: self.ctx.sandbox.runtime_dir().join("bench_harness.py"),
-                args: vec![NODE_MODULE.into(), self.function.clone(), "inputs.json".into(), self.run_ms.to_string()],
-            },
-            cwd: dir.to_path_buf(),
-            stdin: String::new(),
-            env,
+            kind: RunKind::Calls { module: NODE_MODULE.into(), function: self.function.clone(), loops },
+            files: BTreeMap::from([(NODE_FILE.to_string(), program.to_string())]),
+            stdin: serde_json::to_string(inputs).unwrap_or_default(),
+            env: BTreeMap::new(),
             limits: self.limits.clone(),
+            tools: None,
         };
         let outcome = self.ctx.run_sandboxed(&request).await?;
         if !outcome.success() {
@@ -88,57 +104,119 @@ impl Bench<'_> {
                 outcome.stderr.lines().last().unwrap_or("")
             )));
         }
-        let value: serde_json::Value = match outcome.stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()) {
-            Some(v) => v,
-            None => {
-                return Ok(Err(format!("timing run printed no figures: {}", outcome.stdout)));
-            }
-        };
-        let ns = value.get("per_call_ns").and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-        Ok(Ok((ns, outcome.max_rss_kb, outcome.user_ms + outcome.sys_ms)))
+        let (outputs, fatal) = parse_results(&outcome.results, inputs.len());
+        if let Some(why) = fatal {
+            return Ok(Err(format!("timing run: {why}")));
+        }
+        if loops > 0
+            && let Some(index) = outputs.iter().position(|o| !matches!(o, Some(CallResult::Returned(_))))
+        {
+            return Ok(Err(format!("timing run: input {} gave no result ({:?})", index + 1, outputs[index])));
+        }
+        let calls = f64::from(loops.max(1)) * inputs.len().max(1) as f64;
+        Ok(Ok(Timed {
+            per_call_ns: outcome.wall_ms * 1e6 / calls,
+            wall_ms: outcome.wall_ms,
+            rss_kb: outcome.max_rss_kb,
+            cpu_ms: outcome.user_ms + outcome.sys_ms,
+            outputs,
+        }))
     }
 
-    /// Alternates baseline and candidate runs.
+    /// The median wall time of runs that start and import `program` but call nothing.
+    async fn empty_ms(&self, program: &str, inputs: &[serde_json::Value]) -> Result<Result<f64, String>, EvolveError> {
+        let mut walls = Vec::new();
+        for _ in 0..3 {
+            match self.once(program, inputs, 0).await? {
+                Ok(t) => walls.push(t.wall_ms),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        Ok(Ok(super::score::median(&walls)))
+    }
+
+    /// Per call, net of the run's fixed cost (fork, start, import), both measured by the runner.
+    fn net_per_call(&self, timed: &Timed, empty_ms: f64, inputs: usize, loops: u32) -> f64 {
+        let calls = f64::from(loops.max(1)) * inputs.max(1) as f64;
+        ((timed.wall_ms - empty_ms) * 1e6 / calls).max(1.0)
+    }
+
+    /// Sizes the loop count on the baseline: grows it tenfold until a run takes a tenth of the
+    /// target, then scales to the target (like timeit's autorange).
+    async fn calibrate(
+        &self,
+        program: &str,
+        inputs: &[serde_json::Value],
+    ) -> Result<Result<Timed, String>, EvolveError> {
+        let empty = match self.empty_ms(program, inputs).await? {
+            Ok(ms) => ms,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut loops: u32 = 1;
+        loop {
+            let mut timed = match self.once(program, inputs, loops).await? {
+                Ok(t) => t,
+                Err(e) => return Ok(Err(e)),
+            };
+            let work_ms = (timed.wall_ms - empty).max(0.0);
+            if work_ms >= self.run_ms as f64 / 10.0 || loops >= 10_000_000 {
+                let scaled = (f64::from(loops) * self.run_ms as f64 / work_ms.max(0.001)).clamp(1.0, 10_000_000.0);
+                self.loops.store(scaled as u32, std::sync::atomic::Ordering::Relaxed);
+                timed.per_call_ns = self.net_per_call(&timed, empty, inputs.len(), loops);
+                return Ok(Ok(timed));
+            }
+            loops = loops.saturating_mul(10);
+        }
+    }
+
+    /// Alternates baseline and candidate runs; each is net of its own program's empty run.
     async fn compare(
         &self,
-        baseline: &Path,
-        candidate: &Path,
+        baseline: &str,
+        candidate: &str,
+        inputs: &[serde_json::Value],
         runs: u32,
         rule: &Rule,
     ) -> Result<Result<Comparison, String>, EvolveError> {
         let mut b = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
         let mut c = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
+        let loops = self.loops.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        let mut empty = Vec::new();
+        for program in [baseline, candidate] {
+            match self.empty_ms(program, inputs).await? {
+                Ok(ms) => empty.push(ms),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
         for _ in 0..runs {
-            for (dir, samples) in [(baseline, &mut b), (candidate, &mut c)] {
-                match self.once(dir).await? {
-                    Ok((ns, rss, cpu)) => {
-                        samples.per_call_ns.push(ns);
-                        samples.rss_kb.push(rss);
-                        samples.cpu_ms.push(cpu);
+            let mut outputs = Vec::new();
+            for (i, (program, samples)) in [(baseline, &mut b), (candidate, &mut c)].into_iter().enumerate() {
+                match self.once(program, inputs, loops).await? {
+                    Ok(timed) => {
+                        samples.per_call_ns.push(self.net_per_call(&timed, empty[i], inputs.len(), loops));
+                        samples.rss_kb.push(timed.rss_kb);
+                        samples.cpu_ms.push(timed.cpu_ms);
+                        outputs.push(timed.outputs);
                     }
                     Err(e) => return Ok(Err(e)),
                 }
+            }
+            // A candidate that answers differently when timed than when tested is not faster.
+            if outputs[0] != outputs[1] {
+                return Ok(Err("the candidate's results differ from the baseline's on the timing inputs".into()));
             }
         }
         Ok(Ok(compare(&b, &c, rule)))
     }
 }
 
-fn write_inputs(dir: &Path, inputs: &[serde_json::Value]) -> Result<(), EvolveError> {
-    std::fs::write(dir.join("inputs.json"), serde_json::to_string(inputs).unwrap_or_default())?;
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
 pub async fn optimize(
     ctx: &Ctx<'_>,
     task: &str,
     spec: &Spec,
-    tests: &str,
     code: &str,
     node_text: &str,
     limits: &NodeLimits,
-    workdir: &Path,
     enabled: bool,
 ) -> Result<Optimized, EvolveError> {
     let settings = &ctx.config.pipeline.optimize;
@@ -156,23 +234,25 @@ pub async fn optimize(
         ctx.emit(Stage::Optimize, 80, "skipped: the node's time is spent in model calls");
         return Ok(Optimized { code: best_code, node: best_node, report, accepted });
     }
-    let bench =
-        Bench { ctx, function: spec.function.name.clone(), run_ms: settings.run_ms.max(5), limits: limits.clone() };
+    let bench = Bench {
+        ctx,
+        function: spec.function.name.clone(),
+        run_ms: settings.run_ms.max(5),
+        limits: limits.clone(),
+        loops: std::sync::atomic::AtomicU32::new(1),
+    };
     let rule = Rule {
         min_speedup: settings.min_speedup,
         noise_factor: settings.noise_factor,
         max_memory_growth: settings.max_memory_growth,
     };
     let inputs = timing_inputs(spec);
-    let mut baseline_dir: PathBuf = prepare_dir(workdir, "baseline", &best_node, tests)?;
-    write_inputs(&baseline_dir, &inputs)?;
     // A benchmark input the baseline cannot run is dropped rather than trusted.
-    let (inputs, first) = match bench.once(&baseline_dir).await? {
+    let (inputs, first) = match bench.calibrate(&best_node, &inputs).await? {
         Ok(first) => (inputs, first),
         Err(_) if spec.benchmark_input.is_some() => {
             let inputs: Vec<_> = inputs[1..].to_vec();
-            write_inputs(&baseline_dir, &inputs)?;
-            match bench.once(&baseline_dir).await? {
+            match bench.calibrate(&best_node, &inputs).await? {
                 Ok(first) => (inputs, first),
                 Err(e) => {
                     report.skipped = Some(e.clone());
@@ -187,10 +267,10 @@ pub async fn optimize(
             return Ok(Optimized { code: best_code, node: best_node, report, accepted });
         }
     };
-    report.original_ns = first.0;
-    report.final_ns = first.0;
-    report.peak_rss_kb = first.1;
-    report.cpu_ms = first.2;
+    report.original_ns = first.per_call_ns;
+    report.final_ns = first.per_call_ns;
+    report.peak_rss_kb = first.rss_kb;
+    report.cpu_ms = first.cpu_ms;
     let role = Role::parse(&settings.role).unwrap_or(Role::GeneratorFast);
     for index in 1..=settings.iterations {
         ctx.check_cancel()?;
@@ -241,8 +321,7 @@ pub async fn optimize(
             continue;
         }
         let candidate_node = node::assemble(task, &candidate, &spec.function.name);
-        let dir = prepare_dir(workdir, &format!("candidate{index}"), &candidate_node, tests)?;
-        let tests_report = run_tests(ctx, &dir, limits).await?;
+        let tests_report = run_spec_tests(ctx, spec, &candidate_node, limits).await?;
         if !tests_report.all_passed() {
             iteration.reason = format!("fails the tests ({}/{} pass)", tests_report.passed, tests_report.total);
             ctx.emit(Stage::Optimize, percent, format!("iteration {index}: rejected, {}", iteration.reason));
@@ -250,13 +329,12 @@ pub async fn optimize(
             continue;
         }
         iteration.passed_tests = true;
-        write_inputs(&dir, &inputs)?;
         ctx.emit(
             Stage::Optimize,
             percent + 2,
             format!("iteration {index}: timing baseline and candidate, {} runs each", settings.runs),
         );
-        match bench.compare(&baseline_dir, &dir, settings.runs, &rule).await? {
+        match bench.compare(&best_node, &candidate_node, &inputs, settings.runs, &rule).await? {
             Err(e) => iteration.reason = e,
             Ok(cmp) => {
                 // The score compares medians: the first comparison's baseline is the original.
@@ -286,7 +364,6 @@ pub async fn optimize(
                     report.cpu_ms = cmp.candidate_cpu_ms;
                     best_code = candidate.clone();
                     best_node = candidate_node.clone();
-                    baseline_dir = dir.clone();
                     accepted.push((candidate, candidate_node, change));
                 }
                 iteration.comparison = Some(cmp);

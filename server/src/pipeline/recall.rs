@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::escalate::{AttemptRecord, Verified};
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
-use super::spec::Spec;
-use super::verify::{prepare_dir, run_tests};
+use super::spec::{Spec, TestCase};
+use super::verify::{run_spec_tests, run_tests};
 use super::{node, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
@@ -30,7 +30,8 @@ pub struct Candidate {
     pub score: f32,
     pub task: String,
     pub code: String,
-    pub tests: String,
+    /// The cases it was verified by (from its stored spec).
+    pub cases: Vec<TestCase>,
     pub function: String,
 }
 
@@ -50,7 +51,7 @@ fn candidate(hit: &Hit) -> Option<Candidate> {
         score: hit.score,
         task: hit.artifact.payload.task.clone(),
         code: c["code"].as_str()?.to_string(),
-        tests: c["tests"].as_str().unwrap_or_default().to_string(),
+        cases: serde_json::from_value(c["spec"]["test_cases"].clone()).unwrap_or_default(),
         function: c["function"].as_str()?.to_string(),
     })
 }
@@ -149,14 +150,11 @@ pub async fn try_reuse(
     candidate: &Candidate,
     task: &str,
     spec: &Spec,
-    tests: &str,
     limits: &NodeLimits,
-    workdir: &std::path::Path,
 ) -> Result<Option<Verified>, EvolveError> {
     let stored_node = node::assemble(&candidate.task, &candidate.code, &candidate.function);
-    if !candidate.tests.is_empty() {
-        let dir = prepare_dir(workdir, "recalled-own", &stored_node, &candidate.tests)?;
-        let report = run_tests(ctx, &dir, limits).await?;
+    if !candidate.cases.is_empty() {
+        let report = run_tests(ctx, &candidate.function, &candidate.cases, &stored_node, false, limits).await?;
         if !report.all_passed() {
             ctx.warn(
                 Stage::Verify,
@@ -173,8 +171,7 @@ pub async fn try_reuse(
         format!("{}\n\n\n{} = {}\n", candidate.code.trim_end(), spec.function.name, candidate.function)
     };
     let program = node::assemble(task, &code, &spec.function.name);
-    let dir = prepare_dir(workdir, "recalled", &program, tests)?;
-    let report = run_tests(ctx, &dir, limits).await?;
+    let report = run_spec_tests(ctx, spec, &program, limits).await?;
     if !report.all_passed() {
         ctx.warn(
             Stage::Verify,
@@ -209,7 +206,7 @@ pub async fn try_reuse(
     };
     Ok(Some(Verified {
         spec: spec.clone(),
-        tests: tests.to_string(),
+        tests: super::tests::render(spec, task, spec.tools.is_empty()),
         code,
         node: program,
         report,

@@ -6,8 +6,8 @@ use super::evolver::{Ctx, EvolveError, Evolver, NodeRun};
 use super::{node, tests};
 use crate::pipeline::budget::Budget;
 use crate::registry::RunMetrics;
-use crate::sandbox::run::RunKind;
-use crate::sandbox::{NodeLimits, RunRequest};
+use crate::sandbox::{NodeLimits, RunKind, RunRequest};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -44,18 +44,13 @@ impl Evolver {
         input: &serde_json::Value,
         limits: &NodeLimits,
     ) -> Result<NodeRun, EvolveError> {
-        let dir = tempfile::Builder::new().prefix("code-evolver-run-").tempdir()?;
-        std::fs::write(dir.path().join(tests::NODE_FILE), program)?;
-        let mut env = self.sandbox().base_env(dir.path());
-        if let Some(socket) = ctx.tool_socket {
-            env.insert("CODE_EVOLVER_TOOL_SOCKET".into(), socket.display().to_string());
-        }
         let request = RunRequest {
-            kind: RunKind::Script { script: dir.path().join(tests::NODE_FILE), args: vec![] },
-            cwd: dir.path().to_path_buf(),
+            kind: RunKind::Script { script: tests::NODE_FILE.into(), runtime: false, args: vec![] },
+            files: BTreeMap::from([(tests::NODE_FILE.to_string(), program.to_string())]),
             stdin: input.to_string(),
-            env,
+            env: BTreeMap::new(),
             limits: limits.clone(),
+            tools: ctx.tools.clone(),
         };
         let outcome = ctx.run_sandboxed(&request).await?;
         let output = node::parse_output(&outcome, limits);
@@ -81,7 +76,7 @@ impl Evolver {
             self.config().limits.evolve_tokens,
             Duration::from_secs_f64(self.config().limits.evolve_time_s),
         ));
-        let tools = self.tool_server(&budget, &cancel, &events, Stage::Run)?;
+        let tools = self.tool_handler(&budget, &cancel, &events, Stage::Run);
         let ctx = Ctx {
             config: self.config(),
             router: self.router(),
@@ -90,7 +85,7 @@ impl Evolver {
             budget: &budget,
             cancel: &cancel,
             events: &events,
-            tool_socket: Some(tools.socket_path()),
+            tools: Some(tools),
             memory: None,
         };
         let limits = self.node_limits(usize::from(detail.uses_tools), 0);

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::evolver::{Ctx, EvolveError};
 use super::spec::{Check, FunctionSig, Spec, TestCase};
 use crate::sandbox::NodeLimits;
-use crate::sandbox::run::{RunKind, RunRequest};
+use crate::sandbox::RunRequest;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Stub {
@@ -120,14 +120,8 @@ pub async fn extract(ctx: &Ctx<'_>, task: &str) -> Result<Option<Stub>, EvolveEr
     if !task.contains("def ") {
         return Ok(None);
     }
-    let dir = tempfile::Builder::new().prefix("code-evolver-stub-").tempdir()?;
-    let request = RunRequest {
-        kind: RunKind::Script { script: ctx.sandbox.runtime_dir().join("stub_spec.py"), args: vec![] },
-        cwd: dir.path().to_path_buf(),
-        stdin: task.to_string(),
-        env: ctx.sandbox.base_env(dir.path()),
-        limits: NodeLimits::from_config(&ctx.config.limits),
-    };
+    let request =
+        RunRequest::runtime_script("stub_spec.py", task.to_string(), NodeLimits::from_config(&ctx.config.limits));
     let outcome = ctx.run_sandboxed(&request).await?;
     let line = outcome.stdout.lines().last().unwrap_or("{}");
     Ok(serde_json::from_str::<Stub>(line).ok())

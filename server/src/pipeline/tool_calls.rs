@@ -6,6 +6,7 @@ use super::events::{Event, EventSink, Level, Stage};
 use crate::config::{Config, Role, ToolKind};
 use crate::llm::{ChatRequest, LlmError, Message, Router};
 use crate::sandbox::tools::{ToolCall, ToolHandler};
+use crate::sandbox::{NodeLimits, RunKind, RunRequest, Sandbox};
 use async_trait::async_trait;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -13,10 +14,37 @@ use tokio_util::sync::CancellationToken;
 pub struct ToolCalls {
     pub config: Arc<Config>,
     pub router: Arc<Router>,
+    /// Executable tools run in its jail.
+    pub sandbox: Arc<Sandbox>,
     pub budget: Arc<Budget>,
     pub cancel: CancellationToken,
     pub events: EventSink,
     pub stage: Stage,
+}
+
+/// An executable tool's arguments: each configured argument with `{prompt}` and the keyword
+/// arguments filled in. A filled-in value may not become an option: before a literal `--` in the
+/// configured arguments, an argument that starts with `-` only because of what the node sent is
+/// refused (`date {prompt}` with the prompt `-f /etc/shadow` would read a file).
+fn executable_args(configured: &[String], call: &ToolCall) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut after_separator = false;
+    for arg in configured {
+        if arg == "--" {
+            after_separator = true;
+            out.push(arg.clone());
+            continue;
+        }
+        let rendered = render(arg, call);
+        if !after_separator && rendered.starts_with('-') && !arg.starts_with('-') {
+            return Err(format!(
+                "refused: the argument `{}` would be read as an option (put `--` before it in the tool's args)",
+                rendered.chars().take(80).collect::<String>()
+            ));
+        }
+        out.push(rendered);
+    }
+    Ok(out)
 }
 
 /// `{prompt}` and `{name}` for each keyword argument.
@@ -77,35 +105,53 @@ impl ToolHandler for ToolCalls {
             }
             ToolKind::Executable => {
                 let exe = tool.executable.as_ref().ok_or("the tool has no executable section")?;
-                let args: Vec<String> = exe.args.iter().map(|a| render(a, &call)).collect();
-                let mut child = tokio::process::Command::new(&exe.command)
-                    .args(&args)
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .kill_on_drop(true)
-                    .spawn()
-                    .map_err(|e| format!("cannot start `{}`: {e}", exe.command))?;
-                if let Some(mut stdin) = child.stdin.take() {
-                    use tokio::io::AsyncWriteExt;
-                    let _ = stdin.write_all(call.prompt.as_bytes()).await;
-                }
+                let args = executable_args(&exe.args, &call)?;
                 let limit = std::time::Duration::from_secs_f64(self.config.limits.tool_call_timeout_s.max(1.0));
-                let output = tokio::time::timeout(limit, child.wait_with_output())
-                    .await
-                    .map_err(|_| format!("`{}` gave no result within {:.0} s", exe.command, limit.as_secs_f64()))?
-                    .map_err(|e| e.to_string())?;
-                if output.status.success() {
-                    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+                let mut limits = NodeLimits::from_config(&self.config.limits);
+                limits.timeout = limit;
+                // The tool runs in the jail like a node: the prompt is the node's words.
+                let request = RunRequest {
+                    kind: RunKind::Exec { command: exe.command.clone(), args },
+                    files: Default::default(),
+                    stdin: call.prompt.clone(),
+                    env: Default::default(),
+                    limits,
+                    tools: None,
+                };
+                let outcome = self.sandbox.run(&request).await.map_err(|e| e.to_string())?;
+                if outcome.timed_out {
+                    Err(format!("`{}` gave no result within {:.0} s", exe.command, limit.as_secs_f64()))
+                } else if outcome.success() {
+                    Ok(outcome.stdout.trim().to_string())
                 } else {
                     Err(format!(
                         "`{}` failed ({}): {}",
                         exe.command,
-                        output.status,
-                        String::from_utf8_lossy(&output.stderr).trim()
+                        outcome.describe_end(limit),
+                        outcome.stderr.trim().chars().take(2000).collect::<String>()
                     ))
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(prompt: &str) -> ToolCall {
+        ToolCall { tool: "t".into(), prompt: prompt.into(), kwargs: Default::default() }
+    }
+
+    #[test]
+    fn a_prompt_never_becomes_an_option() {
+        let args = vec!["{prompt}".to_string()];
+        assert!(executable_args(&args, &call("-f /etc/shadow")).unwrap_err().contains("read as an option"));
+        assert_eq!(executable_args(&args, &call("2024-01-01")).unwrap(), ["2024-01-01"]);
+        let separated = vec!["--".to_string(), "{prompt}".to_string()];
+        assert_eq!(executable_args(&separated, &call("-f x")).unwrap(), ["--", "-f x"]);
+        let option = vec!["--date={prompt}".to_string()];
+        assert_eq!(executable_args(&option, &call("-1 day")).unwrap(), ["--date=-1 day"]);
     }
 }

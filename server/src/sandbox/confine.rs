@@ -1,7 +1,8 @@
 //! The limits a node runs under. They are applied by the warm runner in the forked child, before
 //! any node code runs: RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NPROC, RLIMIT_NOFILE, no core
-//! files; its own session (process group, killed whole at the timeout); landlock file rules and
-//! a private network namespace where the kernel allows them.
+//! files; no_new_privs and a seccomp filter; its own session. The jail's pid namespace ends every
+//! process of a run when it ends (timeout or not). Without the jail, landlock file rules and a
+//! private network namespace stand in where the kernel allows them.
 
 use crate::config::Limits;
 use serde::Serialize;

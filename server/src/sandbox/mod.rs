@@ -1,10 +1,11 @@
-//! Runs generated Python in confinement: a warm runner forks per run (run.rs), with rlimits,
-//! landlock and a network namespace applied in the child (confine.rs says which limits); nodes reach
-//! the evolver's tools over a Unix socket (tools.rs).
+//! Runs generated Python in a jail: bubblewrap around a warm runner (jail.rs) that forks a
+//! confined child per run (run.rs; confine.rs says which limits); a run's `call_tool` requests
+//! come back over its own channel (tools.rs).
 
 pub mod confine;
+pub mod jail;
 pub mod run;
 pub mod tools;
 
 pub use confine::NodeLimits;
-pub use run::{Isolation, RunOutcome, RunRequest, Sandbox, SandboxError};
+pub use run::{Isolation, RunKind, RunOutcome, RunRequest, Sandbox, SandboxError};

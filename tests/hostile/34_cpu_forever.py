@@ -1,0 +1,9 @@
+# attack: never return, ignoring the polite signals.
+import signal
+
+
+def add(a: int, b: int) -> int:
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        pass
