@@ -247,10 +247,7 @@ fn main() {
                 }
                 MemoryCommand::Reembed => cli::memory::reembed(&global).await,
             },
-            Command::Lsp { .. } => {
-                code_evolver::lsp::serve_stdio(global).await;
-                0
-            }
+            Command::Lsp { .. } => code_evolver::lsp::serve_stdio(global).await,
             Command::Setup { no_powerful, test_models, no_models } => {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }

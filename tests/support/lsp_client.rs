@@ -21,7 +21,8 @@ pub struct OpenDoc {
 }
 
 struct Shared {
-    stdin: tokio::sync::Mutex<ChildStdin>,
+    /// None once the test closed it.
+    stdin: tokio::sync::Mutex<Option<ChildStdin>>,
     docs: Mutex<HashMap<String, OpenDoc>>,
     /// Every message from the server, in order.
     log: Mutex<Vec<Value>>,
@@ -37,11 +38,14 @@ pub struct LspClient {
     next_id: i64,
 }
 
-async fn write_frame(stdin: &tokio::sync::Mutex<ChildStdin>, message: &Value) {
+async fn write_frame(stdin: &tokio::sync::Mutex<Option<ChildStdin>>, message: &Value) {
     let body = message.to_string();
-    let mut stdin = stdin.lock().await;
-    stdin.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
-    stdin.flush().await.unwrap();
+    let mut guard = stdin.lock().await;
+    let Some(stdin) = guard.as_mut() else { return };
+    // A server that has exited cannot read: the test asserts on what it saw before.
+    if stdin.write_all(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await.is_ok() {
+        let _ = stdin.flush().await;
+    }
 }
 
 /// Offsets in a string of ASCII or BMP text, counted in UTF-16 units as the protocol does.
@@ -90,7 +94,7 @@ impl LspClient {
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let shared = Arc::new(Shared {
-            stdin: tokio::sync::Mutex::new(stdin),
+            stdin: tokio::sync::Mutex::new(Some(stdin)),
             docs: Mutex::default(),
             log: Mutex::default(),
             accept_edits: Mutex::new(true),
@@ -232,6 +236,30 @@ impl LspClient {
 
     pub fn refuse_edits(&self) {
         *self.shared.accept_edits.lock().unwrap() = false;
+    }
+
+    /// Bytes as they are, framed or not (for malformed-input tests).
+    pub async fn send_raw(&self, bytes: &[u8]) {
+        let mut guard = self.shared.stdin.lock().await;
+        let stdin = guard.as_mut().expect("stdin is open");
+        stdin.write_all(bytes).await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Closes the server's stdin, then waits for it to exit: its exit code, None if it did not.
+    pub async fn close_and_wait(self, within: Duration) -> Option<i32> {
+        let LspClient { mut child, shared, .. } = self;
+        shared.stdin.lock().await.take();
+        tokio::time::timeout(within, child.wait()).await.ok()?.ok()?.code()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
+    /// Waits for the server to exit on its own: its exit code.
+    pub async fn wait_exit(mut self, within: Duration) -> Option<i32> {
+        tokio::time::timeout(within, self.child.wait()).await.ok()?.ok()?.code()
     }
 
     pub async fn shutdown(mut self) {

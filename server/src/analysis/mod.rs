@@ -73,6 +73,14 @@ async fn run_tool(program: &Path, args: &[String], cwd: &Path) -> Result<ToolOut
         .env("RUFF_CACHE_DIR", cwd.join(".ruff_cache"))
         .kill_on_drop(true)
         .stdin(std::process::Stdio::null());
+    // A linter never outlives the evolver (a language server killed by its editor included).
+    // SAFETY: prctl is async-signal-safe; this runs in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let output = tokio::time::timeout(Duration::from_secs(120), command.output())
         .await
         .map_err(|_| "no result within 120 s".to_string())?

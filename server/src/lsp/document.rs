@@ -167,4 +167,79 @@ mod tests {
         assert_eq!(doc.position(2, Encoding::Utf16), Position::new(0, 3));
         assert_eq!(doc.line_end(0, Encoding::Utf8), Position::new(0, 6));
     }
+
+    /// LSP's model of a document: lines end at `\n`, `\r\n` or `\r`, nowhere else.
+    fn reference_lines(text: &str) -> Vec<(usize, usize)> {
+        let bytes = text.as_bytes();
+        let (mut lines, mut start, mut i) = (Vec::new(), 0, 0);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    lines.push((start, i));
+                    start = i + 1;
+                }
+                b'\r' => {
+                    lines.push((start, i));
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        lines.push((start, text.len()));
+        lines
+    }
+
+    fn reference_offset(text: &str, line: usize, character: usize, encoding: Encoding) -> usize {
+        let lines = reference_lines(text);
+        let Some(&(start, end)) = lines.get(line) else { return text.len() };
+        let mut units = 0;
+        for (i, c) in text[start..end].char_indices() {
+            if units >= character {
+                return start + i;
+            }
+            units += if encoding == Encoding::Utf16 { c.len_utf16() } else { c.len_utf8() };
+        }
+        end
+    }
+
+    #[test]
+    fn random_edits_with_every_line_like_character_match_the_lsp_model() {
+        const PIECES: &[&str] = &[
+            "a", "é", "😀", "\n", "\r\n", "\r", "\u{b}", "\u{c}", "\u{85}", "\u{2028}", "\u{2029}", " ", "def f():", "\t",
+        ];
+        let mut seed: u64 = 0x5eed_1234_abcd_0001;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n.max(1)
+        };
+        for encoding in [Encoding::Utf16, Encoding::Utf8] {
+            let mut reference = String::from("x = 1\u{c}\ny = 2\u{2028}z\r\n");
+            let mut doc = Document::new(&reference, 1, "python");
+            for version in 2..1500 {
+                let lines = reference_lines(&reference).len();
+                let pos = |next: &mut dyn FnMut(usize) -> usize| {
+                    let line = next(lines + 1);
+                    (line as u32, next(12) as u32)
+                };
+                let (a, b) = (pos(&mut next), pos(&mut next));
+                let (start, end) = if a <= b { (a, b) } else { (b, a) };
+                let text: String = (0..next(4)).map(|_| PIECES[next(PIECES.len())]).collect();
+                let s = reference_offset(&reference, start.0 as usize, start.1 as usize, encoding);
+                let e = reference_offset(&reference, end.0 as usize, end.1 as usize, encoding).max(s);
+                reference.replace_range(s..e, &text);
+                doc.apply(version, &[change(Some((start, end)), &text)], encoding);
+                assert_eq!(doc.to_text(), reference, "after edit {version} ({encoding:?})");
+                let want = reference_lines(&reference);
+                assert_eq!(doc.line_count(), want.len(), "line count after edit {version}: {reference:?}");
+                for (i, &(ls, le)) in want.iter().enumerate() {
+                    assert_eq!(doc.line(i), &reference[ls..le], "line {i} after edit {version}");
+                }
+            }
+        }
+    }
 }
+

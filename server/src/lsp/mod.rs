@@ -11,6 +11,7 @@ pub mod locate;
 mod methods;
 mod report;
 mod settings;
+mod transport;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -200,10 +201,15 @@ impl EvolverServer {
     }
 }
 
-/// Serves LSP on stdin/stdout until the client exits.
-pub async fn serve_stdio(global: Global) {
-    let (service, socket) = LspService::build(|client| EvolverServer {
-        state: Arc::new(State {
+/// Serves LSP on stdin/stdout until the client exits, stdin closes, or SIGTERM/SIGINT comes;
+/// then cancels every job and returns the exit code (0 only after `shutdown`, as LSP says).
+/// Child processes go with the server: the jailed runners die with their parent (bubblewrap's
+/// --die-with-parent) and linters get SIGKILL when it exits (PR_SET_PDEATHSIG).
+pub async fn serve_stdio(global: Global) -> i32 {
+    let shared: Arc<std::sync::OnceLock<Arc<State>>> = Arc::default();
+    let slot = shared.clone();
+    let (service, socket) = LspService::build(move |client| {
+        let state = Arc::new(State {
             client,
             global: Mutex::new(global),
             documents: Mutex::default(),
@@ -216,13 +222,54 @@ pub async fn serve_stdio(global: Global) {
             lint_generation: Mutex::default(),
             diagnostics: Mutex::default(),
             last_report: Mutex::new(None),
-        }),
+        });
+        let _ = slot.set(state.clone());
+        EvolverServer { state }
     })
     .custom_method("window/workDoneProgress/cancel", EvolverServer::work_done_progress_cancel)
     .finish();
+    let (input, output, lifecycle, writer) = transport::wrap(tokio::io::stdin(), tokio::io::stdout());
     // Evolves hold their executeCommand request open (so `$/cancelRequest` can stop them): allow
     // many in flight, so that they never starve hovers and code actions.
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).concurrency_level(64).serve(service).await;
+    let serve = Server::new(input, output, socket).concurrency_level(64).serve(service);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let signalled = async {
+        match terminate.as_mut() {
+            Some(t) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(serve);
+    let by_signal = tokio::select! {
+        _ = &mut serve => false,
+        _ = signalled => true,
+        // The framework waits for requests in flight (an evolve) before it returns; the client
+        // is gone, so they are cancelled and given a moment to answer, not minutes.
+        _ = lifecycle.gone.notified() => {
+            if let Some(state) = shared.get() {
+                for job in state.jobs.lock().unwrap().values() {
+                    job.cancel.cancel();
+                }
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(500), &mut serve).await;
+            false
+        }
+    };
+    if let Some(state) = shared.get() {
+        for job in state.jobs.lock().unwrap().values() {
+            job.cancel.cancel();
+        }
+    }
+    // The last replies (the shutdown answer) reach the client before the process ends.
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), writer).await;
+    if lifecycle.shutdown.load(Ordering::SeqCst) || by_signal { 0 } else { 1 }
 }
 
 /// A fresh job token ("code-evolver/N").

@@ -1,0 +1,81 @@
+//! The language server under malformed input and an ending client: it answers what JSON-RPC says
+//! for each bad frame and keeps reading; its exit code follows the protocol; it exits promptly
+//! when its client goes away.
+
+mod support;
+
+use code_evolver::lsp_client::LspClient;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::{TestEnv, base_config};
+
+async fn started() -> (TestEnv, LspClient) {
+    let env = TestEnv::new();
+    env.write_config(&format!("{}memory:\n  store: off\n", base_config("ollama", "url: \"http://127.0.0.1:9\"")));
+    let mut client = LspClient::start(env.command(&[]));
+    let init = client.initialize(env.workspace.path(), Value::Null).await;
+    assert!(init["result"]["capabilities"].is_object(), "{init}");
+    (env, client)
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_get_error_replies_and_the_server_keeps_serving() {
+    let (_env, mut client) = started().await;
+    let status = json!({"command": "codeEvolver.status", "arguments": []});
+    let garbage: Vec<(&str, Vec<u8>)> = vec![
+        ("bad JSON, right length", frame(b"{\"jsonrpc\": \"2.0\", \"method\": ")),
+        ("no Content-Length", b"Content-Type: application/json\r\n\r\n{}".to_vec()),
+        ("not a number", b"Content-Length: twelve\r\n\r\n".to_vec()),
+        ("not UTF-8", frame(b"{\"jsonrpc\":\"2.0\",\"method\":\"\xff\xfe\"}")),
+        ("a batch", frame(br#"[{"jsonrpc":"2.0","method":"initialized","params":{}}]"#)),
+        ("an empty object", frame(b"{}")),
+        ("a wrong method type", frame(br#"{"jsonrpc":"2.0","id":77,"method":5}"#)),
+        ("a header line of 20 kB", [vec![b'X'; 20_000], b"\r\n\r\n".to_vec()].concat()),
+        ("Content-Length: 9999999999", b"Content-Length: 9999999999\r\n\r\n".to_vec()),
+    ];
+    for (what, bytes) in &garbage {
+        client.send_raw(bytes).await;
+        // Still serving: a real request right after each one is answered.
+        let answer = tokio::time::timeout(
+            Duration::from_secs(20),
+            client.request("workspace/executeCommand", status.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no answer after {what}"));
+        assert!(answer.get("result").is_some(), "after {what}: {answer}");
+    }
+    let errors: Vec<Value> = client
+        .log()
+        .into_iter()
+        .filter(|m| m.get("error").is_some() && m.get("method").is_none())
+        .collect();
+    assert!(errors.len() >= garbage.len(), "one error reply per bad frame: {errors:#?}");
+    assert!(errors.iter().any(|e| e["error"]["code"] == -32700), "{errors:?}");
+    assert!(errors.iter().any(|e| e["error"]["code"] == -32600 && e["id"] == 77), "{errors:?}");
+    assert!(errors.iter().any(|e| e["error"]["message"].as_str().unwrap_or("").contains("64 MiB")), "{errors:?}");
+    let _ = client.request("shutdown", Value::Null).await;
+    client.notify("exit", Value::Null).await;
+    assert_eq!(client.wait_exit(Duration::from_secs(5)).await, Some(0), "exit after shutdown is 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_without_shutdown_is_exit_code_1() {
+    let (_env, client) = started().await;
+    client.notify("exit", Value::Null).await;
+    assert_eq!(client.wait_exit(Duration::from_secs(5)).await, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdin_ends_the_server_within_2_s() {
+    let (_env, client) = started().await;
+    let started = Instant::now();
+    let code = client.close_and_wait(Duration::from_secs(10)).await;
+    assert!(code.is_some(), "the server did not exit");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+}
