@@ -447,3 +447,27 @@ async fn sigterm_mid_evolve_ends_the_server() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(server.requests().len(), calls, "model calls after the server exited");
 }
+
+/// An editor that never answers `workspace/applyEdit`: the job ends within the bound, says where
+/// the verified node is kept, and leaves the job list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_that_never_answers_the_edit_does_not_hold_the_job() {
+    let server = ScriptedServer::start(slow_code_script(0)).await.unwrap();
+    let env = forgetful(&server.url);
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "calc.py");
+    client.open(&uri, "# evolve: add two numbers\n").await;
+    client.ignore_edits();
+    let action = evolve_action(&mut client, &uri, 0).await;
+    let started = std::time::Instant::now();
+    let id = execute(&mut client, &action).await;
+    client.response(id, Duration::from_secs(90)).await;
+    let shown = client.wait_for(|m| m["method"] == "window/showMessage", Duration::from_secs(5)).await.to_string();
+    assert!(shown.contains("did not answer the edit within 30 s"), "{shown}");
+    assert!(shown.contains("code-evolver show add-"), "where the node is kept: {shown}");
+    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    let status =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.status", "arguments": []})).await;
+    assert!(!status.to_string().contains("calc.py"), "the job is gone: {status}");
+    client.shutdown().await;
+}

@@ -42,19 +42,14 @@ async fn malformed_messages_get_error_replies_and_the_server_keeps_serving() {
     for (what, bytes) in &garbage {
         client.send_raw(bytes).await;
         // Still serving: a real request right after each one is answered.
-        let answer = tokio::time::timeout(
-            Duration::from_secs(20),
-            client.request("workspace/executeCommand", status.clone()),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("no answer after {what}"));
+        let answer =
+            tokio::time::timeout(Duration::from_secs(20), client.request("workspace/executeCommand", status.clone()))
+                .await
+                .unwrap_or_else(|_| panic!("no answer after {what}"));
         assert!(answer.get("result").is_some(), "after {what}: {answer}");
     }
-    let errors: Vec<Value> = client
-        .log()
-        .into_iter()
-        .filter(|m| m.get("error").is_some() && m.get("method").is_none())
-        .collect();
+    let errors: Vec<Value> =
+        client.log().into_iter().filter(|m| m.get("error").is_some() && m.get("method").is_none()).collect();
     assert!(errors.len() >= garbage.len(), "one error reply per bad frame: {errors:#?}");
     assert!(errors.iter().any(|e| e["error"]["code"] == -32700), "{errors:?}");
     assert!(errors.iter().any(|e| e["error"]["code"] == -32600 && e["id"] == 77), "{errors:?}");

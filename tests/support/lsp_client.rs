@@ -28,6 +28,8 @@ struct Shared {
     log: Mutex<Vec<Value>>,
     /// When false, applyEdit is refused (to test that the server copes).
     accept_edits: Mutex<bool>,
+    /// Never answer workspace/applyEdit (an editor that hangs).
+    ignore_edits: Mutex<bool>,
 }
 
 pub struct LspClient {
@@ -98,6 +100,7 @@ impl LspClient {
             docs: Mutex::default(),
             log: Mutex::default(),
             accept_edits: Mutex::new(true),
+            ignore_edits: Mutex::new(false),
         });
         let (tx, incoming) = mpsc::unbounded_channel();
         let reader_shared = shared.clone();
@@ -124,7 +127,8 @@ impl LspClient {
                 }
                 let message: Value = serde_json::from_slice(&body).unwrap();
                 reader_shared.log.lock().unwrap().push(message.clone());
-                if message.get("method").is_some() && message.get("id").is_some() {
+                let ignored = message["method"] == "workspace/applyEdit" && *reader_shared.ignore_edits.lock().unwrap();
+                if message.get("method").is_some() && message.get("id").is_some() && !ignored {
                     let reply = answer(&reader_shared, &message).await;
                     write_frame(&reader_shared.stdin, &reply).await;
                 }
@@ -232,6 +236,10 @@ impl LspClient {
 
     pub fn doc(&self, uri: &str) -> OpenDoc {
         self.shared.docs.lock().unwrap()[uri].clone()
+    }
+
+    pub fn ignore_edits(&self) {
+        *self.shared.ignore_edits.lock().unwrap() = true;
     }
 
     pub fn refuse_edits(&self) {

@@ -209,7 +209,8 @@ mod tests {
     #[test]
     fn random_edits_with_every_line_like_character_match_the_lsp_model() {
         const PIECES: &[&str] = &[
-            "a", "é", "😀", "\n", "\r\n", "\r", "\u{b}", "\u{c}", "\u{85}", "\u{2028}", "\u{2029}", " ", "def f():", "\t",
+            "a", "é", "😀", "\n", "\r\n", "\r", "\u{b}", "\u{c}", "\u{85}", "\u{2028}", "\u{2029}", " ", "def f():",
+            "\t",
         ];
         let mut seed: u64 = 0x5eed_1234_abcd_0001;
         let mut next = |n: usize| {
@@ -242,4 +243,3 @@ mod tests {
         }
     }
 }
-

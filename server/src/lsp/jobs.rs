@@ -200,8 +200,8 @@ pub async fn evolve(
         Target::Replace { text, .. } => (text.chars().take_while(|c| *c == ' ' || *c == '\t').collect(), "#"),
     };
     let block = edits::evolved_block(&indent, marker, &report::header_text(&outcome), &outcome.code);
-    apply_with_retry(&state, &uri, &target, started_version, &block).await.map_err(|why| {
-        format!("{why}; nothing was inserted. The verified node is kept: `code-evolver nodes show {}`", outcome.node_id)
+    apply_with_retry(&state, &uri, &target, started_version, &block, &job.cancel).await.map_err(|why| {
+        format!("{why}; nothing was inserted. The verified node is kept: `code-evolver show {}`", outcome.node_id)
     })?;
     Ok(serde_json::json!({
         "message": format!("{} v{}: {}/{} tests pass", outcome.node_id, outcome.version, outcome.report.passed, outcome.report.total),
@@ -219,22 +219,44 @@ async fn apply_with_retry(
     target: &Target,
     started_version: i32,
     block: &str,
+    cancel: &CancellationToken,
 ) -> Result<(), String> {
     let mut last_refusal = String::new();
     for _ in 0..2 {
         let doc = state.document(uri).ok_or("the document was closed")?;
         let edit = edits::place(&doc, target, started_version, block, state.encoding())?;
         let workspace_edit = edits::workspace_edit(uri, doc.version, vec![edit], state.flags().document_changes);
-        match state.client.apply_edit(workspace_edit).await {
+        match apply_edit_bounded(state, workspace_edit, cancel).await? {
             Ok(response) if response.applied => return Ok(()),
             Ok(response) => {
                 last_refusal = response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into())
             }
-            Err(e) => last_refusal = format!("the editor did not answer the edit: {e}"),
+            Err(e) => last_refusal = e,
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     Err(last_refusal)
+}
+
+/// How long the editor may take to answer `workspace/applyEdit`.
+const APPLY_EDIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `workspace/applyEdit` with an end: an editor that never answers, or a cancel while it is
+/// asked, ends the job (Err) instead of holding it forever. The inner result is the editor's
+/// answer or why there was none.
+async fn apply_edit_bounded(
+    state: &Arc<State>,
+    edit: WorkspaceEdit,
+    cancel: &CancellationToken,
+) -> Result<Result<ApplyWorkspaceEditResponse, String>, String> {
+    tokio::select! {
+        _ = cancel.cancelled() => Err("stopped while the editor was asked to apply the edit".into()),
+        answer = tokio::time::timeout(APPLY_EDIT_TIMEOUT, state.client.apply_edit(edit)) => match answer {
+            Err(_) => Err(format!("the editor did not answer the edit within {} s", APPLY_EDIT_TIMEOUT.as_secs())),
+            Ok(Ok(response)) => Ok(Ok(response)),
+            Ok(Err(e)) => Ok(Err(format!("the editor did not answer the edit: {e}"))),
+        },
+    }
 }
 
 /// The user's function as the engine takes it; methods and nested functions are refused.
@@ -340,10 +362,10 @@ pub async fn optimize(
     };
     let edit = TextEdit { range, new_text: text };
     let workspace_edit = edits::workspace_edit(&uri, now.version, vec![edit], state.flags().document_changes);
-    match state.client.apply_edit(workspace_edit).await {
+    match apply_edit_bounded(&state, workspace_edit, &job.cancel).await? {
         Ok(response) if response.applied => {}
         Ok(response) => return Err(response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into())),
-        Err(e) => return Err(format!("the editor did not answer the edit: {e}")),
+        Err(e) => return Err(e),
     }
     Ok(serde_json::json!({
         "message": format!("{}: {:.2}× faster, {} tests pass", function.name, r.score, outcome.cases),

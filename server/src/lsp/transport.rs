@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
+};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc::{Request, Response};
 
@@ -112,9 +114,7 @@ async fn skip_line<R: AsyncBufRead + Unpin>(input: &mut R) -> std::io::Result<()
 
 /// What to do with a body: pass it on, or the error reply it gets.
 fn check(body: &[u8]) -> Result<Option<String>, serde_json::Value> {
-    let error = |code: i64, message: String, id: serde_json::Value| {
-        serde_json::json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": id})
-    };
+    let error = |code: i64, message: String, id: serde_json::Value| serde_json::json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": id});
     let Ok(text) = std::str::from_utf8(body) else {
         return Err(error(-32700, "Parse error: the message is not UTF-8".into(), serde_json::Value::Null));
     };
