@@ -80,6 +80,8 @@ _DENIED = {
             "lookup_dcookie": 212, "fanotify_init": 300, "io_uring_setup": 425,
             "io_uring_enter": 426, "io_uring_register": 427, "vhangup": 153, "migrate_pages": 256,
             "move_pages": 279, "uselib": 134, "_sysctl": 156,
+            # SysV IPC and POSIX message queues outlive a process: no state may pass between runs.
+            "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240,
         },
         56,  # clone
         435,  # clone3
@@ -99,6 +101,7 @@ _DENIED = {
             "name_to_handle_at": 264, "quotactl": 60, "syslog": 116, "lookup_dcookie": 18,
             "fanotify_init": 262, "io_uring_setup": 425, "io_uring_enter": 426,
             "io_uring_register": 427, "vhangup": 58, "migrate_pages": 238, "move_pages": 239,
+            "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180,
         },
         220,  # clone
         435,  # clone3

@@ -538,3 +538,40 @@ async fn the_generator_sees_the_plan_only_from_another_model_and_never_beside_a_
     let prompt = code_prompt(&server);
     assert!(!prompt.contains("Plan:") && prompt.contains("add(1, 2) returns 3"), "{prompt}");
 }
+
+/// The same task again: the stored spec and cases serve, no model is asked; other words, or a
+/// registry that does not hold the code, go through the whole pipeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_task_again_reuses_its_spec_without_a_model_call() {
+    let server = ScriptedServer::start(fixtures::arithmetic_script()).await.unwrap();
+    let env = TestEnv::with_ollama(&server.url);
+    env.run(&["evolve", "add 10 and 20"]).await.assert_ok();
+    let chats = |s: &ScriptedServer| s.requests().iter().filter(|r| r.path != "/api/embed").count();
+    let before = chats(&server);
+    let again = env.run(&["evolve", "Add  10 and 20"]).await;
+    again.assert_ok();
+    assert_eq!(again.result().as_deref(), Some("30"), "{}", again.all());
+    assert!(again.stdout.contains("this task was verified before"), "{}", again.all());
+    assert!(again.stdout.contains("model calls: 0"), "{}", again.all());
+    assert_eq!(chats(&server), before, "no chat request for the same task");
+    let list = env.run(&["show", &again.node_id()]).await;
+    assert!(!list.stdout.contains("v2"), "no new version for the same code:\n{}", list.all());
+
+    // Other words: classify and plan run (the stored code is still offered, judged by the new spec).
+    let other = env.run(&["evolve", "add 10 and 20 please"]).await;
+    other.assert_ok();
+    assert!(!other.stdout.contains("this task was verified before"), "{}", other.all());
+    assert!(chats(&server) > before, "{}", other.all());
+
+    // A memory entry this machine's registry does not vouch for is not taken on trust.
+    let fresh = TestEnv::with_ollama(&server.url);
+    for name in ["memory.db", "memory.db-wal", "memory.db-shm"] {
+        if env.data_path().join(name).exists() {
+            std::fs::copy(env.data_path().join(name), fresh.data_path().join(name)).unwrap();
+        }
+    }
+    let untrusted = fresh.run(&["evolve", "add 10 and 20"]).await;
+    untrusted.assert_ok();
+    assert!(untrusted.stdout.contains("recalled `add`"), "the memory was there:\n{}", untrusted.all());
+    assert!(!untrusted.stdout.contains("this task was verified before"), "{}", untrusted.all());
+}

@@ -259,7 +259,7 @@ async fn text_typed_during_an_evolve_is_never_overwritten() {
         .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["type"] == 1, Duration::from_secs(10))
         .await;
     let text = message["params"]["message"].as_str().unwrap();
-    assert!(text.contains("no longer in the document") && text.contains("code-evolver nodes show"), "{text}");
+    assert!(text.contains("no longer in the document") && text.contains("code-evolver show add-"), "{text}");
     assert_eq!(edits_applied(&client), before);
     assert_eq!(client.doc(&uri).text, "# something else entirely\n");
     client.shutdown().await;

@@ -266,7 +266,7 @@ impl Evolver {
     }
 
     /// Once per evolve: the jail layers this machine does not give, and what that leaves open.
-    async fn say_missing_layers(&self, ctx: &Ctx<'_>) {
+    pub(super) async fn say_missing_layers(&self, ctx: &Ctx<'_>) {
         let Ok(iso) = self.sandbox.isolation().await else { return };
         let missing = iso.missing();
         if !missing.is_empty() {
@@ -330,7 +330,10 @@ impl Evolver {
             memory: if request.use_memory { self.memory.as_deref() } else { None },
         };
 
-        // The test runner starts (and pytest's presence is checked) while the classifier thinks.
+        if let Some(outcome) = self.evolve_again(&ctx, &request, &task, started).await? {
+            return Ok(outcome);
+        }
+        // The runner starts while the classifier thinks.
         let (classification, warmed) = tokio::join!(classify::classify(&ctx, &task), self.sandbox.warm_up());
         warmed?;
         self.say_missing_layers(&ctx).await;

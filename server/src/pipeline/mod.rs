@@ -13,6 +13,7 @@ pub mod optimize;
 pub mod plan;
 pub mod prompts;
 pub mod recall;
+pub mod reuse;
 pub mod review;
 pub mod runs;
 pub mod schema;

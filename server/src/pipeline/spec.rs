@@ -199,7 +199,10 @@ impl Spec {
             }
         }
         if self.test_cases.len() < 3 {
-            out.push(format!("{} test cases given; at least 3 are needed", self.test_cases.len()));
+            out.push(format!(
+                "{} test cases with distinct inputs given; at least 3 are needed (each case a different input)",
+                self.test_cases.len()
+            ));
         }
         let check_input = |label: &str, input: &serde_json::Map<String, Value>, out: &mut Vec<String>| {
             for key in input.keys() {
@@ -256,6 +259,24 @@ pub fn unwrap_expected(spec: &mut Spec) {
     }
 }
 
+/// Drops every case whose input an earlier case already has (an author's example wins over an
+/// overseer's case); returns how many went. The same input twice tests nothing more.
+pub fn drop_repeated_inputs(cases: &mut Vec<TestCase>) -> usize {
+    let before = cases.len();
+    cases.sort_by_key(|c| !c.author);
+    let mut seen: Vec<Value> = Vec::new();
+    cases.retain(|c| {
+        let input = Value::Object(c.input.clone());
+        if seen.contains(&input) {
+            false
+        } else {
+            seen.push(input);
+            true
+        }
+    });
+    before - cases.len()
+}
+
 /// Makes test case names unique Python-id-safe slugs, in place.
 pub fn normalise_case_names(cases: &mut [TestCase]) {
     let mut seen = std::collections::HashSet::new();
@@ -308,5 +329,29 @@ pub fn same_value(expected: &Value, actual: &Value) -> bool {
             s.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" })
         }
         (e, a) => e == a,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn case(name: &str, a: i64, expected: i64, author: bool) -> TestCase {
+        serde_json::from_value(json!({"name": name, "input": {"a": a}, "expected": expected, "author": author}))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_repeated_input_is_dropped_and_the_author_wins() {
+        let mut cases = vec![
+            case("one", 1, 2, false),
+            case("again", 1, 3, false),
+            case("two", 2, 4, false),
+            case("mine", 2, 5, true),
+        ];
+        assert_eq!(drop_repeated_inputs(&mut cases), 2);
+        let kept: Vec<(&str, i64)> = cases.iter().map(|c| (c.name.as_str(), c.expected.as_i64().unwrap())).collect();
+        assert_eq!(kept, [("mine", 5), ("one", 2)]);
     }
 }
