@@ -471,3 +471,71 @@ async fn an_editor_that_never_answers_the_edit_does_not_hold_the_job() {
     assert!(!status.to_string().contains("calc.py"), "the job is gone: {status}");
     client.shutdown().await;
 }
+
+/// Processes of `parent` whose command line mentions the lint scratch dir.
+fn linter_processes(parent: u32) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let ppid: Option<u32> =
+            stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)).and_then(|p| p.parse().ok());
+        if ppid != Some(parent) {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("code-evolver-lint-") {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// A storm of saves and pulls: one lint round per document at a time, rounds capped, requests
+/// answered meanwhile, and the last version's diagnostics arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lint_storm_runs_one_round_per_document_and_never_blocks_requests() {
+    let env = TestEnv::new();
+    env.write_config(&base_config("ollama", &format!("url: \"{}\"", support::refused_url())));
+    let mut client = started(
+        &env,
+        json!({"codeEvolver": {"editor": {"diagnostics": ["ruff", "flake8", "pylint", "mypy"], "lint_delay_ms": 100}}}),
+    )
+    .await;
+    let uri = uri_in(&env, "storm.py");
+    client.open(&uri, "import os\n\n\ndef f(x):\n    return x\n").await;
+    let pid = client.pid();
+    for _ in 0..30 {
+        client.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}})).await;
+    }
+    let pulls: Vec<i64> = {
+        let mut ids = Vec::new();
+        for _ in 0..20 {
+            ids.push(client.send("textDocument/diagnostic", json!({"textDocument": {"uri": uri}})).await);
+        }
+        ids
+    };
+    let mut most = 0;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        most = most.max(linter_processes(pid));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(most >= 1, "the linters were seen running");
+    assert!(most <= 4, "{most} linter processes at once for one document (one round is 4 linters)");
+    // Requests are answered while linters run.
+    let asked = std::time::Instant::now();
+    let at = json!({"line": 3, "character": 4});
+    client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(asked.elapsed() < Duration::from_secs(2), "codeAction took {:?}", asked.elapsed());
+    for id in pulls {
+        let pulled = client.response(id, Duration::from_secs(120)).await;
+        let items = pulled["result"]["items"].as_array().unwrap_or_else(|| panic!("{pulled}"));
+        assert!(items.iter().any(|d| d["code"] == "F401"), "{pulled}");
+    }
+    client.shutdown().await;
+}

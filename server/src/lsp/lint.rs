@@ -4,6 +4,10 @@
 
 use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Position, Range, Uri};
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
 use super::State;
 use super::document::{Document, Encoding};
 use crate::analysis::{Finding, Severity};
@@ -12,16 +16,162 @@ fn is_python(uri: &Uri, doc: &Document) -> bool {
     doc.language == "python" || uri.as_str().ends_with(".py") || uri.as_str().ends_with(".pyi")
 }
 
+/// How many documents are linted at once (each round starts up to five linter processes).
+const MAX_CONCURRENT_ROUNDS: usize = 2;
+
+/// Lint rounds, never run inside a request handler: at most one per document at a time (a newer
+/// request cancels the running round, killing its linters, and runs again on the newest text),
+/// at most `MAX_CONCURRENT_ROUNDS` documents at once, changes debounced per document.
+pub struct LintQueue {
+    slots: Mutex<HashMap<Uri, Slot>>,
+    permits: tokio::sync::Semaphore,
+    /// Woken after every round (pull requests wait on it).
+    linted: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Bumped on every change: a debounced round that is no longer the latest does not start.
+    generation: u64,
+    /// The running round and the document version it lints.
+    running: Option<(CancellationToken, i32)>,
+    rerun: bool,
+}
+
+impl Default for LintQueue {
+    fn default() -> Self {
+        LintQueue {
+            slots: Mutex::default(),
+            permits: tokio::sync::Semaphore::new(MAX_CONCURRENT_ROUNDS),
+            linted: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+impl LintQueue {
+    /// Forgets a closed document (its running round is cancelled).
+    pub fn close(&self, uri: &Uri) {
+        if let Some(slot) = self.slots.lock().unwrap().remove(uri)
+            && let Some((token, _)) = slot.running
+        {
+            token.cancel();
+        }
+    }
+}
+
+/// Lints the document as soon as a slot is free (now, unless a round for it runs: that one is
+/// cancelled and the document linted again, unless it already lints this very version).
+pub fn lint_soon(state: &Arc<State>, uri: &Uri) {
+    let Some(version) = state.document(uri).map(|d| d.version) else { return };
+    let token = {
+        let mut slots = state.lints.slots.lock().unwrap();
+        let slot = slots.entry(uri.clone()).or_default();
+        if let Some((running, running_version)) = &slot.running {
+            if *running_version != version {
+                running.cancel();
+                slot.rerun = true;
+            }
+            return;
+        }
+        let token = CancellationToken::new();
+        slot.running = Some((token.clone(), version));
+        token
+    };
+    let (state, uri) = (state.clone(), uri.clone());
+    tokio::spawn(rounds(state, uri, token));
+}
+
+async fn rounds(state: Arc<State>, uri: Uri, mut token: CancellationToken) {
+    loop {
+        if let Ok(_permit) = state.lints.permits.acquire().await {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = lint_now(&state, &uri) => {}
+            }
+        }
+        state.lints.linted.notify_waiters();
+        let mut slots = state.lints.slots.lock().unwrap();
+        let Some(slot) = slots.get_mut(&uri) else { return };
+        if !slot.rerun {
+            slot.running = None;
+            return;
+        }
+        slot.rerun = false;
+        let version = state.document(&uri).map(|d| d.version).unwrap_or_default();
+        token = CancellationToken::new();
+        slot.running = Some((token.clone(), version));
+    }
+}
+
+/// Lints after `editor.lint_delay_ms` without further changes (0: only on open and save). Returns
+/// at once: the wait runs in the background, not in the didChange handler.
+pub fn lint_later(state: &Arc<State>, uri: &Uri) {
+    let generation = {
+        let mut slots = state.lints.slots.lock().unwrap();
+        let slot = slots.entry(uri.clone()).or_default();
+        slot.generation += 1;
+        slot.generation
+    };
+    let (state, uri) = (state.clone(), uri.clone());
+    tokio::spawn(async move {
+        let delay = match state.engine().await {
+            Ok(engine) => engine.config().editor.lint_delay_ms,
+            Err(_) => return,
+        };
+        if delay == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        let latest = state.lints.slots.lock().unwrap().get(&uri).map(|s| s.generation) == Some(generation);
+        if latest {
+            lint_soon(&state, &uri);
+        }
+    });
+}
+
+/// The diagnostics of the document's current version: the last round's if it covered this
+/// version, else those of a round started (or joined) now, waiting at most `within`.
+pub async fn diagnostics_for(state: &Arc<State>, uri: &Uri, within: std::time::Duration) -> Option<Vec<Diagnostic>> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut asked = false;
+    loop {
+        let version = state.document(uri)?.version;
+        let linted = state.lints.linted.notified();
+        if let Some((v, items)) = state.diagnostics.lock().unwrap().get(uri)
+            && *v >= version
+        {
+            return Some(items.clone());
+        }
+        if !asked {
+            lint_soon(state, uri);
+            asked = true;
+        }
+        if tokio::time::timeout_at(deadline, linted).await.is_err() {
+            return None;
+        }
+        let idle = state.lints.slots.lock().unwrap().get(uri).is_none_or(|s| s.running.is_none());
+        if idle {
+            asked = false; // the round ended without covering this version (an error): ask once more
+            if tokio::time::Instant::now() + std::time::Duration::from_millis(10) >= deadline {
+                return None;
+            }
+        }
+    }
+}
+
 /// Lints the document now; publishes (push) or keeps (pull) the result.
-pub async fn lint_now(state: &State, uri: &Uri) {
+async fn lint_now(state: &State, uri: &Uri) {
     let Some(doc) = state.document(uri) else { return };
     if !is_python(uri, &doc) {
+        // Nothing to lint: an empty result for this version, so that pulls do not wait.
+        state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, Vec::new()));
         return;
     }
     let diagnostics = match compute(state, uri, &doc).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("no diagnostics: {e}");
+            state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, Vec::new()));
             return;
         }
     };
@@ -36,28 +186,6 @@ pub async fn lint_now(state: &State, uri: &Uri) {
     if !state.flags().pull_diagnostics {
         state.client.publish_diagnostics(uri.clone(), diagnostics, Some(doc.version)).await;
     }
-}
-
-/// Lints after `editor.lint_delay_ms` without further changes (0: only on open and save).
-pub async fn lint_later(state: &State, uri: &Uri) {
-    let generation = {
-        let mut generations = state.lint_generation.lock().unwrap();
-        let g = generations.entry(uri.clone()).or_insert(0);
-        *g += 1;
-        *g
-    };
-    let delay = match state.engine().await {
-        Ok(engine) => engine.config().editor.lint_delay_ms,
-        Err(_) => return,
-    };
-    if delay == 0 {
-        return;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-    if state.lint_generation.lock().unwrap().get(uri) != Some(&generation) {
-        return; // a later change restarted the wait
-    }
-    lint_now(state, uri).await;
 }
 
 /// The linters' findings on `doc` as diagnostics.

@@ -66,8 +66,8 @@ pub struct State {
     pub engine: tokio::sync::Mutex<Option<Arc<Evolver>>>,
     pub jobs: Mutex<HashMap<String, Job>>,
     pub next_job: AtomicU64,
-    /// Per document: bumped on every change, so a debounced lint knows it is stale.
-    pub lint_generation: Mutex<HashMap<Uri, u64>>,
+    /// Lint rounds: debounced, one per document, a global cap.
+    pub lints: lint::LintQueue,
     /// Diagnostics last computed per document, with the version they belong to.
     pub diagnostics: Mutex<HashMap<Uri, (i32, Vec<Diagnostic>)>>,
     /// The last finished job's report (for `codeEvolver.showReport`).
@@ -219,7 +219,7 @@ pub async fn serve_stdio(global: Global) -> i32 {
             engine: tokio::sync::Mutex::new(None),
             jobs: Mutex::default(),
             next_job: AtomicU64::new(1),
-            lint_generation: Mutex::default(),
+            lints: lint::LintQueue::default(),
             diagnostics: Mutex::default(),
             last_report: Mutex::new(None),
         });

@@ -1,35 +1,21 @@
 //! `textDocument/diagnostic` (pull): the findings for the document's current version, computed
 //! now unless the last lint already covered it.
 
+use std::sync::Arc;
+
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
 use crate::lsp::{State, lint};
 
-pub async fn handle(state: &State, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
+pub async fn handle(state: &Arc<State>, params: DocumentDiagnosticParams) -> Result<DocumentDiagnosticReportResult> {
     let uri = params.text_document.uri;
-    let Some(doc) = state.document(&uri) else {
+    if state.document(&uri).is_none() {
         return Err(Error::invalid_params(format!("{} is not open", uri.as_str())));
-    };
-    let cached = state.diagnostics.lock().unwrap().get(&uri).filter(|(v, _)| *v == doc.version).map(|(_, d)| d.clone());
-    let items = match cached {
-        Some(items) => items,
-        None => {
-            // Without an engine (bad configuration, no Python) there is nothing to lint with; the
-            // reason was shown once at start, not on every pull.
-            let items = match lint::compute(state, &uri, &doc).await {
-                Ok(items) => items,
-                Err(e) => {
-                    tracing::warn!("no diagnostics: {e}");
-                    return Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
-                        RelatedFullDocumentDiagnosticReport::default(),
-                    )));
-                }
-            };
-            state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, items.clone()));
-            items
-        }
-    };
+    }
+    // One round serves every pull of a version (20 pulls start one round, not 20); a round
+    // that does not end in time answers empty rather than holding the request.
+    let items = lint::diagnostics_for(state, &uri, std::time::Duration::from_secs(60)).await.unwrap_or_default();
     Ok(DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
         related_documents: None,
         full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: None, items },

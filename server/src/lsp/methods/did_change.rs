@@ -1,11 +1,13 @@
 //! `textDocument/didChange`: the edits are applied before the first `.await`, so no request that
 //! arrives after them ever sees the old text; linting runs after a quiet delay.
 
+use std::sync::Arc;
+
 use tower_lsp_server::ls_types::DidChangeTextDocumentParams;
 
 use crate::lsp::{State, lint};
 
-pub async fn handle(state: &State, params: DidChangeTextDocumentParams) {
+pub async fn handle(state: &Arc<State>, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     {
         let encoding = state.encoding();
@@ -16,5 +18,5 @@ pub async fn handle(state: &State, params: DidChangeTextDocumentParams) {
         };
         doc.apply(params.text_document.version, &params.content_changes, encoding);
     }
-    lint::lint_later(state, &uri).await;
+    lint::lint_later(state, &uri);
 }

@@ -7,7 +7,7 @@ use crate::lsp::State;
 pub async fn handle(state: &State, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
     state.documents.lock().unwrap().remove(&uri);
-    state.lint_generation.lock().unwrap().remove(&uri);
+    state.lints.close(&uri);
     state.diagnostics.lock().unwrap().remove(&uri);
     if !state.flags().pull_diagnostics {
         state.client.publish_diagnostics(uri, Vec::new(), None).await;
