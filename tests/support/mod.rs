@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod qdrant;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use tempfile::TempDir;
