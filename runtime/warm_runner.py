@@ -472,7 +472,9 @@ def child(request, run_dir, layers, fds):
         sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
-        sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+        # The originals too: code that falls back to them must not write to the runner's pipes.
+        for name in ("__stdin__", "__stdout__", "__stderr__"):
+            setattr(sys, name, getattr(sys, name.strip("_")))
         os.chdir(run_dir)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
