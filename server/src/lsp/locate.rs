@@ -84,12 +84,21 @@ fn def_name(line: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// The innermost Python function whose definition contains `line`.
+/// The innermost Python function whose definition contains `line`. The scan upwards stops at
+/// the first statement at column 0 that is not a definition: no function above it reaches the
+/// cursor, so the work is the distance to the enclosing definition, not the file's length.
 pub fn function_at(doc: &Document, line: usize) -> Option<FunctionSpan> {
     let count = doc.line_count();
     let mut candidate = line.min(count.saturating_sub(1));
     loop {
         let text = doc.line(candidate);
+        let top_level = candidate < line
+            && text.starts_with(|c: char| !c.is_whitespace())
+            && !text.starts_with(['#', '@', ')', ']', '}', '"', '\''])
+            && def_name(&text).is_none();
+        if top_level {
+            return None;
+        }
         if let Some(name) = def_name(&text) {
             let indent = indent_of(&text);
             let end = block_end(doc, candidate, indent.len());
@@ -99,6 +108,9 @@ pub fn function_at(doc: &Document, line: usize) -> Option<FunctionSpan> {
                     start -= 1;
                 }
                 return Some(FunctionSpan { name, start, def_line: candidate, end, indent });
+            }
+            if indent.is_empty() {
+                return None; // a top-level definition that ends above the line: nothing above reaches it
             }
         }
         if candidate == 0 {
@@ -216,7 +228,30 @@ pub fn header_at(doc: &Document, line: usize) -> Option<Header> {
 
 /// Every evolved header in the document.
 pub fn headers(doc: &Document) -> Vec<Header> {
-    (0..doc.line_count()).filter_map(|l| header_at(doc, l)).collect()
+    // Only lines that hold the marker are parsed: one pass over the text's chunks for it (a
+    // 100,000-line file has a handful of headers, not 100,000 lines worth reading one by one).
+    let mut lines: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    let mut carry = String::new(); // a marker split across two chunks
+    for chunk in doc.text.chunks() {
+        let window = format!("{carry}{chunk}");
+        let base = offset - carry.len();
+        for (at, _) in window.match_indices(HEADER_MARKER) {
+            let line = doc.text.byte_to_line(base + at);
+            if lines.last() != Some(&line) {
+                lines.push(line);
+            }
+        }
+        offset += chunk.len();
+        let keep = window.len().min(HEADER_MARKER.len() - 1);
+        let mut cut = window.len() - keep;
+        while !window.is_char_boundary(cut) {
+            cut += 1;
+        }
+        carry = window[cut..].to_string();
+    }
+    lines.dedup();
+    lines.into_iter().filter_map(|l| header_at(doc, l)).collect()
 }
 
 /// Where a task comment is now: the line with the same text nearest to where it was, or none.
@@ -242,6 +277,16 @@ mod tests {
         assert_eq!(function_at(&doc, 10).unwrap().name, "inner");
         assert_eq!(function_at(&doc, 11).unwrap().name, "outer");
         assert!(function_at(&doc, 0).is_none());
+        assert!(function_at(&doc, 13).is_none(), "a blank line after a function is not in it");
+        // Module-level code between functions ends them; a class's method is still found.
+        let doc2 = Document::new(
+            "def a():\n    return 1\n\nx = a()\n\nclass C:\n    def m(self):\n        return 2\n    y = 3\n",
+            1,
+            "python",
+        );
+        assert!(function_at(&doc2, 3).is_none());
+        assert_eq!(function_at(&doc2, 7).unwrap().name, "m");
+        assert!(function_at(&doc2, 8).is_none(), "a class attribute is in no function");
         assert_eq!(headers(&doc), vec![Header { line: 14, node_id: "add-1a2b3c".into(), version: 2 }]);
         let names: Vec<_> = functions(&doc).into_iter().map(|f| f.name).collect();
         assert_eq!(names, ["outer", "inner", "add"]);
@@ -257,5 +302,21 @@ mod tests {
         assert_eq!(find_again(&moved, &block), Some(3));
         let gone = Document::new("x = 1\n", 3, "python");
         assert_eq!(find_again(&gone, &block), None);
+    }
+
+    #[test]
+    fn headers_in_a_large_file_match_a_line_by_line_scan() {
+        let mut text = String::new();
+        for i in 0..20_000 {
+            if i % 997 == 0 {
+                text.push_str(&format!("    # evolved: step_{i}-abc123 v{} · 3/3 tests pass · é\n", i % 7 + 1));
+            } else {
+                text.push_str(&format!("x_{i} = {i}  # évolved: not a header, évolved:\n"));
+            }
+        }
+        let doc = Document::new(&text, 1, "python");
+        let naive: Vec<Header> = (0..doc.line_count()).filter_map(|l| header_at(&doc, l)).collect();
+        assert_eq!(naive.len(), 21);
+        assert_eq!(headers(&doc), naive);
     }
 }
