@@ -5,7 +5,7 @@ mod support;
 
 use code_evolver::scripted_model::fixtures::{self, ADD};
 use code_evolver::scripted_model::{Fault, Rule, Script, ScriptedServer};
-use support::{TestEnv, refused_url};
+use support::{TestEnv, base_config, refused_url};
 
 fn two_endpoint_config(first: &str, second: &str, timeout_s: f64) -> String {
     format!(
@@ -212,4 +212,41 @@ async fn the_prototypes_config_shape_is_accepted() {
     assert_eq!(server.requests_for("classify")[0].model, "gemma3:1b");
     // A role the prototype did not name keeps its default model, on the prototype's base URL.
     assert_eq!(server.requests_for("plan")[0].model, "qwen2.5-coder:1.5b");
+}
+
+/// A server that drips one token every 3 s: the idle limit (1 s here) ends the call, not the
+/// whole-call timeout (60 s), and the evolve says what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_drips_tokens_is_cut_off_by_the_idle_limit() {
+    let mut script = fixtures::arithmetic_script();
+    script.chunk_delay_ms = 3000;
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(
+        &base_config("ollama", &format!("url: \"{}\"", server.url))
+            .replace("timeout_s: 5", "timeout_s: 60\n    idle_timeout_s: 1"),
+    );
+    let started = std::time::Instant::now();
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("classifier"), "{}", run.all());
+    assert!(run.stderr.contains("no answer within 1.0 s"), "says it stalled:\n{}", run.all());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+}
+
+/// A server whose grammar engine refuses the stage's JSON schema: the stage is asked again
+/// without it (and the answer parsed as usual) instead of failing, over both wire formats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_json_schema_is_retried_without_it() {
+    for (kind, path) in [("ollama", ""), ("openai", "/v1")] {
+        let mut script = fixtures::arithmetic_script();
+        script.reject_schema = true;
+        let server = ScriptedServer::start(script).await.unwrap();
+        let env = TestEnv::new();
+        env.write_config(&base_config(kind, &format!("url: \"{}{path}\"", server.url)));
+        let run = env.run(&["evolve", "--no-memory", "add 10 and 20"]).await;
+        run.assert_ok();
+        assert_eq!(run.result().as_deref(), Some("30"), "{kind}: {}", run.all());
+        assert!(run.all().contains("asked again without the JSON schema"), "{kind}: {}", run.all());
+    }
 }

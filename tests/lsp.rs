@@ -539,3 +539,29 @@ async fn a_lint_storm_runs_one_round_per_document_and_never_blocks_requests() {
     }
     client.shutdown().await;
 }
+
+/// Twenty evolves of one task comment at once: one runs, the others are refused, one block lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_evolves_of_one_comment_insert_one_block() {
+    let server = ScriptedServer::start(slow_code_script(1000)).await.unwrap();
+    let env = forgetful(&server.url);
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "calc.py");
+    client.open(&uri, "# evolve: add two numbers\n").await;
+    let action = evolve_action(&mut client, &uri, 0).await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(execute(&mut client, &action).await);
+    }
+    let mut refused = 0;
+    for id in ids {
+        let response = client.response(id, LONG).await;
+        if response["error"]["message"].as_str().is_some_and(|m| m.contains("already running")) {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 19);
+    let text = client.doc(&uri).text;
+    assert_eq!(text.matches("# evolved:").count(), 1, "{text}");
+    client.shutdown().await;
+}

@@ -74,3 +74,42 @@ async fn a_closed_stdin_ends_the_server_within_2_s() {
     assert!(code.is_some(), "the server did not exit");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_command_arguments_are_refused_not_misread() {
+    let (env, mut client) = started().await;
+    let uri = format!("file://{}", env.workspace.path().join("calc.py").display());
+    client.open(&uri, "# evolve: add two numbers\n").await;
+    let refused = |answer: &Value| answer["error"]["code"] == -32602;
+    // A line past u32 is not line 1.
+    let far = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codeEvolver.evolve", "arguments": [{"uri": uri, "line": 4_294_967_297u64}]}),
+        )
+        .await;
+    assert!(refused(&far), "{far}");
+    // A range that ends before it starts.
+    let inverted = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codeEvolver.evolve", "arguments": [{"uri": uri, "range": {
+                "start": {"line": 0, "character": 9}, "end": {"line": 0, "character": 2}}}]}),
+        )
+        .await;
+    assert!(refused(&inverted), "{inverted}");
+    // A cancel with a token that is not a token cancels nothing.
+    for token in [json!(5), Value::Null] {
+        let cancel = client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "codeEvolver.cancel", "arguments": [{"token": token}]}),
+            )
+            .await;
+        assert!(refused(&cancel), "{cancel}");
+    }
+    let all =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.cancel", "arguments": []})).await;
+    assert_eq!(all["result"]["cancelled"], json!([]), "{all}");
+    client.shutdown().await;
+}

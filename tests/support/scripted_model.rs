@@ -60,6 +60,11 @@ pub struct Script {
     pub fault_after: usize,
     /// Characters per streamed chunk.
     pub chunk_chars: usize,
+    /// A pause before each streamed chunk (a server that drips tokens).
+    pub chunk_delay_ms: u64,
+    /// Refuse every request that carries a JSON schema (`format` / `response_format`) with 400, as
+    /// grammar engines that cannot compile a large schema do.
+    pub reject_schema: bool,
     /// Model names listed by /api/tags and /v1/models.
     pub models: Vec<String>,
 }
@@ -111,6 +116,9 @@ pub struct LoggedRequest {
 struct Shared {
     script: Mutex<Script>,
     log: Mutex<Vec<LoggedRequest>>,
+    /// With `reject_schema`: the stage of each refused request, by its text, so that the same
+    /// request asked again without a schema is answered as that stage.
+    refused: Mutex<std::collections::HashMap<String, String>>,
 }
 
 pub struct ScriptedServer {
@@ -126,7 +134,8 @@ impl ScriptedServer {
     }
 
     pub async fn start_on(addr: &str, script: Script) -> std::io::Result<ScriptedServer> {
-        let shared = Arc::new(Shared { script: Mutex::new(script), log: Mutex::new(Vec::new()) });
+        let shared =
+            Arc::new(Shared { script: Mutex::new(script), log: Mutex::new(Vec::new()), refused: Mutex::default() });
         let app = Router::new()
             .route("/api/chat", post(ollama_chat))
             .route("/api/generate", post(ollama_generate))
@@ -223,14 +232,32 @@ fn text_of(body: &Value) -> String {
 }
 
 enum Plan {
-    Reply { text: String, completion_tokens: u64, delay: Duration },
+    Reply {
+        text: String,
+        completion_tokens: u64,
+        delay: Duration,
+    },
     Fault(Fault, Duration),
     Unscripted(String),
+    /// 400 with this message.
+    Refused(String),
 }
 
 fn plan_reply(shared: &Shared, path: &str, body: &Value) -> Plan {
-    let stage = stage_of(body);
+    let mut stage = stage_of(body);
     let text = text_of(body);
+    let has_schema = body.get("format").is_some_and(Value::is_object) || body.get("response_format").is_some();
+    if shared.script.lock().unwrap().reject_schema {
+        if has_schema {
+            shared.refused.lock().unwrap().insert(text.clone(), stage);
+            return Plan::Refused(
+                "failed to compile grammar: number of rules exceeds sane defaults (json schema too large)".into(),
+            );
+        }
+        if let Some(refused_stage) = shared.refused.lock().unwrap().get(&text) {
+            stage = refused_stage.clone();
+        }
+    }
     let model = body.get("model").and_then(Value::as_str).unwrap_or("").to_string();
     let count = {
         let mut log = shared.log.lock().unwrap();
@@ -330,6 +357,7 @@ async fn ollama_answer(shared: Arc<Shared>, path: &str, body: Value, chat: bool)
         Plan::Reply { text, completion_tokens, delay } => (text, completion_tokens, delay),
         Plan::Fault(f, d) => return fault_response(f, d, "ndjson").await,
         Plan::Unscripted(m) => return unscripted(m),
+        Plan::Refused(m) => return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": m }))).into_response(),
     };
     tokio::time::sleep(delay).await;
     let piece = |content: &str, done: bool| {
@@ -354,10 +382,18 @@ async fn ollama_answer(shared: Arc<Shared>, path: &str, body: Value, chat: bool)
         }
         return axum::Json(v).into_response();
     }
-    let size = shared.script.lock().unwrap().chunk_chars;
+    let (size, drip) = {
+        let script = shared.script.lock().unwrap();
+        (script.chunk_chars, Duration::from_millis(script.chunk_delay_ms))
+    };
     let mut lines: Vec<String> = chunks(&text, size).iter().map(|c| format!("{}\n", piece(c, false))).collect();
     lines.push(format!("{}\n", piece("", true)));
-    let stream = futures_util::stream::iter(lines.into_iter().map(Ok::<_, std::io::Error>));
+    let stream = futures_util::StreamExt::then(futures_util::stream::iter(lines), move |line| async move {
+        if !drip.is_zero() {
+            tokio::time::sleep(drip).await;
+        }
+        Ok::<_, std::io::Error>(line)
+    });
     Response::builder()
         .status(200)
         .header("content-type", "application/x-ndjson")
@@ -372,6 +408,9 @@ async fn openai_chat(State(shared): State<Arc<Shared>>, axum::Json(body): axum::
         Plan::Reply { text, completion_tokens, delay } => (text, completion_tokens, delay),
         Plan::Fault(f, d) => return fault_response(f, d, "sse").await,
         Plan::Unscripted(m) => return unscripted(m),
+        Plan::Refused(m) => {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": { "message": m } }))).into_response();
+        }
     };
     tokio::time::sleep(delay).await;
     let usage = json!({

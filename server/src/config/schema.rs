@@ -92,7 +92,11 @@ pub struct BackendConfig {
     pub endpoints: Vec<EndpointSpec>,
     /// Defaults for every endpoint of this backend.
     pub max_concurrent: Option<usize>,
+    /// The longest a whole call may take.
     pub timeout_s: Option<f64>,
+    /// The longest silence while an answer streams (before the first token included): a server
+    /// that stalls mid-answer is noticed in this, not after the whole `timeout_s`.
+    pub idle_timeout_s: Option<f64>,
     /// `${VAR}` reads the environment.
     pub api_key: Option<String>,
     /// Failover attempts over all endpoints before a call fails.

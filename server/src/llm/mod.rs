@@ -53,6 +53,8 @@ pub struct Completion {
 pub struct Endpoint {
     pub url: String,
     pub timeout: Duration,
+    /// The longest silence while an answer streams.
+    pub idle: Duration,
     pub api_key: Option<String>,
     pub slots: Semaphore,
     pub max_concurrent: usize,
@@ -83,6 +85,19 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// A server that refused the request's structured-output constraint (some grammar engines
+    /// refuse large JSON schemas: "number of rules ... exceeds sane defaults"); the same request
+    /// without it may go through, and every answer is parsed defensively anyway.
+    pub fn is_schema_refusal(&self) -> bool {
+        let body = match self {
+            LlmError::Client { status, body, .. } if *status != 429 && *status != 404 => body,
+            LlmError::Server { body, .. } => body,
+            _ => return false,
+        };
+        let body = body.to_lowercase();
+        ["grammar", "schema", "response_format", "json_schema", "format"].iter().any(|w| body.contains(w))
+    }
+
     /// Worth trying on another endpoint (or again after a pause).
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -57,7 +57,7 @@ impl Backend for OpenAi {
         if !response.status().is_success() {
             return Err(status_error(&endpoint.url, response).await);
         }
-        let mut lines = LineReader::new(response, &endpoint.url, endpoint.timeout);
+        let mut lines = LineReader::new(response, &endpoint.url, endpoint.idle.min(endpoint.timeout));
         let mut completion = Completion::default();
         while let Some(line) = lines.next_line().await? {
             if line.starts_with(':') {

@@ -112,6 +112,7 @@ impl Router {
                     Arc::new(Endpoint {
                         url: url.trim_end_matches('/').to_string(),
                         timeout: Duration::from_secs_f64(timeout.unwrap_or(default_timeout)),
+                        idle: Duration::from_secs_f64(bc.idle_timeout_s.unwrap_or(120.0).max(0.1)),
                         api_key: key.or_else(|| bc.api_key.clone()).map(|k| expand_env(&k)),
                         slots: tokio::sync::Semaphore::new(max_concurrent),
                         max_concurrent,
@@ -184,6 +185,7 @@ impl Router {
                 let quick = Endpoint {
                     url: e.url.clone(),
                     timeout: e.timeout.min(Duration::from_secs(2)),
+                    idle: e.idle.min(Duration::from_secs(2)),
                     api_key: e.api_key.clone(),
                     slots: tokio::sync::Semaphore::new(1),
                     max_concurrent: 1,
@@ -347,10 +349,21 @@ async fn try_backend(
             budget.check().map_err(|e| (LlmError::Budget(e), false))?;
             let endpoint = backend.endpoints[(start + offset) % count].clone();
             let began = Instant::now();
-            let result = tokio::select! {
+            let mut result = tokio::select! {
                 _ = cancel.cancelled() => return Err((LlmError::Cancelled, false)),
                 r = call_with_slot(&*backend.client, &endpoint, model, request, budget) => r,
             };
+            if let Err(error) = &result
+                && request.schema.is_some()
+                && error.is_schema_refusal()
+            {
+                failovers.push(format!("{error}; asked again without the JSON schema"));
+                let plain = ChatRequest { schema: None, ..request.clone() };
+                result = tokio::select! {
+                    _ = cancel.cancelled() => return Err((LlmError::Cancelled, false)),
+                    r = call_with_slot(&*backend.client, &endpoint, model, &plain, budget) => r,
+                };
+            }
             match result {
                 Ok(completion) => {
                     let record = CallRecord {

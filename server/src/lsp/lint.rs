@@ -199,6 +199,8 @@ pub async fn compute(state: &State, uri: &Uri, doc: &Document) -> Result<Vec<Dia
         .to_file_path()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .filter(|n| n.ends_with(".py") || n.ends_with(".pyi"))
+        // A name the file system cannot hold (over 255 bytes) is linted under a short one.
+        .filter(|n| n.len() <= 200)
         .unwrap_or_else(|| "buffer.py".into());
     let dir = tempfile::Builder::new().prefix("code-evolver-lint-").tempdir().map_err(|e| e.to_string())?;
     let file = dir.path().join(&name);

@@ -65,6 +65,10 @@ pub struct State {
     /// The engine, built on first use and again after the settings change.
     pub engine: tokio::sync::Mutex<Option<Arc<Evolver>>>,
     pub jobs: Mutex<HashMap<String, Job>>,
+    /// (document, "Evolve: task") of the evolves running now: one per task comment.
+    pub running_evolves: Mutex<std::collections::HashSet<(Uri, String)>>,
+    /// The last configuration error shown, so that a burst of bad changes shows it once.
+    pub last_config_error: Mutex<Option<String>>,
     pub next_job: AtomicU64,
     /// Lint rounds: debounced, one per document, a global cap.
     pub lints: lint::LintQueue,
@@ -218,6 +222,8 @@ pub async fn serve_stdio(global: Global) -> i32 {
             editor_settings: Mutex::new(serde_json::Value::Null),
             engine: tokio::sync::Mutex::new(None),
             jobs: Mutex::default(),
+            running_evolves: Mutex::default(),
+            last_config_error: Mutex::default(),
             next_job: AtomicU64::new(1),
             lints: lint::LintQueue::default(),
             diagnostics: Mutex::default(),

@@ -16,6 +16,16 @@ pub async fn handle(state: &Arc<State>, params: DidChangeTextDocumentParams) {
             tracing::warn!(uri = uri.as_str(), "didChange for a document that is not open");
             return;
         };
+        if params.text_document.version <= doc.version {
+            // LSP versions only increase; the change is applied (the client's text is the truth)
+            // and the anomaly logged: edits the server sends against versions may be refused.
+            tracing::warn!(
+                uri = uri.as_str(),
+                "didChange version {} does not follow {}",
+                params.text_document.version,
+                doc.version
+            );
+        }
         doc.apply(params.text_document.version, &params.content_changes, encoding);
     }
     lint::lint_later(state, &uri);

@@ -9,9 +9,17 @@ use crate::lsp::{State, settings};
 pub async fn handle(state: &State, params: DidChangeConfigurationParams) {
     let global = state.global.lock().unwrap().clone();
     if let Err(e) = settings::load_config(&global, &params.settings) {
-        state.show_error(format!("code-evolver: the new settings were not applied: {e}")).await;
+        let message = format!("code-evolver: the new settings were not applied: {e}");
+        // The same error again (an editor re-sending on every keystroke) is logged, not popped up.
+        let repeated = state.last_config_error.lock().unwrap().replace(message.clone()).as_deref() == Some(&message);
+        if repeated {
+            state.client.log_message(tower_lsp_server::ls_types::MessageType::WARNING, message).await;
+        } else {
+            state.show_error(message).await;
+        }
         return;
     }
+    *state.last_config_error.lock().unwrap() = None;
     *state.editor_settings.lock().unwrap() = params.settings;
     state.reset_engine().await;
 }

@@ -25,15 +25,24 @@ fn uri_of(command: &str, arg: &Value) -> Result<Uri> {
 /// `range`, or `position`, or `line` (cursor at its start).
 fn range_of(command: &str, arg: &Value) -> Result<Range> {
     if let Some(r) = arg.get("range") {
-        return serde_json::from_value(r.clone()).map_err(|e| bad_args(command, format!("bad range: {e}")));
+        let range: Range =
+            serde_json::from_value(r.clone()).map_err(|e| bad_args(command, format!("bad range: {e}")))?;
+        if (range.end.line, range.end.character) < (range.start.line, range.start.character) {
+            return Err(bad_args(command, "the range ends before it starts"));
+        }
+        return Ok(range);
     }
     if let Some(p) = arg.get("position") {
         let p: Position =
             serde_json::from_value(p.clone()).map_err(|e| bad_args(command, format!("bad position: {e}")))?;
         return Ok(Range::new(p, p));
     }
-    if let Some(line) = arg.get("line").and_then(Value::as_u64) {
-        let p = Position::new(line as u32, 0);
+    if let Some(line) = arg.get("line") {
+        let line = line
+            .as_u64()
+            .and_then(|l| u32::try_from(l).ok())
+            .ok_or_else(|| bad_args(command, format!("`line` must be a line number, not {line}")))?;
+        let p = Position::new(line, 0);
         return Ok(Range::new(p, p));
     }
     Err(bad_args(command, "give `range`, `position` or `line`"))
@@ -46,7 +55,17 @@ pub async fn handle(state: &Arc<State>, params: ExecuteCommandParams) -> Result<
         commands::EVOLVE => evolve(state, &arg).await,
         commands::OPTIMIZE | commands::WRITE_TESTS => function_job(state, command, &arg).await,
         commands::CANCEL => {
-            let wanted = arg.get("token").and_then(Value::as_str).map(str::to_string);
+            // No argument or `{}`: every job; `{"token": "..."}`: that one; anything else is refused.
+            let wanted = match arg.get("token") {
+                None => None,
+                Some(Value::String(token)) => Some(token.clone()),
+                Some(other) => {
+                    return Err(bad_args(command, format!("`token` must be a job token string, not {other}")));
+                }
+            };
+            if !(arg.is_null() || arg.is_object()) {
+                return Err(bad_args(command, format!("the argument must be an object, not {arg}")));
+            }
             let mut cancelled = Vec::new();
             for (token, job) in state.jobs.lock().unwrap().iter() {
                 if wanted.as_ref().is_none_or(|w| w == token) {
@@ -76,6 +95,18 @@ async fn evolve(state: &Arc<State>, arg: &Value) -> Result<Option<Value>> {
         return Err(bad_args(command, message));
     };
     let title = format!("Evolve: {}", target.task());
+    // One evolve per task in a document at a time: a second one would insert a second block.
+    let key = (uri.clone(), title.clone());
+    if !state.running_evolves.lock().unwrap().insert(key.clone()) {
+        return Err(bad_args(command, format!("{title} is already running in this document; cancel it or wait")));
+    }
+    struct Release<'a>(&'a State, (Uri, String));
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            self.0.running_evolves.lock().unwrap().remove(&self.1);
+        }
+    }
+    let _release = Release(state, key);
     let (job_state, job_uri, version) = (state.clone(), uri.clone(), doc.version);
     Ok(jobs::run(state, &uri, title, move |job| jobs::evolve(job_state, job_uri, target, version, job)).await)
 }
