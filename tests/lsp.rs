@@ -565,3 +565,45 @@ async fn concurrent_evolves_of_one_comment_insert_one_block() {
     assert_eq!(text.matches("# evolved:").count(), 1, "{text}");
     client.shutdown().await;
 }
+
+/// Many long jobs at once: beyond the cap they are refused, and the server keeps answering
+/// other requests (and cancels) while they run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_jobs_never_starve_other_requests() {
+    let server = ScriptedServer::start(slow_code_script(4000)).await.unwrap();
+    let env = forgetful(&server.url);
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "many.py");
+    let text: String = (0..24).map(|i| format!("# evolve: add two numbers, variant {i}\n\n")).collect();
+    client.open(&uri, &text).await;
+    let mut ids = Vec::new();
+    for i in 0..24u32 {
+        ids.push(
+            client
+                .send(
+                    "workspace/executeCommand",
+                    json!({"command": "codeEvolver.evolve", "arguments": [{"uri": uri, "line": i * 2}]}),
+                )
+                .await,
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = std::time::Instant::now();
+    let hover = client
+        .request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 0}}))
+        .await;
+    assert!(hover.get("error").is_none(), "{hover}");
+    assert!(asked.elapsed() < Duration::from_secs(2), "hover took {:?}", asked.elapsed());
+    let cancel =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.cancel", "arguments": []})).await;
+    assert!(cancel["result"]["cancelled"].as_array().is_some_and(|c| !c.is_empty()), "{cancel}");
+    let mut refused = 0;
+    for id in ids {
+        let response = client.response(id, LONG).await;
+        if response["error"]["message"].as_str().is_some_and(|m| m.contains("jobs are running already")) {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 8, "{refused} refused of 24 (the cap is 16)");
+    client.shutdown().await;
+}

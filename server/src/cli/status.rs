@@ -54,7 +54,14 @@ pub async fn run(global: &Global) -> i32 {
             Err(e) => println!("  DOWN  {:<10} {:<8} {}  {e}", p.backend, p.kind.as_str(), p.url),
         }
     }
+    // A backend no endpoint of which answers hands its roles to its fallback, as an evolve does:
+    // the roles are shown where they will really be served.
+    let down = router.check_reachability().await;
     println!("\nroles:");
+    for backend in &down {
+        let fallback = config.backends.get(backend).and_then(|b| b.fallback.clone()).unwrap_or_default();
+        println!("  ({backend} cannot be reached: its roles are served by {fallback})");
+    }
     for role in Role::ALL {
         let route = router.route(role);
         let up = reachable_by_backend.get(&route.backend).copied().unwrap_or(false);

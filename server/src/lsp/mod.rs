@@ -65,6 +65,8 @@ pub struct State {
     /// The engine, built on first use and again after the settings change.
     pub engine: tokio::sync::Mutex<Option<Arc<Evolver>>>,
     pub jobs: Mutex<HashMap<String, Job>>,
+    /// Long-job requests being served (the cap is checked and taken in one step).
+    pub active_jobs: std::sync::atomic::AtomicUsize,
     /// (document, "Evolve: task") of the evolves running now: one per task comment.
     pub running_evolves: Mutex<std::collections::HashSet<(Uri, String)>>,
     /// The last configuration error shown, so that a burst of bad changes shows it once.
@@ -222,6 +224,7 @@ pub async fn serve_stdio(global: Global) -> i32 {
             editor_settings: Mutex::new(serde_json::Value::Null),
             engine: tokio::sync::Mutex::new(None),
             jobs: Mutex::default(),
+            active_jobs: std::sync::atomic::AtomicUsize::new(0),
             running_evolves: Mutex::default(),
             last_config_error: Mutex::default(),
             next_job: AtomicU64::new(1),

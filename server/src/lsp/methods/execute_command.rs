@@ -9,6 +9,9 @@ use tower_lsp_server::ls_types::*;
 
 use crate::lsp::{State, commands, edits, jobs, report};
 
+/// Long jobs (evolve, optimize, write tests) running at once.
+const MAX_JOBS: usize = 16;
+
 fn bad_args(command: &str, why: impl std::fmt::Display) -> Error {
     Error::invalid_params(format!("{command}: {why}"))
 }
@@ -51,6 +54,23 @@ fn range_of(command: &str, arg: &Value) -> Result<Range> {
 pub async fn handle(state: &Arc<State>, params: ExecuteCommandParams) -> Result<Option<Value>> {
     let command = params.command.as_str();
     let arg = argument(&params);
+    // Long jobs hold their request open; a cap keeps the server's 64 request slots from filling
+    // with them, so hovers, code actions and cancels are always read and answered.
+    struct Slot<'a>(&'a State);
+    impl Drop for Slot<'_> {
+        fn drop(&mut self) {
+            self.0.active_jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let _slot = if matches!(command, commands::EVOLVE | commands::OPTIMIZE | commands::WRITE_TESTS) {
+        if state.active_jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_JOBS {
+            state.active_jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(bad_args(command, format!("{MAX_JOBS} jobs are running already; cancel one or wait")));
+        }
+        Some(Slot(state))
+    } else {
+        None
+    };
     match command {
         commands::EVOLVE => evolve(state, &arg).await,
         commands::OPTIMIZE | commands::WRITE_TESTS => function_job(state, command, &arg).await,
