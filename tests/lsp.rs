@@ -607,3 +607,31 @@ async fn many_jobs_never_starve_other_requests() {
     assert!(refused >= 8, "{refused} refused of 24 (the cap is 16)");
     client.shutdown().await;
 }
+
+/// Each linter's findings are published as it finishes: ruff's do not wait for pylint's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_arrive_per_linter() {
+    let env = TestEnv::new();
+    env.write_config(&base_config("ollama", &format!("url: \"{}\"", support::refused_url())));
+    let mut client =
+        started(&env, json!({"codeEvolver": {"editor": {"diagnostics": ["ruff", "pylint"], "lint_delay_ms": 0}}}))
+            .await;
+    let uri = uri_in(&env, "per_linter.py");
+    client.open(&uri, "import os\n\n\ndef f(x):\n    return x\n").await;
+    let sources = |m: &Value| -> Vec<String> {
+        m["params"]["diagnostics"]
+            .as_array()
+            .map(|d| d.iter().map(|x| x["source"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    let first = client.wait_for(|m| m["method"] == "textDocument/publishDiagnostics", LONG).await;
+    assert!(sources(&first).iter().all(|s| s.contains("ruff")), "ruff alone first: {first}");
+    let both = client
+        .wait_for(
+            |m| m["method"] == "textDocument/publishDiagnostics" && sources(m).iter().any(|s| s.contains("pylint")),
+            LONG,
+        )
+        .await;
+    assert!(sources(&both).iter().any(|s| s.contains("ruff")), "the later set keeps ruff's: {both}");
+    client.shutdown().await;
+}

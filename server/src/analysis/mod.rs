@@ -113,6 +113,17 @@ impl Linters {
         futures_util::future::join_all(jobs).await
     }
 
+    /// The same, each report as soon as its linter finishes (a slow pylint does not hold back
+    /// ruff's findings).
+    pub fn check_each<'a>(
+        &'a self,
+        names: &'a [String],
+        file: &'a Path,
+        cwd: &'a Path,
+    ) -> futures_util::stream::FuturesUnordered<impl std::future::Future<Output = LinterReport> + 'a> {
+        names.iter().map(|name| self.check_one(name, file, cwd)).collect()
+    }
+
     async fn check_one(&self, name: &str, file: &Path, cwd: &Path) -> LinterReport {
         let started = std::time::Instant::now();
         let Some(program) = self.locate(name) else {

@@ -159,42 +159,65 @@ pub async fn diagnostics_for(state: &Arc<State>, uri: &Uri, within: std::time::D
     }
 }
 
-/// Lints the document now; publishes (push) or keeps (pull) the result.
+/// Lints the document now; publishes (push) each linter's findings as it finishes, and keeps
+/// the whole set for pulls.
 async fn lint_now(state: &State, uri: &Uri) {
     let Some(doc) = state.document(uri) else { return };
+    let keep = |items: Vec<Diagnostic>| {
+        let mut stored = state.diagnostics.lock().unwrap();
+        // A newer version may have been linted meanwhile; never replace newer findings with older.
+        if stored.get(uri).is_some_and(|(v, _)| *v > doc.version) {
+            return false;
+        }
+        stored.insert(uri.clone(), (doc.version, items));
+        true
+    };
     if !is_python(uri, &doc) {
-        // Nothing to lint: an empty result for this version, so that pulls do not wait.
-        state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, Vec::new()));
+        keep(Vec::new()); // nothing to lint: pulls need not wait
         return;
     }
-    let diagnostics = match compute(state, uri, &doc).await {
-        Ok(d) => d,
+    let engine = match state.engine().await {
+        Ok(e) => e,
         Err(e) => {
             tracing::warn!("no diagnostics: {e}");
-            state.diagnostics.lock().unwrap().insert(uri.clone(), (doc.version, Vec::new()));
+            keep(Vec::new());
             return;
         }
     };
-    // A newer version may have been linted meanwhile; never replace newer findings with older.
-    {
-        let mut stored = state.diagnostics.lock().unwrap();
-        if stored.get(uri).is_some_and(|(v, _)| *v > doc.version) {
+    let linters = engine.config().editor.diagnostics.clone();
+    let scratch = match scratch_copy(uri, &doc) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("no diagnostics: {e}");
+            keep(Vec::new());
             return;
         }
-        stored.insert(uri.clone(), (doc.version, diagnostics.clone()));
+    };
+    let (dir, file) = scratch;
+    let push = !state.flags().pull_diagnostics;
+    let encoding = state.encoding();
+    let mut all = Vec::new();
+    let mut left = linters.len();
+    let mut reports = engine.linters().check_each(&linters, &file, dir.path());
+    while let Some(report) = futures_util::StreamExt::next(&mut reports).await {
+        left -= 1;
+        if let Some(error) = &report.error {
+            tracing::warn!(tool = report.tool, "{error}");
+        }
+        let found = report.findings.unwrap_or_default();
+        all.extend(found.iter().map(|f| to_diagnostic(&doc, f, encoding)));
+        if push && left > 0 && !found.is_empty() {
+            state.client.publish_diagnostics(uri.clone(), all.clone(), Some(doc.version)).await;
+        }
     }
-    if !state.flags().pull_diagnostics {
-        state.client.publish_diagnostics(uri.clone(), diagnostics, Some(doc.version)).await;
+    if keep(all.clone()) && push {
+        state.client.publish_diagnostics(uri.clone(), all, Some(doc.version)).await;
     }
 }
 
-/// The linters' findings on `doc` as diagnostics.
-pub async fn compute(state: &State, uri: &Uri, doc: &Document) -> Result<Vec<Diagnostic>, String> {
-    let engine = state.engine().await?;
-    let linters = engine.config().editor.diagnostics.clone();
-    if linters.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The document's current text in a private temp dir under its own file name (so unsaved edits
+/// are linted and nothing is written beside the user's file).
+fn scratch_copy(uri: &Uri, doc: &Document) -> Result<(tempfile::TempDir, std::path::PathBuf), String> {
     let name = uri
         .to_file_path()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -205,18 +228,7 @@ pub async fn compute(state: &State, uri: &Uri, doc: &Document) -> Result<Vec<Dia
     let dir = tempfile::Builder::new().prefix("code-evolver-lint-").tempdir().map_err(|e| e.to_string())?;
     let file = dir.path().join(&name);
     std::fs::write(&file, doc.to_text()).map_err(|e| format!("{}: {e}", file.display()))?;
-    let reports = engine.linters().check(&linters, &file, dir.path()).await;
-    let encoding = state.encoding();
-    let mut out = Vec::new();
-    for report in reports {
-        if let Some(error) = &report.error {
-            tracing::warn!(tool = report.tool, "{error}");
-        }
-        for finding in report.findings.unwrap_or_default() {
-            out.push(to_diagnostic(doc, &finding, encoding));
-        }
-    }
-    Ok(out)
+    Ok((dir, file))
 }
 
 fn to_diagnostic(doc: &Document, f: &Finding, encoding: Encoding) -> Diagnostic {
