@@ -283,6 +283,9 @@ def drop_root():
     os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
+    # A change of uid clears the parent-death signal bubblewrap set: set it again, so the runner
+    # (and its jail) never outlives the engine.
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def probe_child(action):
@@ -344,7 +347,9 @@ def probe_layers():
         layers["network"] = net
         if abi:
             try:
-                ll = probe_child(lambda: (apply_landlock(abi, ["/usr"], [], False), f"abi {abi}")[1])
+                ll = probe_child(
+                    lambda: (_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), apply_landlock(abi, ["/usr"], [], False), f"abi {abi}")[2]
+                )
             except OSError as e:
                 ll = f"unavailable ({e})"
             layers["landlock"] = ll
@@ -490,12 +495,17 @@ def child(request, run_dir, layers, fds):
         os.environ.clear()
         os.environ.update(env)
         sys.path[:] = [run_dir, RUNTIME_DIR] + [p for p in sys.path if p and p not in (RUNTIME_DIR, "")]
+        # The runner ignores the polite signals; a run gets Python's usual handling back.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig in _IGNORED_SIGNALS:
+            if sig != signal.SIGINT:
+                signal.signal(sig, signal.SIG_DFL)
+        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS)")
         if not JAILED and layers.get("landlock", "").startswith("abi "):
             abi = int(layers["landlock"].split()[1])
             apply_landlock(abi, _read_only_paths(), [run_dir, "/dev/null"], deny_tcp=layers.get("network") != "namespace")
         set_limits(request.get("limits") or {})
-        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS)")
         if layers.get("seccomp") == "filter":
             apply_seccomp()
         kind = request.get("kind", "script")
@@ -641,7 +651,17 @@ def _force_remove(path):
     shutil.rmtree(path, onerror=fix)  # pylint: disable=deprecated-argument
 
 
+UNCLEAN = [False]  # set when a run's leftovers could not be removed: the runner then exits
+
+
 def clean_scratch(base, run_dir):
+    try:
+        _clean_scratch(base, run_dir)
+    except BaseException:  # pylint: disable=broad-exception-caught
+        UNCLEAN[0] = True
+
+
+def _clean_scratch(base, run_dir):
     """The run's dir goes; in the jail, so does anything else it left in /tmp (what the jail
     itself put there, owned by another uid or read-only, stays)."""
     _force_remove(run_dir)
@@ -788,15 +808,21 @@ def handle(request, control, layers, base):
         _, status, usage = os.wait4(pid, 0)
         ended = time.monotonic()
     os.close(pidfd)
-    # Every writer is dead now: what is left in the pipes is read to its end (still bounded).
-    for fd, capture in list(outputs.items()):
-        os.set_blocking(fd, True)
-        while capture.pump():
-            pass
+    # The tool channel goes first: descriptors a run passed through it must not keep a pipe open.
+    tool_parent.close()
+    # Every writer should be dead now: what is left in the pipes is read to its end, bounded in
+    # size and in time (a writer that survives, say through a passed descriptor, is not waited on).
+    drain_deadline = time.monotonic() + 1.0
+    while outputs and time.monotonic() < drain_deadline:
+        ready, _, _ = select.select(list(outputs), [], [], max(0.0, drain_deadline - time.monotonic()))
+        for fd in ready:
+            if not outputs[fd].pump():
+                os.close(fd)
+                del outputs[fd]
+    for fd in list(outputs):
         os.close(fd)
     if stdin_w >= 0:
         os.close(stdin_w)
-    tool_parent.close()
     reap_orphans()
     clean_scratch(base, run_dir)
     exit_code = os.waitstatus_to_exitcode(status)
@@ -822,7 +848,7 @@ def handle(request, control, layers, base):
 def _tool_reply(sock, answer):
     data = (json.dumps(answer) + "\n").encode()
     sock.setblocking(True)
-    sock.settimeout(5)
+    sock.settimeout(1)  # a run that never reads its answers does not hold the runner
     try:
         sock.sendall(data)
     except OSError:
@@ -830,7 +856,14 @@ def _tool_reply(sock, answer):
     sock.setblocking(False)
 
 
+_IGNORED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
 def main():
+    # As pid 1 of the jail the runner receives only the signals it handles: it handles none (a
+    # run's os.kill(1, SIGINT) would otherwise raise KeyboardInterrupt in it).
+    for sig in _IGNORED_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     drop_root()
     # Neither the runs nor anything else of this uid may read this process's memory or files.
     _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -871,9 +904,11 @@ def main():
                 if "tool_answer" in request:
                     continue  # a late answer for a run that already ended
                 answer = handle(request, control, layers, base)
-            except Exception as e:  # pylint: disable=broad-exception-caught
+            except BaseException as e:  # pylint: disable=broad-exception-caught
                 answer = {"id": None, "runner_error": f"{type(e).__name__}: {e}"}
             control.send(answer)
+            if answer.get("runner_error") or UNCLEAN[0]:
+                break  # a runner that could not finish or clean up is replaced, not reused
     finally:
         if not JAILED:
             shutil.rmtree(base, ignore_errors=True)

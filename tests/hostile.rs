@@ -234,6 +234,31 @@ async fn hostile_nodes_are_contained() {
     assert_eq!(after.result().as_deref(), Some("30"), "{}", after.all());
 }
 
+/// A candidate that is no faster but slows down the runs that call nothing (to inflate what is
+/// subtracted as the fixed cost) gains nothing: the fixed cost is a trivial module's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inflated_empty_run_is_not_a_speed_up() {
+    let cheat = "import sys\nimport time\n\n_called = [False]\n\n\nclass _Slow:\n    _real = sys.stdout\n\n    class _W:\n        def __getattr__(self, name):\n            return getattr(_Slow._real, name)\n\n        def flush(self):\n            if not _called[0]:\n                time.sleep(0.05)\n            return _Slow._real.flush()\n\n    sys.stdout = _W()\n\n\n\
+def add(a: int, b: int) -> int:\n    _called[0] = True\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
+    let slow = "def add(a: int, b: int) -> int:\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on("code", fixtures::code(slow))
+        .on("optimize", fixtures::faster(cheat, "a much faster add"));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(
+        &base_config("ollama", &format!("url: \"{}\"", server.url))
+            .replace("iterations: 0", "iterations: 1\n    runs: 5\n    run_ms: 30"),
+    );
+    let run = env.run(&["evolve", "--no-memory", "add 10 and 20", "--json"]).await;
+    run.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("--json prints the outcome");
+    let score = report.pointer("/optimization/score").and_then(|s| s.as_f64()).unwrap_or(1.0);
+    assert!(score < 1.5, "the cheat was scored {score}×:\n{}", run.all());
+}
+
 /// A candidate that is slower but games the clock (patched timers, a fake fast path when timed)
 /// is never kept: the runner's clock times it, and its timed results must match the baseline's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

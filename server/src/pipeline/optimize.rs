@@ -123,11 +123,21 @@ impl Bench<'_> {
         }))
     }
 
-    /// The median wall time of runs that start and import `program` but call nothing.
-    async fn empty_ms(&self, program: &str, inputs: &[serde_json::Value]) -> Result<Result<f64, String>, EvolveError> {
+    /// The median wall time of a run that starts, imports a trivial module and calls nothing: the
+    /// fixed cost of a timed run, the same for baseline and candidate. (A program's own empty run
+    /// is not used: the code under test could make it slow, and its import is its own cost.)
+    async fn empty_ms(&self, inputs: &[serde_json::Value]) -> Result<Result<f64, String>, EvolveError> {
+        const TRIVIAL: &str = "def trivial(**kwargs):\n    return None\n";
+        let bench = Bench {
+            ctx: self.ctx,
+            function: "trivial".into(),
+            run_ms: self.run_ms,
+            limits: self.limits.clone(),
+            loops: std::sync::atomic::AtomicU32::new(0),
+        };
         let mut walls = Vec::new();
         for _ in 0..3 {
-            match self.once(program, inputs, 0).await? {
+            match bench.once(TRIVIAL, inputs, 0).await? {
                 Ok(t) => walls.push(t.wall_ms),
                 Err(e) => return Ok(Err(e)),
             }
@@ -148,7 +158,7 @@ impl Bench<'_> {
         program: &str,
         inputs: &[serde_json::Value],
     ) -> Result<Result<Timed, String>, EvolveError> {
-        let empty = match self.empty_ms(program, inputs).await? {
+        let empty = match self.empty_ms(inputs).await? {
             Ok(ms) => ms,
             Err(e) => return Ok(Err(e)),
         };
@@ -181,13 +191,10 @@ impl Bench<'_> {
         let mut b = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
         let mut c = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
         let loops = self.loops.load(std::sync::atomic::Ordering::Relaxed).max(1);
-        let mut empty = Vec::new();
-        for program in [baseline, candidate] {
-            match self.empty_ms(program, inputs).await? {
-                Ok(ms) => empty.push(ms),
-                Err(e) => return Ok(Err(e)),
-            }
-        }
+        let empty = match self.empty_ms(inputs).await? {
+            Ok(ms) => [ms, ms],
+            Err(e) => return Ok(Err(e)),
+        };
         for _ in 0..runs {
             let mut outputs = Vec::new();
             for (i, (program, samples)) in [(baseline, &mut b), (candidate, &mut c)].into_iter().enumerate() {
@@ -205,6 +212,9 @@ impl Bench<'_> {
             if outputs[0] != outputs[1] {
                 return Ok(Err("the candidate's results differ from the baseline's on the timing inputs".into()));
             }
+        }
+        if super::score::median(&c.per_call_ns) <= 1.0 {
+            return Ok(Err("the candidate's time per call is below what the runner can measure: not trusted".into()));
         }
         Ok(Ok(compare(&b, &c, rule)))
     }

@@ -52,7 +52,14 @@ impl Evolver {
             limits: limits.clone(),
             tools: ctx.tools.clone(),
         };
-        let outcome = ctx.run_sandboxed(&request).await?;
+        let outcome = match ctx.run_sandboxed(&request).await {
+            Ok(outcome) => outcome,
+            Err(EvolveError::Sandbox(crate::sandbox::SandboxError::Runner(why))) => {
+                let output = Err(format!("the node broke the sandbox's runner ({why}); it was restarted"));
+                return Ok(NodeRun { input: input.clone(), output, metrics: Default::default() });
+            }
+            Err(e) => return Err(e),
+        };
         let output = node::parse_output(&outcome, limits);
         Ok(NodeRun { input: input.clone(), output, metrics: outcome })
     }

@@ -6,7 +6,7 @@
 use super::evolver::{Ctx, EvolveError};
 use super::spec::{Check, Spec, TestCase};
 use super::tests::{NODE_FILE, NODE_MODULE, py_literal};
-use crate::sandbox::{NodeLimits, RunKind, RunOutcome, RunRequest};
+use crate::sandbox::{NodeLimits, RunKind, RunOutcome, RunRequest, SandboxError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -240,7 +240,13 @@ pub async fn run_cases(
         limits: limits.clone(),
         tools: ctx.tools.clone(),
     };
-    let outcome = ctx.run_sandboxed(&request).await?;
+    let outcome = match ctx.run_sandboxed(&request).await {
+        Ok(outcome) => outcome,
+        // The code under test broke the runner (it is restarted): that is this code failing, not
+        // the evolve.
+        Err(EvolveError::Sandbox(SandboxError::Runner(why))) => return Ok(runner_failed(cases, &why)),
+        Err(e) => return Err(e),
+    };
     let (results, fatal) = parse_results(&outcome.results, cases.len());
     let mut report = TestReport {
         wall_ms: outcome.wall_ms,
@@ -303,6 +309,20 @@ pub fn prepare_dir(
     Ok(dir)
 }
 
+/// Every case failed: the run broke the sandbox's runner.
+fn runner_failed(cases: &[TestCase], why: &str) -> TestReport {
+    let message = format!("no result: the code broke the sandbox's runner ({why})");
+    TestReport {
+        total: cases.len(),
+        cases: cases
+            .iter()
+            .map(|c| CaseResult { name: c.name.clone(), passed: false, message: message.clone() })
+            .collect(),
+        abnormal: Some(format!("broke the sandbox's runner ({why}); it was restarted")),
+        ..Default::default()
+    }
+}
+
 fn last_line(text: &str) -> Option<&str> {
     text.lines().rev().map(str::trim).find(|l| !l.is_empty())
 }
@@ -329,7 +349,15 @@ pub async fn run_tests(
             limits: limits.clone(),
             tools: ctx.tools.clone(),
         };
-        let outcome = ctx.run_sandboxed(&request).await?;
+        let outcome = match ctx.run_sandboxed(&request).await {
+            Ok(outcome) => outcome,
+            Err(EvolveError::Sandbox(SandboxError::Runner(why))) => {
+                let mut failed = runner_failed(cases, &why);
+                failed.total = cases.len() + 1;
+                return Ok(failed);
+            }
+            Err(e) => return Err(e),
+        };
         report.wall_ms += outcome.wall_ms;
         let message = match super::node::parse_output(&outcome, limits) {
             Ok(result) => check(case.check, &result, &case.expected).err().unwrap_or_default(),

@@ -18,9 +18,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Mutex, OnceCell};
 
-/// The longest line the engine reads from the runner (a run's outcome: 2 × 1 MiB of output and
-/// 16 MiB of results, JSON-escaped).
-const ANSWER_LIMIT: usize = 96 << 20;
+/// The longest line the engine reads from the runner: a run's outcome holds 2 × 1 MiB of output
+/// and 16 MiB of results, and JSON escaping can make each byte six (`\u0001`).
+const ANSWER_LIMIT: usize = 128 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -501,8 +501,9 @@ impl Sandbox {
             }
             let runner = guard.as_mut().expect("runner started");
             if let Some(error) = value.get("runner_error").and_then(|e| e.as_str()) {
-                runner.busy = false;
-                return Err(SandboxError::Runner(error.to_string()));
+                let error = error.to_string();
+                *guard = None; // the runner exits after an error; the next run starts a fresh one
+                return Err(SandboxError::Runner(error));
             }
             if value.get("id").and_then(|v| v.as_u64()) == Some(id) {
                 runner.busy = false;
