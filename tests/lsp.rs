@@ -406,9 +406,8 @@ async fn optimize_replaces_a_function_only_with_a_faster_one_and_write_tests_mak
     client.shutdown().await;
 }
 
-/// The editor goes away mid-evolve: the server exits within 2 s and makes no more model calls.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_closes_stdin_mid_evolve_ends_the_work() {
+/// A server with an evolve at its generate stage (the model answers in 3 s).
+async fn evolve_in_flight() -> (ScriptedServer, TestEnv, LspClient) {
     let server = ScriptedServer::start(slow_code_script(3000)).await.unwrap();
     let env = forgetful(&server.url);
     let mut client = started(&env, Value::Null).await;
@@ -417,35 +416,37 @@ async fn a_client_that_closes_stdin_mid_evolve_ends_the_work() {
     let action = evolve_action(&mut client, &uri, 0).await;
     execute(&mut client, &action).await;
     wait_for_generate(&mut client).await;
-    let started = std::time::Instant::now();
-    let code = client.close_and_wait(Duration::from_secs(10)).await;
-    assert!(code.is_some(), "the server did not exit");
-    assert!(started.elapsed() < Duration::from_secs(2), "exit took {:?}", started.elapsed());
+    (server, env, client)
+}
+
+/// The server ended within 2 s of `since` and the model server hears nothing more from it.
+async fn ended_promptly(server: &ScriptedServer, since: std::time::Instant) {
+    assert!(since.elapsed() < Duration::from_secs(2), "exit took {:?}", since.elapsed());
     let calls = server.requests().len();
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(server.requests().len(), calls, "model calls after the server exited");
 }
 
+/// The editor goes away mid-evolve: the server exits within 2 s and makes no more model calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_stdin_mid_evolve_ends_the_work() {
+    let (server, _env, client) = evolve_in_flight().await;
+    let since = std::time::Instant::now();
+    let code = client.close_and_wait(Duration::from_secs(10)).await;
+    assert!(code.is_some(), "the server did not exit");
+    ended_promptly(&server, since).await;
+}
+
 /// SIGTERM mid-evolve: the server exits within 2 s and makes no more model calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_evolve_ends_the_server() {
-    let server = ScriptedServer::start(slow_code_script(3000)).await.unwrap();
-    let env = forgetful(&server.url);
-    let mut client = started(&env, Value::Null).await;
-    let uri = uri_in(&env, "calc.py");
-    client.open(&uri, "# evolve: add two numbers\n").await;
-    let action = evolve_action(&mut client, &uri, 0).await;
-    execute(&mut client, &action).await;
-    wait_for_generate(&mut client).await;
-    let started = std::time::Instant::now();
+    let (server, _env, client) = evolve_in_flight().await;
+    let since = std::time::Instant::now();
     // SAFETY: kill has no preconditions; the pid is our own child's.
     unsafe { libc::kill(client.pid() as i32, libc::SIGTERM) };
     let code = client.wait_exit(Duration::from_secs(10)).await;
     assert_eq!(code, Some(0), "SIGTERM is an orderly end");
-    assert!(started.elapsed() < Duration::from_secs(2), "exit took {:?}", started.elapsed());
-    let calls = server.requests().len();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(server.requests().len(), calls, "model calls after the server exited");
+    ended_promptly(&server, since).await;
 }
 
 /// An editor that never answers `workspace/applyEdit`: the job ends within the bound, says where

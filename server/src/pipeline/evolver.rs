@@ -265,6 +265,33 @@ impl Evolver {
         base.with_extra_time(per_call * (cases as u32 + 2))
     }
 
+    /// The run of the spec's cases that verified `version`, with its figures.
+    pub(super) fn record_test_run(
+        &self,
+        id: &str,
+        version: i64,
+        cases: usize,
+        report: &TestReport,
+    ) -> Result<(), EvolveError> {
+        self.registry.record_run(
+            id,
+            version,
+            &RunMetrics {
+                purpose: "tests",
+                input: &format!("{cases} spec cases"),
+                output: &format!("{}/{} passed", report.passed, report.total),
+                ok: report.all_passed(),
+                wall_ms: report.wall_ms,
+                user_ms: report.cpu_ms,
+                sys_ms: 0.0,
+                max_rss_kb: report.max_rss_kb,
+                exit_code: Some(0),
+                error: None,
+            },
+        )?;
+        Ok(())
+    }
+
     /// Once per evolve: the jail layers this machine does not give, and what that leaves open.
     pub(super) async fn say_missing_layers(&self, ctx: &Ctx<'_>) {
         let Ok(iso) = self.sandbox.isolation().await else { return };
@@ -498,23 +525,7 @@ impl Evolver {
         )?;
         // The verifying test run is a run of the first new version, with its metrics.
         let verified_version = version - (versions.len() as i64 - 1);
-        let report = &verified.report;
-        self.registry.record_run(
-            &id,
-            verified_version,
-            &RunMetrics {
-                purpose: "tests",
-                input: &format!("{} spec cases", spec.test_cases.len()),
-                output: &format!("{}/{} passed", report.passed, report.total),
-                ok: report.all_passed(),
-                wall_ms: report.wall_ms,
-                user_ms: report.cpu_ms,
-                sys_ms: 0.0,
-                max_rss_kb: report.max_rss_kb,
-                exit_code: Some(0),
-                error: None,
-            },
-        )?;
+        self.record_test_run(&id, verified_version, spec.test_cases.len(), &verified.report)?;
         ctx.emit(Stage::Remember, 96, format!("saved node {id} version {version} in the registry"));
         if let Some(memory) = ctx.memory {
             let learned = recall::Learned {

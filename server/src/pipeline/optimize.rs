@@ -65,8 +65,6 @@ struct Bench<'a> {
     function: String,
     run_ms: u64,
     limits: NodeLimits,
-    /// Calls of each input per timed run, sized on the first baseline so a run takes ~run_ms.
-    loops: std::sync::atomic::AtomicU32,
 }
 
 /// One timed run: the runner's clock around the child (not a figure the code reports), per call;
@@ -128,13 +126,8 @@ impl Bench<'_> {
     /// is not used: the code under test could make it slow, and its import is its own cost.)
     async fn empty_ms(&self, inputs: &[serde_json::Value]) -> Result<Result<f64, String>, EvolveError> {
         const TRIVIAL: &str = "def trivial(**kwargs):\n    return None\n";
-        let bench = Bench {
-            ctx: self.ctx,
-            function: "trivial".into(),
-            run_ms: self.run_ms,
-            limits: self.limits.clone(),
-            loops: std::sync::atomic::AtomicU32::new(0),
-        };
+        let bench =
+            Bench { ctx: self.ctx, function: "trivial".into(), run_ms: self.run_ms, limits: self.limits.clone() };
         let mut walls = Vec::new();
         for _ in 0..3 {
             match bench.once(TRIVIAL, inputs, 0).await? {
@@ -151,17 +144,15 @@ impl Bench<'_> {
         ((timed.wall_ms - empty_ms) * 1e6 / calls).max(1.0)
     }
 
-    /// Sizes the loop count on the baseline: grows it tenfold until a run takes a tenth of the
-    /// target, then scales to the target (like timeit's autorange).
-    async fn calibrate(
+    /// The loop count that makes `program` work about `run_ms` per run: grown tenfold until a run
+    /// works a tenth of that, then scaled (like timeit's autorange). Each program gets its own, so a
+    /// fast candidate is timed on enough calls to measure and a slow baseline on no more than needed.
+    async fn sized_loops(
         &self,
         program: &str,
         inputs: &[serde_json::Value],
-    ) -> Result<Result<Timed, String>, EvolveError> {
-        let empty = match self.empty_ms(inputs).await? {
-            Ok(ms) => ms,
-            Err(e) => return Ok(Err(e)),
-        };
+        empty: f64,
+    ) -> Result<Result<(u32, Timed), String>, EvolveError> {
         let mut loops: u32 = 1;
         loop {
             let mut timed = match self.once(program, inputs, loops).await? {
@@ -171,15 +162,28 @@ impl Bench<'_> {
             let work_ms = (timed.wall_ms - empty).max(0.0);
             if work_ms >= self.run_ms as f64 / 10.0 || loops >= 10_000_000 {
                 let scaled = (f64::from(loops) * self.run_ms as f64 / work_ms.max(0.001)).clamp(1.0, 10_000_000.0);
-                self.loops.store(scaled as u32, std::sync::atomic::Ordering::Relaxed);
                 timed.per_call_ns = self.net_per_call(&timed, empty, inputs.len(), loops);
-                return Ok(Ok(timed));
+                return Ok(Ok((scaled as u32, timed)));
             }
             loops = loops.saturating_mul(10);
         }
     }
 
-    /// Alternates baseline and candidate runs; each is net of its own program's empty run.
+    /// The baseline's first figures (and whether it runs on these inputs at all).
+    async fn calibrate(
+        &self,
+        program: &str,
+        inputs: &[serde_json::Value],
+    ) -> Result<Result<Timed, String>, EvolveError> {
+        let empty = match self.empty_ms(inputs).await? {
+            Ok(ms) => ms,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(self.sized_loops(program, inputs, empty).await?.map(|(_, timed)| timed))
+    }
+
+    /// Alternates baseline and candidate runs, each with its own loop count, both net of the same
+    /// fixed cost.
     async fn compare(
         &self,
         baseline: &str,
@@ -190,17 +194,23 @@ impl Bench<'_> {
     ) -> Result<Result<Comparison, String>, EvolveError> {
         let mut b = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
         let mut c = Samples { per_call_ns: vec![], rss_kb: vec![], cpu_ms: vec![] };
-        let loops = self.loops.load(std::sync::atomic::Ordering::Relaxed).max(1);
         let empty = match self.empty_ms(inputs).await? {
-            Ok(ms) => [ms, ms],
+            Ok(ms) => ms,
             Err(e) => return Ok(Err(e)),
         };
+        let mut loops = [0u32; 2];
+        for (i, program) in [baseline, candidate].into_iter().enumerate() {
+            match self.sized_loops(program, inputs, empty).await? {
+                Ok((n, _)) => loops[i] = n.max(1),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
         for _ in 0..runs {
             let mut outputs = Vec::new();
             for (i, (program, samples)) in [(baseline, &mut b), (candidate, &mut c)].into_iter().enumerate() {
-                match self.once(program, inputs, loops).await? {
+                match self.once(program, inputs, loops[i]).await? {
                     Ok(timed) => {
-                        samples.per_call_ns.push(self.net_per_call(&timed, empty[i], inputs.len(), loops));
+                        samples.per_call_ns.push(self.net_per_call(&timed, empty, inputs.len(), loops[i]));
                         samples.rss_kb.push(timed.rss_kb);
                         samples.cpu_ms.push(timed.cpu_ms);
                         outputs.push(timed.outputs);
@@ -244,13 +254,8 @@ pub async fn optimize(
         ctx.emit(Stage::Optimize, 80, "skipped: the node's time is spent in model calls");
         return Ok(Optimized { code: best_code, node: best_node, report, accepted });
     }
-    let bench = Bench {
-        ctx,
-        function: spec.function.name.clone(),
-        run_ms: settings.run_ms.max(5),
-        limits: limits.clone(),
-        loops: std::sync::atomic::AtomicU32::new(1),
-    };
+    let bench =
+        Bench { ctx, function: spec.function.name.clone(), run_ms: settings.run_ms.max(5), limits: limits.clone() };
     let rule = Rule {
         min_speedup: settings.min_speedup,
         noise_factor: settings.noise_factor,

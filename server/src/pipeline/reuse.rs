@@ -14,7 +14,6 @@ use super::spec::Spec;
 use super::verify::{prepare_dir, run_spec_tests};
 use super::{analyse, classify, node, tests};
 use crate::memory::{ArtifactKind, Filter, Memory};
-use crate::registry::RunMetrics;
 use std::time::Instant;
 
 /// A task's words as compared for "the same task".
@@ -93,22 +92,7 @@ impl Evolver {
         let analysis = analyse::analyse(ctx, &program, &dir).await;
         let classification = classify::by_keywords(task);
 
-        self.registry().record_run(
-            &id,
-            version,
-            &RunMetrics {
-                purpose: "tests",
-                input: &format!("{} spec cases", spec.test_cases.len()),
-                output: &format!("{}/{} passed", report.passed, report.total),
-                ok: true,
-                wall_ms: report.wall_ms,
-                user_ms: report.cpu_ms,
-                sys_ms: 0.0,
-                max_rss_kb: report.max_rss_kb,
-                exit_code: Some(0),
-                error: None,
-            },
-        )?;
+        self.record_test_run(&id, version, spec.test_cases.len(), &report)?;
         ctx.emit(Stage::Remember, 96, format!("node {id} version {version} (nothing new to remember)"));
         let result = if request.run_task {
             let input = serde_json::Value::Object(spec.task_input.clone());

@@ -8,6 +8,9 @@ use tower_lsp_server::ls_types::*;
 use crate::lsp::{State, locate};
 use crate::memory::{ArtifactKind, Filter};
 
+/// The longest a completion waits for memory (embedding the query and searching).
+const COMPLETION_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub async fn handle(state: &State, params: CompletionParams) -> Result<Option<CompletionResponse>> {
     let at = params.text_document_position;
     let Some(doc) = state.document(&at.text_document.uri) else { return Ok(None) };
@@ -25,10 +28,18 @@ pub async fn handle(state: &State, params: CompletionParams) -> Result<Option<Co
         return Ok(None);
     }
     let Ok(engine) = state.engine().await else { return Ok(None) };
-    let hits = match engine.similar(&query, 5, &Filter::kind(ArtifactKind::Function)).await {
-        Ok(h) => h,
-        Err(e) => {
+    // The query's embedding may wait for a model server slot that long generations hold; a
+    // completion list that cannot come quickly is not worth waiting for.
+    let functions = Filter::kind(ArtifactKind::Function);
+    let search = engine.similar(&query, 5, &functions);
+    let hits = match tokio::time::timeout(COMPLETION_BUDGET, search).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
             tracing::warn!("completion: {e}");
+            return Ok(None);
+        }
+        Err(_) => {
+            tracing::warn!("completion: no memory answer within {} ms", COMPLETION_BUDGET.as_millis());
             return Ok(None);
         }
     };
