@@ -73,11 +73,14 @@ async fn run_tool(program: &Path, args: &[String], cwd: &Path) -> Result<ToolOut
         .env("RUFF_CACHE_DIR", cwd.join(".ruff_cache"))
         .kill_on_drop(true)
         .stdin(std::process::Stdio::null());
-    // A linter never outlives the evolver (a language server killed by its editor included).
+    // A linter never outlives the evolver (a language server killed by its editor included), and
+    // yields the CPU to it.
     // SAFETY: prctl is async-signal-safe; this runs in the child between fork and exec.
     unsafe {
         command.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // Linters run at a lower priority than the editor's requests.
+            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
             Ok(())
         });
     }

@@ -57,6 +57,9 @@ pub struct Endpoint {
     pub idle: Duration,
     pub api_key: Option<String>,
     pub slots: Semaphore,
+    /// Embedding calls have slots of their own: a short embedding (a completion's query) must not
+    /// queue behind minutes-long generations.
+    pub embed_slots: Semaphore,
     pub max_concurrent: usize,
 }
 

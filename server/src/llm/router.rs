@@ -115,6 +115,7 @@ impl Router {
                         idle: Duration::from_secs_f64(bc.idle_timeout_s.unwrap_or(120.0).max(0.1)),
                         api_key: key.or_else(|| bc.api_key.clone()).map(|k| expand_env(&k)),
                         slots: tokio::sync::Semaphore::new(max_concurrent),
+                        embed_slots: tokio::sync::Semaphore::new(max_concurrent.max(2)),
                         max_concurrent,
                     })
                 })
@@ -188,6 +189,7 @@ impl Router {
                     idle: e.idle.min(Duration::from_secs(2)),
                     api_key: e.api_key.clone(),
                     slots: tokio::sync::Semaphore::new(1),
+                    embed_slots: tokio::sync::Semaphore::new(1),
                     max_concurrent: 1,
                 };
                 async move { client.models(&quick).await }
@@ -309,7 +311,7 @@ async fn embed_on(backend: &BackendHandle, model: &str, input: &[String]) -> Res
     let start = backend.next.fetch_add(1, Ordering::Relaxed);
     for offset in 0..count {
         let endpoint = backend.endpoints[(start + offset) % count].clone();
-        let _slot = endpoint.slots.acquire().await.map_err(|_| (LlmError::Cancelled, false))?;
+        let _slot = endpoint.embed_slots.acquire().await.map_err(|_| (LlmError::Cancelled, false))?;
         match backend.client.embed(&endpoint, model, input).await {
             Ok(v) => return Ok(v),
             Err(e) if e.is_retryable() => {

@@ -144,9 +144,10 @@ impl Bench<'_> {
         ((timed.wall_ms - empty_ms) * 1e6 / calls).max(1.0)
     }
 
-    /// The loop count that makes `program` work about `run_ms` per run: grown tenfold until a run
-    /// works a tenth of that, then scaled (like timeit's autorange). Each program gets its own, so a
-    /// fast candidate is timed on enough calls to measure and a slow baseline on no more than needed.
+    /// The loop count that makes `program` work at least `run_ms` per run (fixed cost excluded):
+    /// grown fourfold from 1 until a run does, and then kept, not extrapolated, so one noisy
+    /// measurement cannot size it too small. Each program gets its own, so a fast candidate is
+    /// timed on enough calls to measure and a slow baseline on no more than needed.
     async fn sized_loops(
         &self,
         program: &str,
@@ -160,12 +161,11 @@ impl Bench<'_> {
                 Err(e) => return Ok(Err(e)),
             };
             let work_ms = (timed.wall_ms - empty).max(0.0);
-            if work_ms >= self.run_ms as f64 / 10.0 || loops >= 10_000_000 {
-                let scaled = (f64::from(loops) * self.run_ms as f64 / work_ms.max(0.001)).clamp(1.0, 10_000_000.0);
+            if work_ms >= self.run_ms as f64 || loops >= 10_000_000 {
                 timed.per_call_ns = self.net_per_call(&timed, empty, inputs.len(), loops);
-                return Ok(Ok((scaled as u32, timed)));
+                return Ok(Ok((loops, timed)));
             }
-            loops = loops.saturating_mul(10);
+            loops = loops.saturating_mul(4);
         }
     }
 
