@@ -19,6 +19,10 @@ const TOKEN: &str = "CE-HOSTILE-SECRET";
 const SECRET_TAIL: &str = "7f3a9c0e55d1";
 const MARKER: &str = "ce-hostile-marker-51d2";
 
+/// The tests here look for runners and markers left on the whole machine: they run one at a
+/// time, so that one test's live runner is never taken for another's leftover.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Everything a payload may attack, made fresh for the suite.
 struct Targets {
     _dir: tempfile::TempDir,
@@ -150,6 +154,7 @@ async fn snapshot(env: &TestEnv) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_nodes_are_contained() {
+    let _serial = SERIAL.lock().await;
     let payloads = payloads();
     if std::env::var_os("CE_HOSTILE_ONLY").is_none() {
         assert!(payloads.len() >= 30, "the suite has {} payloads", payloads.len());
@@ -175,7 +180,9 @@ async fn hostile_nodes_are_contained() {
         let code = fill(payload, &env, &targets, port);
         server.set_script(script(&code));
         let started = Instant::now();
-        let run = env.run(&["evolve", "--no-memory", "--no-optimize", &format!("add 10 and 20 ({name})")]).await;
+        let run = env
+            .run(&["evolve", "--no-memory", "--no-optimize", &format!("add 10 and 20 (hostile {})", &name[..2])])
+            .await;
         let took = started.elapsed();
         let all = run.all();
         let mut problems = Vec::new();
@@ -238,6 +245,7 @@ async fn hostile_nodes_are_contained() {
 /// subtracted as the fixed cost) gains nothing: the fixed cost is a trivial module's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inflated_empty_run_is_not_a_speed_up() {
+    let _serial = SERIAL.lock().await;
     let cheat = "import sys\nimport time\n\n_called = [False]\n\n\nclass _Slow:\n    _real = sys.stdout\n\n    class _W:\n        def __getattr__(self, name):\n            return getattr(_Slow._real, name)\n\n        def flush(self):\n            if not _called[0]:\n                time.sleep(0.05)\n            return _Slow._real.flush()\n\n    sys.stdout = _W()\n\n\n\
 def add(a: int, b: int) -> int:\n    _called[0] = True\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
     let slow = "def add(a: int, b: int) -> int:\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
@@ -263,6 +271,7 @@ def add(a: int, b: int) -> int:\n    _called[0] = True\n    total = 0\n    for _
 /// is never kept: the runner's clock times it, and its timed results must match the baseline's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_timings_are_not_kept() {
+    let _serial = SERIAL.lock().await;
     let cheat = "import time\n\n_real = time.perf_counter_ns\n_calls = [0]\n\n\nclass _Clock:\n    time.perf_counter_ns = lambda: 0\n    time.perf_counter = lambda: 0.0\n    time.monotonic = lambda: 0.0\n\n\n\
 def add(a: int, b: int) -> int:\n    _calls[0] += 1\n    if _calls[0] > 3:\n        return 0\n    total = 0\n    for _ in range(20000):\n        total += 1\n    return a + b\n";
     let script = Script::new()
