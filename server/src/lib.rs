@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod global;
 pub mod humaneval;
 pub mod llm;
 pub mod lsp;

@@ -15,38 +15,18 @@ pub mod setup;
 pub mod smoke;
 pub mod status;
 
-use crate::config::{Config, ConfigLoader};
+use crate::config::Config;
 use crate::pipeline::Evolver;
-use std::path::PathBuf;
 
 /// Exit codes: 0 done, 1 the work failed, 2 bad input or configuration, 130 cancelled.
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_CANCELLED: i32 = 130;
 
-#[derive(Debug, Clone, Default)]
-pub struct Global {
-    pub config: Option<PathBuf>,
-    pub workspace: Option<PathBuf>,
-    pub data_dir: Option<PathBuf>,
-}
+pub use crate::global::Global;
 
+/// What the CLI adds to the options both adapters share: errors printed, exit codes returned.
 impl Global {
-    pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(crate::paths::data_dir)
-    }
-
-    pub fn loader(&self) -> ConfigLoader {
-        let mut loader = ConfigLoader::default();
-        if let Some(c) = &self.config {
-            loader = loader.user_file(c);
-        }
-        if let Some(w) = &self.workspace {
-            loader = loader.workspace(w);
-        }
-        loader
-    }
-
     /// The configuration, or a printed error (file, line, key) and exit code 2.
     pub fn config(&self) -> Result<Config, i32> {
         match self.loader().load_with_warnings() {

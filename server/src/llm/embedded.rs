@@ -21,6 +21,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+/// The embedded models' names (files in the models dir); `setup` installs them under these.
+pub const FAST: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+pub const POWERFUL: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m";
+
 /// llama.cpp's process-wide state, initialised once, its logging silenced (it writes to stderr).
 fn backend() -> Result<&'static LlamaBackend, LlmError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
@@ -85,7 +89,6 @@ impl Embedded {
         if let Some(path) = self.find(name) {
             return Ok(path);
         }
-        use crate::setup::models::{FAST, POWERFUL};
         let stand_in = match name {
             FAST => self.find(POWERFUL),
             POWERFUL => self.find(FAST),

@@ -1,6 +1,7 @@
 //! Model backends (Ollama, OpenAI-compatible) behind one trait, and the router that maps roles to
 //! them with round-robin endpoints, failover, concurrency limits and the evolve's budget.
 
+pub mod budget;
 pub mod embedded;
 pub mod ollama;
 pub mod openai;

@@ -2,12 +2,12 @@
 //! connections, 5xx, timeouts, garbage and cut streams (with backoff between rounds); limits
 //! concurrent calls per endpoint; draws every call on the evolve's budget and logs it.
 
+use super::budget::Budget;
 use super::embedded::{Embedded, EmbeddedSettings};
 use super::ollama::Ollama;
 use super::openai::OpenAi;
 use super::{Backend, ChatRequest, Completion, Endpoint, LlmError};
 use crate::config::{BackendKind, Config, EndpointSpec, Role};
-use crate::pipeline::budget::Budget;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;

@@ -22,7 +22,7 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use crate::cli::Global;
+use crate::global::Global;
 use crate::pipeline::Evolver;
 use document::{Document, Encoding};
 

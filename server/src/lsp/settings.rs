@@ -2,8 +2,8 @@
 //! last configuration layer: they take the config file's shape (`backends`, `roles`, `editor`,
 //! ...), optionally under a `codeEvolver` key, and win over files and environment.
 
-use crate::cli::Global;
 use crate::config::{Config, Layer};
+use crate::global::Global;
 
 /// The settings object inside what the editor sent: `{codeEvolver: {...}}` or the object itself.
 /// Null values mean "not set" and are dropped, so an editor can send every key it knows.

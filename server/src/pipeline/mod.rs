@@ -1,7 +1,8 @@
 //! The evolve pipeline: one file per stage, the `Evolver` API in evolver.rs.
 
 pub mod analyse;
-pub mod budget;
+/// The evolve's token and time budget lives beside the router that spends it.
+pub use crate::llm::budget;
 pub mod classify;
 pub mod escalate;
 pub mod events;

@@ -57,8 +57,7 @@ fn parts(
     (1..=count).map(|i| Part { package: package(i), version, member: member(i) }).collect()
 }
 
-pub const FAST: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
-pub const POWERFUL: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m";
+pub use crate::llm::embedded::{FAST, POWERFUL};
 pub const SENTENCE: &str = "all-minilm-l6-v2";
 pub const SMOLLM2: &str = "smollm2-135m-instruct-q4_1";
 pub const TINY: &str = "tinycoder-tiny";

@@ -1,6 +1,6 @@
 //! The bound on one evolve: model tokens (prompt + completion) and wall-clock time.
 
-use crate::llm::CallRecord;
+use super::CallRecord;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
