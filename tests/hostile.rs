@@ -241,19 +241,14 @@ async fn hostile_nodes_are_contained() {
     assert_eq!(after.result().as_deref(), Some("30"), "{}", after.all());
 }
 
-/// A candidate that is no faster but slows down the runs that call nothing (to inflate what is
-/// subtracted as the fixed cost) gains nothing: the fixed cost is a trivial module's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_inflated_empty_run_is_not_a_speed_up() {
-    let _serial = SERIAL.lock().await;
-    let cheat = "import sys\nimport time\n\n_called = [False]\n\n\nclass _Slow:\n    _real = sys.stdout\n\n    class _W:\n        def __getattr__(self, name):\n            return getattr(_Slow._real, name)\n\n        def flush(self):\n            if not _called[0]:\n                time.sleep(0.05)\n            return _Slow._real.flush()\n\n    sys.stdout = _W()\n\n\n\
-def add(a: int, b: int) -> int:\n    _called[0] = True\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
-    let slow = "def add(a: int, b: int) -> int:\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
+/// "add 10 and 20" evolved from `original`, with one optimize iteration offered `candidate`: the
+/// run and the optimization score.
+async fn optimized_once(original: &str, candidate: &str) -> (support::Run, f64) {
     let script = Script::new()
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on("plan", fixtures::add_spec())
-        .on("code", fixtures::code(slow))
-        .on("optimize", fixtures::faster(cheat, "a much faster add"));
+        .on("code", fixtures::code(original))
+        .on("optimize", fixtures::faster(candidate, "a much faster add"));
     let server = ScriptedServer::start(script).await.unwrap();
     let env = TestEnv::new();
     env.write_config(
@@ -264,6 +259,18 @@ def add(a: int, b: int) -> int:\n    _called[0] = True\n    total = 0\n    for _
     run.assert_ok();
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("--json prints the outcome");
     let score = report.pointer("/optimization/score").and_then(|s| s.as_f64()).unwrap_or(1.0);
+    (run, score)
+}
+
+/// A candidate that is no faster but slows down the runs that call nothing (to inflate what is
+/// subtracted as the fixed cost) gains nothing: the fixed cost is a trivial module's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inflated_empty_run_is_not_a_speed_up() {
+    let _serial = SERIAL.lock().await;
+    let cheat = "import sys\nimport time\n\n_called = [False]\n\n\nclass _Slow:\n    _real = sys.stdout\n\n    class _W:\n        def __getattr__(self, name):\n            return getattr(_Slow._real, name)\n\n        def flush(self):\n            if not _called[0]:\n                time.sleep(0.05)\n            return _Slow._real.flush()\n\n    sys.stdout = _W()\n\n\n\
+def add(a: int, b: int) -> int:\n    _called[0] = True\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
+    let slow = "def add(a: int, b: int) -> int:\n    total = 0\n    for _ in range(2000):\n        total += 1\n    return a + b\n";
+    let (run, score) = optimized_once(slow, cheat).await;
     assert!(score < 1.5, "the cheat was scored {score}×:\n{}", run.all());
 }
 
@@ -274,22 +281,8 @@ async fn forged_timings_are_not_kept() {
     let _serial = SERIAL.lock().await;
     let cheat = "import time\n\n_real = time.perf_counter_ns\n_calls = [0]\n\n\nclass _Clock:\n    time.perf_counter_ns = lambda: 0\n    time.perf_counter = lambda: 0.0\n    time.monotonic = lambda: 0.0\n\n\n\
 def add(a: int, b: int) -> int:\n    _calls[0] += 1\n    if _calls[0] > 3:\n        return 0\n    total = 0\n    for _ in range(20000):\n        total += 1\n    return a + b\n";
-    let script = Script::new()
-        .on("classify", fixtures::classify("arithmetic", "simple"))
-        .on("plan", fixtures::add_spec())
-        .on("code", fixtures::code(ADD))
-        .on("optimize", fixtures::faster(cheat, "a much faster add"));
-    let server = ScriptedServer::start(script).await.unwrap();
-    let env = TestEnv::new();
-    env.write_config(
-        &base_config("ollama", &format!("url: \"{}\"", server.url))
-            .replace("iterations: 0", "iterations: 1\n    runs: 5\n    run_ms: 30"),
-    );
-    let run = env.run(&["evolve", "--no-memory", "add 10 and 20", "--json"]).await;
-    run.assert_ok();
+    let (run, score) = optimized_once(ADD, cheat).await;
     let all = run.all();
     assert!(!all.contains("iteration 1: accepted"), "{all}");
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("--json prints the outcome");
-    let score = report.pointer("/optimization/score").and_then(|s| s.as_f64()).unwrap_or(1.0);
     assert!(score <= 1.0 + 1e-9, "the cheat was scored {score}×:\n{all}");
 }

@@ -165,3 +165,19 @@ pub fn config_from_yaml(yaml: &str) -> code_evolver::config::Config {
         .load()
         .unwrap()
 }
+
+/// Patience for a whole evolve over LSP.
+pub const LONG: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A `file://` URI for `name` in the workspace.
+pub fn uri_in(env: &TestEnv, name: &str) -> String {
+    format!("file://{}", env.workspace.path().join(name).display())
+}
+
+/// The language server started in `env` and initialized with `options`.
+pub async fn started(env: &TestEnv, options: serde_json::Value) -> code_evolver::lsp_client::LspClient {
+    let mut client = code_evolver::lsp_client::LspClient::start(env.command(&[]));
+    let init = client.initialize(env.workspace.path(), options).await;
+    assert!(init["result"]["capabilities"]["codeActionProvider"].is_object(), "{init}");
+    client
+}

@@ -14,7 +14,7 @@ use crate::analysis::{LinterReport, Linters};
 use crate::config::{Config, Role};
 use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
 use crate::memory::Memory;
-use crate::registry::{NewVersion, Registry, RegistryError, RunMetrics};
+use crate::registry::{NewVersion, Registry, RegistryError};
 use crate::sandbox::tools::ToolHandler;
 use crate::sandbox::{NodeLimits, RunOutcome, RunRequest, Sandbox, SandboxError};
 use serde::Serialize;
@@ -263,33 +263,6 @@ impl Evolver {
         // Each call_tool waits on a model; the node's timeout makes room for them.
         let per_call = Duration::from_secs_f64(self.config.limits.tool_call_timeout_s.max(1.0));
         base.with_extra_time(per_call * (cases as u32 + 2))
-    }
-
-    /// The run of the spec's cases that verified `version`, with its figures.
-    pub(super) fn record_test_run(
-        &self,
-        id: &str,
-        version: i64,
-        cases: usize,
-        report: &TestReport,
-    ) -> Result<(), EvolveError> {
-        self.registry.record_run(
-            id,
-            version,
-            &RunMetrics {
-                purpose: "tests",
-                input: &format!("{cases} spec cases"),
-                output: &format!("{}/{} passed", report.passed, report.total),
-                ok: report.all_passed(),
-                wall_ms: report.wall_ms,
-                user_ms: report.cpu_ms,
-                sys_ms: 0.0,
-                max_rss_kb: report.max_rss_kb,
-                exit_code: Some(0),
-                error: None,
-            },
-        )?;
-        Ok(())
     }
 
     /// Once per evolve: the jail layers this machine does not give, and what that leaves open.

@@ -3,6 +3,7 @@
 
 use super::events::{EventSink, Stage};
 use super::evolver::{Ctx, EvolveError, Evolver, NodeRun};
+use super::verify::TestReport;
 use super::{node, tests};
 use crate::pipeline::budget::Budget;
 use crate::registry::RunMetrics;
@@ -32,6 +33,33 @@ impl Evolver {
                 max_rss_kb: run.metrics.max_rss_kb,
                 exit_code: run.metrics.exit_code,
                 error: run.output.as_ref().err().map(String::as_str),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The run of the spec's cases that verified `version`, with its figures.
+    pub(super) fn record_test_run(
+        &self,
+        id: &str,
+        version: i64,
+        cases: usize,
+        report: &TestReport,
+    ) -> Result<(), EvolveError> {
+        self.registry().record_run(
+            id,
+            version,
+            &RunMetrics {
+                purpose: "tests",
+                input: &format!("{cases} spec cases"),
+                output: &format!("{}/{} passed", report.passed, report.total),
+                ok: report.all_passed(),
+                wall_ms: report.wall_ms,
+                user_ms: report.cpu_ms,
+                sys_ms: 0.0,
+                max_rss_kb: report.max_rss_kb,
+                exit_code: Some(0),
+                error: None,
             },
         )?;
         Ok(())
