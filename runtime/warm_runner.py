@@ -237,9 +237,16 @@ def run_calls(request, results):
         return  # an empty run: what starting and importing cost, subtracted from timed runs
     for index, args in enumerate(inputs):
         try:
-            for _ in range(loops - 1):
-                function(**args)
-            value = plain(function(**args))
+            # An object is named arguments (the spec's cases); a list is positional ones (the smoke
+            # suite's hidden cases call the function as a user would).
+            if isinstance(args, list):
+                for _ in range(loops - 1):
+                    function(*args)
+                value = plain(function(*args))
+            else:
+                for _ in range(loops - 1):
+                    function(**args)
+                value = plain(function(**args))
             line = json.dumps({"i": index, "ok": value}, allow_nan=False)
         except BaseException as e:  # pylint: disable=broad-exception-caught
             line = json.dumps({"i": index, "raised": f"{type(e).__name__}: {e}"[:2000]})

@@ -89,7 +89,18 @@ enum Command {
         /// Only the first N tasks.
         #[arg(long)]
         limit: Option<usize>,
-        /// Keep every rung of the ladder on the fast generator.
+        /// Tasks evolved at once.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// fast (every role on the small model), ladder (the configuration), powerful (every
+        /// role on the big model).
+        #[arg(long, default_value = "ladder")]
+        models: String,
+        /// Route every role to this configured backend (e.g. embedded).
+        #[arg(long)]
+        backend: Option<String>,
+        /// Keep every rung of the ladder on the fast generator (same as --models fast for the
+        /// generator, the overseer unchanged).
         #[arg(long)]
         fast_only: bool,
         /// Skip the optimize stage.
@@ -98,6 +109,9 @@ enum Command {
         /// Show each task's stages.
         #[arg(long)]
         show_stages: bool,
+        /// Write each task's result as a JSON line to this file.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
     },
     /// Print performance figures.
     Bench {
@@ -264,8 +278,21 @@ fn main() {
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
                 cli::bench_embedded::run(&global, limit, no_smoke).await
             }
-            Command::Smoke { limit, fast_only, no_optimize, show_stages } => {
-                cli::smoke::run(&global, limit, fast_only, !no_optimize, show_stages).await
+            Command::Smoke { limit, jobs, models, backend, fast_only, no_optimize, show_stages, json } => {
+                let models = if fast_only && models == "ladder" { "fast-generator".to_string() } else { models };
+                cli::smoke::run(
+                    &global,
+                    cli::smoke::Options {
+                        limit,
+                        jobs,
+                        models,
+                        backend,
+                        optimize: !no_optimize,
+                        verbose: show_stages,
+                        json,
+                    },
+                )
+                .await
             }
             Command::ServeScripted { script, addr } => cli::bench::serve_scripted(&script, &addr).await,
         }

@@ -26,6 +26,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("node_runtime.py", include_str!("../../runtime/node_runtime.py")),
     ("tidy.py", include_str!("../../runtime/tidy.py")),
     ("stub_spec.py", include_str!("../../runtime/stub_spec.py")),
+    ("mutate.py", include_str!("../../runtime/mutate.py")),
     ("requirements.txt", include_str!("../../runtime/requirements.txt")),
 ];
 

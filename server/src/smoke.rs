@@ -1,68 +1,76 @@
-//! The smoke suite: simple tasks of the kinds users type (arithmetic, strings, lists, dates,
-//! parsing), each with the result a correct node gives, run through the whole pipeline. Nothing in
-//! the engine knows these tasks; they only measure it.
+//! The smoke suite: everyday tasks of the kind an editor comment holds (arithmetic, strings,
+//! lists, dicts, dates, parsing, validation, small algorithms), each with hidden cases the
+//! pipeline never sees. The produced function is called on them in the sandbox with positional
+//! arguments, as a user would call it, and judged here strictly (exact strings, booleans as
+//! booleans, numbers to 1e-4). The cases were written from the task text by hand and checked
+//! against hand-written references (tests/smoke/references.py), never from a model's output.
+//! Nothing in the engine knows these tasks; they only measure it.
 
 use crate::pipeline::events::EventSink;
-use crate::pipeline::spec::same_value;
-use crate::pipeline::{EvolveRequest, Evolver};
-use serde::Serialize;
-use serde_json::{Value, json};
+use crate::pipeline::tests::{NODE_FILE, NODE_MODULE};
+use crate::pipeline::verify::{CallResult, parse_results};
+use crate::pipeline::{EvolveError, EvolveRequest, Evolver};
+use crate::sandbox::{NodeLimits, RunKind, RunRequest};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+#[derive(Debug, Clone, Deserialize)]
 pub struct SmokeTask {
-    pub task: &'static str,
-    pub expected: Value,
+    pub task: String,
+    /// (positional arguments, expected result) pairs.
+    pub hidden: Vec<(Vec<Value>, Value)>,
 }
 
 pub fn tasks() -> Vec<SmokeTask> {
-    let t = |task, expected| SmokeTask { task, expected };
-    vec![
-        t("add 10 and 20", json!(30)),
-        t("multiply 6 by 7", json!(42)),
-        t("subtract 15 from 40", json!(25)),
-        t("what is 2 to the power of 10", json!(1024)),
-        t("compute 15 percent of 200", json!(30)),
-        t("divide 100 by 8", json!(12.5)),
-        t("the factorial of 6", json!(720)),
-        t("reverse the string 'hello world'", json!("dlrow olleh")),
-        t("count the vowels in the word 'programming'", json!(3)),
-        t("convert 'hello world' to upper case", json!("HELLO WORLD")),
-        t("check whether 'racecar' is a palindrome", json!(true)),
-        t("count the words in 'the quick brown fox jumps'", json!(5)),
-        t("sum the numbers in the list [3, 5, 7, 9]", json!(24)),
-        t("find the largest number in [4, 17, 9, 2]", json!(17)),
-        t("sort the list [5, 2, 8, 1] in ascending order", json!([1, 2, 5, 8])),
-        t("remove duplicates from [1, 2, 2, 3, 3, 3] keeping the order", json!([1, 2, 3])),
-        t("the average of [2, 4, 6, 8]", json!(5)),
-        t("how many days are there between 2024-01-01 and 2024-03-01", json!(60)),
-        t("what day of the week was 2024-07-04", json!("Thursday")),
-        t("add 30 days to the date 2024-01-15 and give the date as YYYY-MM-DD", json!("2024-02-14")),
-        t("extract the number from the text 'order #4521 shipped'", json!(4521)),
-        t("extract the domain from the email address 'alice@example.com'", json!("example.com")),
-        t("is 97 a prime number", json!(true)),
-        t("the 10th Fibonacci number (fib(1) = 1, fib(2) = 1)", json!(55)),
-    ]
+    serde_json::from_str(include_str!("../../tests/smoke/tasks.json")).expect("tests/smoke/tasks.json is valid")
 }
 
-/// Whether a node's result is the expected one (see `same_value`), but a boolean must be a boolean.
+/// A hidden case's verdict: numbers equal to 1e-4 (relative) or exactly for integers, booleans
+/// only as booleans, strings exactly, containers element by element.
 pub fn matches(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
-        (Value::Bool(_), Value::String(_)) => false,
-        _ => same_value(expected, actual),
+        (Value::Bool(e), Value::Bool(a)) => e == a,
+        (Value::Number(e), Value::Number(a)) => {
+            if let (Some(x), Some(y)) = (e.as_i64(), a.as_i64()) {
+                return x == y;
+            }
+            match (e.as_f64(), a.as_f64()) {
+                (Some(x), Some(y)) => (x - y).abs() <= (1e-4 * x.abs().max(y.abs())).max(1e-6),
+                _ => false,
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y)),
+        (Value::Object(e), Value::Object(a)) => {
+            e.len() == a.len() && e.iter().all(|(k, v)| a.get(k).is_some_and(|w| matches(v, w)))
+        }
+        (e, a) => e == a,
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SmokeResult {
     pub task: String,
-    pub expected: Value,
-    /// The node's result, or why there is none.
-    pub got: Result<Value, String>,
+    /// Hidden cases the produced function got right, of all.
+    pub hidden_passed: usize,
+    pub hidden_total: usize,
+    /// The first hidden case it got wrong, or why there is no function.
+    pub failure: Option<String>,
+    /// Where it failed: `plan`, `tests` (no version passed), `model`, `budget`, `hidden` (a
+    /// verified function that is wrong on the hidden cases), ...; None when it passed.
+    pub stage: Option<String>,
     pub passed: bool,
     pub seconds: f64,
     pub model_calls: usize,
     pub attempts: usize,
+    pub mutation_score: Option<f64>,
+    /// The consensus judged the overseer's cases, and whether it changed them.
+    pub consensus_fired: bool,
+    pub consensus_changed: bool,
+    pub cases_added: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,56 +82,177 @@ pub struct SmokeReport {
 }
 
 impl SmokeReport {
-    /// "17/24 passed (71%), mean 27.0 s per task"
     pub fn summary(&self) -> String {
+        let n = self.total.max(1) as f64;
+        let hidden: usize = self.results.iter().map(|r| r.hidden_passed).sum();
+        let hidden_total: usize = self.results.iter().map(|r| r.hidden_total).sum();
+        let scores: Vec<f64> = self.results.iter().filter_map(|r| r.mutation_score).collect();
+        let mut stages: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &self.results {
+            if let Some(s) = &r.stage {
+                *stages.entry(s.as_str()).or_default() += 1;
+            }
+        }
         format!(
-            "{}/{} passed ({:.0}%), mean {:.1} s per task",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · failures by stage: {}",
             self.passed,
             self.total,
-            100.0 * self.passed as f64 / self.total.max(1) as f64,
-            self.mean_seconds
+            100.0 * self.passed as f64 / n,
+            hidden,
+            hidden_total,
+            100.0 * hidden as f64 / hidden_total.max(1) as f64,
+            self.mean_seconds,
+            self.results.iter().map(|r| r.model_calls).sum::<usize>() as f64 / n,
+            if scores.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.2}", scores.iter().sum::<f64>() / scores.len() as f64)
+            },
+            scores.len(),
+            self.results.iter().filter(|r| r.consensus_fired).count(),
+            self.results.iter().filter(|r| r.consensus_changed).count(),
+            self.results.iter().filter(|r| r.cases_added > 0).count(),
+            if stages.is_empty() {
+                "none".to_string()
+            } else {
+                stages.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
+            }
         )
     }
 }
 
-/// Runs every task (or the first `limit`) through `evolver`, calling `each` after each one.
+fn stage_of(error: &EvolveError) -> &'static str {
+    match error {
+        EvolveError::Spec(_) => "plan",
+        EvolveError::TestsFailed { .. } => "tests",
+        EvolveError::Llm(_) | EvolveError::Model(_) => "model",
+        EvolveError::Budget(_) => "budget",
+        EvolveError::Blocked(_) => "analysis",
+        EvolveError::Cancelled => "cancelled",
+        _ => "engine",
+    }
+}
+
+/// Calls `function` of `program` on each hidden case in the sandbox; (right, first wrong one).
+async fn check_hidden(
+    evolver: &Evolver,
+    program: &str,
+    function: &str,
+    hidden: &[(Vec<Value>, Value)],
+) -> (usize, Option<String>) {
+    let inputs: Vec<Value> = hidden.iter().map(|(args, _)| Value::Array(args.clone())).collect();
+    let request = RunRequest {
+        kind: RunKind::Calls { module: NODE_MODULE.into(), function: function.into(), loops: 1 },
+        files: BTreeMap::from([(NODE_FILE.to_string(), program.to_string())]),
+        stdin: Value::Array(inputs).to_string(),
+        env: BTreeMap::new(),
+        limits: NodeLimits::from_config(&evolver.config().limits),
+        tools: None,
+    };
+    let outcome = match evolver.sandbox().run(&request).await {
+        Ok(o) => o,
+        Err(e) => return (0, Some(format!("the hidden run failed: {e}"))),
+    };
+    let (results, fatal) = parse_results(&outcome.results, hidden.len());
+    if let Some(why) = fatal {
+        return (0, Some(format!("could not load the function: {why}")));
+    }
+    let mut right = 0;
+    let mut first_wrong = None;
+    for ((args, expected), result) in hidden.iter().zip(results) {
+        let call = format!("{function}({})", args.iter().map(Value::to_string).collect::<Vec<_>>().join(", "));
+        match result {
+            Some(CallResult::Returned(actual)) if matches(expected, &actual) => right += 1,
+            Some(CallResult::Returned(actual)) => {
+                first_wrong.get_or_insert(format!("{call} gave {actual}, expected {expected}"));
+            }
+            Some(CallResult::Raised(why)) => {
+                first_wrong.get_or_insert(format!("{call} raised {why}"));
+            }
+            None => {
+                first_wrong
+                    .get_or_insert(format!("{call} gave nothing ({})", outcome.describe_end(request.limits.timeout)));
+            }
+        }
+    }
+    (right, first_wrong)
+}
+
+async fn run_one(
+    evolver: &Evolver,
+    task: SmokeTask,
+    optimize: bool,
+    events: EventSink,
+    cancel: &CancellationToken,
+) -> SmokeResult {
+    let started = Instant::now();
+    let request = EvolveRequest { task: task.task.clone(), run_task: false, optimize, use_memory: false };
+    let outcome = evolver.evolve(request, events, cancel.clone()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut result = SmokeResult {
+        task: task.task.clone(),
+        hidden_passed: 0,
+        hidden_total: task.hidden.len(),
+        failure: None,
+        stage: None,
+        passed: false,
+        seconds,
+        model_calls: 0,
+        attempts: 0,
+        mutation_score: None,
+        consensus_fired: false,
+        consensus_changed: false,
+        cases_added: 0,
+    };
+    match outcome {
+        Ok(o) => {
+            result.model_calls = o.calls.len();
+            result.attempts = o.attempts.len();
+            result.mutation_score = o.mutation.as_ref().map(|m| m.score);
+            result.cases_added = o.mutation.as_ref().map(|m| m.cases_added).unwrap_or(0);
+            result.consensus_fired = o.oracle.is_some();
+            result.consensus_changed = o.oracle.as_ref().is_some_and(|r| r.changed());
+            let (right, wrong) = check_hidden(evolver, &o.program, &o.spec.function.name, &task.hidden).await;
+            result.hidden_passed = right;
+            result.passed = right == task.hidden.len();
+            if !result.passed {
+                result.stage = Some("hidden".into());
+                result.failure = wrong;
+            }
+        }
+        Err(e) => {
+            result.stage = Some(stage_of(&e).into());
+            result.failure = Some(e.to_string());
+        }
+    }
+    result
+}
+
+/// Runs every task (or the first `limit`), `jobs` at a time, calling `each` after each one.
 pub async fn run(
     evolver: &Evolver,
     limit: Option<usize>,
+    jobs: usize,
     optimize: bool,
     events: EventSink,
     cancel: &CancellationToken,
     mut each: impl FnMut(&SmokeResult),
 ) -> SmokeReport {
-    let mut results = Vec::new();
-    for task in tasks().into_iter().take(limit.unwrap_or(usize::MAX)) {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let started = Instant::now();
-        let request = EvolveRequest { task: task.task.to_string(), run_task: true, optimize, use_memory: false };
-        let outcome = evolver.evolve(request, events.clone(), cancel.clone()).await;
-        let seconds = started.elapsed().as_secs_f64();
-        let (got, model_calls, attempts) = match outcome {
-            Ok(o) => {
-                let got = match o.result {
-                    Some(run) => run.output,
-                    None => Err("no result".into()),
-                };
-                (got, o.calls.len(), o.attempts.len())
+    let chosen: Vec<SmokeTask> = tasks().into_iter().take(limit.unwrap_or(usize::MAX)).collect();
+    let mut stream = futures_util::stream::iter(chosen)
+        .map(|task| {
+            let events = events.clone();
+            async move {
+                if cancel.is_cancelled() {
+                    return None;
+                }
+                Some(run_one(evolver, task, optimize, events, cancel).await)
             }
-            Err(e) => (Err(e.to_string()), 0, 0),
-        };
-        let passed = got.as_ref().map(|v| matches(&task.expected, v)).unwrap_or(false);
-        let result = SmokeResult {
-            task: task.task.to_string(),
-            expected: task.expected,
-            got,
-            passed,
-            seconds,
-            model_calls,
-            attempts,
-        };
+        })
+        .buffered(jobs.max(1));
+    let mut results = Vec::new();
+    while let Some(result) = stream.next().await {
+        let Some(result) = result else { continue };
         each(&result);
         results.push(result);
     }
@@ -136,15 +265,23 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn results_compare_as_a_user_would() {
+    fn hidden_cases_are_judged_strictly() {
         assert!(matches(&json!(30), &json!(30.0)));
-        assert!(matches(&json!(30), &json!("30")));
-        assert!(matches(&json!("Thursday"), &json!("thursday ")));
+        assert!(matches(&json!(3.10686), &json!(3.106855961)));
+        assert!(!matches(&json!(30), &json!("30")));
+        assert!(!matches(&json!("ff"), &json!("FF")));
+        assert!(!matches(&json!(true), &json!(1)));
         assert!(matches(&json!([1, 2, 5, 8]), &json!([1.0, 2, 5, 8])));
-        assert!(!matches(&json!(30), &json!(31)));
-        assert!(!matches(&json!(true), &json!("yes")));
-        assert!(tasks().len() >= 20);
+        assert!(!matches(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+    }
+
+    #[test]
+    fn the_suite_is_large_and_every_task_has_hidden_cases() {
+        let tasks = tasks();
+        assert!(tasks.len() >= 60, "{} tasks", tasks.len());
+        assert!(tasks.iter().all(|t| t.hidden.len() >= 3), "every task has at least 3 hidden cases");
     }
 }

@@ -105,6 +105,8 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             };
             // A warm-up, then the measured run.
             let _ = generate(&model, &settings, &request, &AtomicBool::new(false));
+            // Cold: the kept context's prefix would make the prompt look free.
+            crate::llm::embedded::forget_prefixes();
             let measured =
                 tokio::task::block_in_place(|| generate(&model, &settings, &request, &AtomicBool::new(false)));
             let (_, stats) = match measured {
@@ -117,6 +119,15 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             let prompt_tps = stats.prompt_tokens as f64 / (stats.prompt_ms / 1000.0);
             let gen_tps = stats.completion_tokens as f64 / (stats.generation_ms / 1000.0);
             let peak_mb = status_kb("VmHWM:").saturating_sub(before) as f64 / 1024.0;
+            // The same request again: its prompt is a prefix the kept context already holds.
+            let again = tokio::task::block_in_place(|| generate(&model, &settings, &request, &AtomicBool::new(false)));
+            if let Ok((_, warm)) = &again {
+                println!(
+                    "  {label}, {threads} thread(s): the same prompt again: {:.0} ms instead of {:.0} ms ({} of {} tokens reused)",
+                    warm.prompt_ms, stats.prompt_ms, warm.reused_tokens, warm.prompt_tokens
+                );
+            }
+            crate::llm::embedded::forget_prefixes();
             print!(
                 "  {label}, {threads} thread(s): load {load_ms} ms · prompt {prompt_tps:.0} tok/s ({} tokens) · generation {gen_tps:.1} tok/s ({} tokens) · peak RSS +{peak_mb:.0} MB",
                 stats.prompt_tokens, stats.completion_tokens
@@ -130,6 +141,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
                 ),
                 None => println!(" · (llama-bench not found: set LLAMA_BENCH to compare)"),
             }
+            crate::llm::embedded::forget_prefixes();
             drop(model);
             drop(embedded);
         }
@@ -151,7 +163,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
         let top = evolver.ladder_top();
         println!("smoke suite, {label} (ladder tops out at {}):", evolver.router().route(top).model);
         let started = Instant::now();
-        let report = suite(&evolver, limit, false, false).await;
+        let report = suite(&evolver, limit, 1, false, false).await;
         println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());
     }
     0

@@ -27,7 +27,7 @@ pub struct Options {
 
 /// Points every role at `backend` (the embedded one takes the catalogue's models) and applies the
 /// model tier.
-fn adjust(config: &mut Config, backend: Option<&str>, models: &str) -> Result<(), String> {
+pub(super) fn adjust(config: &mut Config, backend: Option<&str>, models: &str) -> Result<(), String> {
     if let Some(name) = backend {
         let kind = config.backends.get(name).and_then(|b| b.kind).ok_or_else(|| {
             format!(

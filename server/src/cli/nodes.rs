@@ -30,17 +30,18 @@ pub fn list(global: &Global, json: bool) -> i32 {
         }
         Ok(nodes) => {
             println!(
-                "{:<28} {:<15} {:>4} {:>7} {:>6} {:>5}  {:<23} task",
-                "node", "kind", "ver", "tests", "score", "runs", "updated"
+                "{:<28} {:<15} {:>4} {:>7} {:>6} {:>8} {:>5}  {:<23} task",
+                "node", "kind", "ver", "tests", "score", "mutants", "runs", "updated"
             );
             for n in nodes {
                 println!(
-                    "{:<28} {:<15} {:>4} {:>7} {:>6} {:>5}  {:<23} {}",
+                    "{:<28} {:<15} {:>4} {:>7} {:>6} {:>8} {:>5}  {:<23} {}",
                     n.id,
                     n.kind,
                     n.current_version,
                     format!("{}/{}", n.tests_passed, n.tests_total),
                     n.score.map(|s| format!("{s:.2}×")).unwrap_or_else(|| "-".into()),
+                    n.mutation_score.map(|s| format!("{:.0}%", s * 100.0)).unwrap_or_else(|| "-".into()),
                     n.runs,
                     format_unix(n.updated_at),
                     n.task
@@ -80,12 +81,13 @@ pub fn show(global: &Global, node: &str, json: bool) -> i32 {
     println!("\nversions:");
     for v in &detail.versions {
         println!(
-            "  v{}{} {:<10} {}/{} tests{}{}{} · {} · {}{}",
+            "  v{}{} {:<10} {}/{} tests{}{}{}{} · {} · {}{}",
             v.version,
             if v.version == detail.current_version { "*" } else { " " },
             v.origin,
             v.tests_passed,
             v.tests_total,
+            v.mutation_score.map(|s| format!(" · kill {:.0}% of mutants", s * 100.0)).unwrap_or_default(),
             v.per_call_ns.map(|ns| format!(" · {} per call", human_ns(ns))).unwrap_or_default(),
             v.score.map(|s| format!(" · score {s:.2}×")).unwrap_or_default(),
             v.parent_version.map(|p| format!(" · from v{p}")).unwrap_or_default(),
@@ -93,6 +95,16 @@ pub fn show(global: &Global, node: &str, json: bool) -> i32 {
             format_unix(v.created_at),
             if v.change.is_empty() { String::new() } else { format!(" · {}", v.change) }
         );
+    }
+    let current = detail.versions.iter().find(|v| v.version == detail.current_version);
+    if let Some(m) = current
+        .and_then(|v| v.mutation_json.as_deref())
+        .and_then(|j| serde_json::from_str::<crate::pipeline::mutation::MutationReport>(j).ok())
+    {
+        println!("\ntest strength: {}", m.summary());
+        for s in &m.survivors {
+            println!("    survives: {s}");
+        }
     }
     println!("\ncode (v{}):", detail.current_version);
     for l in detail.code.lines() {

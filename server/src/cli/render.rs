@@ -102,6 +102,12 @@ pub fn summary(outcome: &EvolveOutcome) -> Vec<String> {
         figures.push(format!("peak RSS {:.1} MB", opt.peak_rss_kb as f64 / 1024.0));
     }
     lines.push(format!("node {} v{} · {}", outcome.node_id, outcome.version, figures.join(" · ")));
+    if let Some(m) = &outcome.mutation {
+        lines.push(format!("tests: {}", m.summary()));
+    }
+    if let Some(o) = &outcome.oracle {
+        lines.push(format!("oracle: {}", o.summary()));
+    }
     let findings: usize = outcome.analysis.iter().filter_map(|r| r.findings.as_ref()).map(Vec::len).sum();
     let linters: Vec<&str> =
         outcome.analysis.iter().filter(|r| r.findings.is_some()).map(|r| r.tool.as_str()).collect();

@@ -1,12 +1,25 @@
-//! `code-evolver smoke`: the built-in smoke suite through the whole pipeline, with its pass rate.
+//! `code-evolver smoke`: the everyday-task suite through the whole pipeline, judged on hidden
+//! cases, with its pass rate, time and model calls per task, and where failures happened.
 
-use super::render::{Renderer, result_text};
-use super::{EXIT_FAILED, Global};
+use super::render::Renderer;
+use super::{EXIT_FAILED, EXIT_USAGE, Global};
 use crate::config::Config;
 use crate::pipeline::Evolver;
 use crate::pipeline::events;
 use crate::smoke::{self, SmokeReport};
 use tokio_util::sync::CancellationToken;
+
+pub struct Options {
+    pub limit: Option<usize>,
+    pub jobs: usize,
+    /// fast | ladder | powerful (see bench humaneval).
+    pub models: String,
+    pub backend: Option<String>,
+    pub optimize: bool,
+    pub verbose: bool,
+    /// Write every task's result as one JSON line here.
+    pub json: Option<std::path::PathBuf>,
+}
 
 /// Every rung of the escalation ladder on the fast generator (no stronger model).
 pub fn fast_only(config: &mut Config) {
@@ -15,7 +28,7 @@ pub fn fast_only(config: &mut Config) {
     }
 }
 
-pub async fn suite(evolver: &Evolver, limit: Option<usize>, optimize: bool, verbose: bool) -> SmokeReport {
+pub async fn suite(evolver: &Evolver, limit: Option<usize>, jobs: usize, optimize: bool, verbose: bool) -> SmokeReport {
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -24,19 +37,22 @@ pub async fn suite(evolver: &Evolver, limit: Option<usize>, optimize: bool, verb
         }
     });
     let sink = if verbose { Renderer::new(false).sink() } else { events::discard() };
-    let report = smoke::run(evolver, limit, optimize, sink, &cancel, |r| {
-        let got = match &r.got {
-            Ok(v) => result_text(v),
-            Err(e) => format!("error: {}", e.chars().take(120).collect::<String>()),
-        };
+    let report = smoke::run(evolver, limit, jobs, optimize, sink, &cancel, |r| {
         println!(
-            "  {}  {:<62} expected {:<14} got {} ({:.1} s, {} model calls)",
+            "  {}  {:<70} {}/{} hidden · {:.1} s · {} calls{}{}{}",
             if r.passed { "PASS" } else { "FAIL" },
-            r.task,
-            result_text(&r.expected),
-            got,
+            r.task.chars().take(70).collect::<String>(),
+            r.hidden_passed,
+            r.hidden_total,
             r.seconds,
-            r.model_calls
+            r.model_calls,
+            r.mutation_score.map(|s| format!(" · mutants killed {:.0}%", s * 100.0)).unwrap_or_default(),
+            if r.consensus_changed { " · consensus changed cases" } else { "" },
+            match (&r.stage, &r.failure) {
+                (Some(stage), Some(why)) =>
+                    format!("\n        [{stage}] {}", why.chars().take(200).collect::<String>()),
+                _ => String::new(),
+            }
         );
     })
     .await;
@@ -44,26 +60,44 @@ pub async fn suite(evolver: &Evolver, limit: Option<usize>, optimize: bool, verb
     report
 }
 
-pub async fn run(global: &Global, limit: Option<usize>, fast_only_ladder: bool, optimize: bool, verbose: bool) -> i32 {
+pub async fn run(global: &Global, options: Options) -> i32 {
+    let mut failure = None;
     let evolver = match global.evolver_with(|c| {
-        if fast_only_ladder {
+        // --fast-only: the ladder on the fast generator, every other role as configured.
+        let models = if options.models == "fast-generator" { "ladder" } else { options.models.as_str() };
+        if let Err(e) = super::bench_humaneval::adjust(c, options.backend.as_deref(), models) {
+            failure = Some(e);
+        }
+        if options.models == "fast-generator" {
             fast_only(c);
         }
     }) {
         Ok(e) => e,
         Err(code) => return code,
     };
+    if let Some(e) = failure {
+        eprintln!("error: {e}");
+        return EXIT_USAGE;
+    }
     super::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     let fast = evolver.router().route(crate::config::Role::GeneratorFast);
-    let top = evolver.config().pipeline.escalation.last().map(|r| r.role.clone()).unwrap_or_default();
-    let top_model = crate::config::Role::parse(&top).map(|r| evolver.router().route(r).model).unwrap_or_default();
+    let top = evolver.router().route(evolver.ladder_top()).model;
     println!(
-        "smoke suite: {} tasks; generator {} ({}), ladder up to {top_model}",
-        smoke::tasks().len().min(limit.unwrap_or(usize::MAX)),
+        "smoke suite: {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
+        smoke::tasks().len().min(options.limit.unwrap_or(usize::MAX)),
         fast.model,
-        fast.backend
+        fast.backend,
+        evolver.router().route(crate::config::Role::Overseer).model,
+        options.jobs
     );
-    let report = suite(&evolver, limit, optimize, verbose).await;
+    let report = suite(&evolver, options.limit, options.jobs, options.optimize, options.verbose).await;
     println!("smoke: {}", report.summary());
+    if let Some(path) = &options.json {
+        let lines: Vec<String> = report.results.iter().filter_map(|r| serde_json::to_string(r).ok()).collect();
+        if let Err(e) = std::fs::write(path, lines.join("\n") + "\n") {
+            eprintln!("error: {}: {e}", path.display());
+            return EXIT_FAILED;
+        }
+    }
     if report.total == 0 { EXIT_FAILED } else { 0 }
 }

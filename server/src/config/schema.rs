@@ -353,7 +353,35 @@ pub struct PipelineConfig {
     pub escalation: Vec<Rung>,
     pub optimize: OptimizeConfig,
     pub analysis: AnalysisConfig,
+    pub mutation: MutationConfig,
+    pub consensus: ConsensusConfig,
     pub classify_fallback_keywords: bool,
+}
+
+/// How strong the final tests are: mutants of the verified code the tests must fail.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MutationConfig {
+    /// Mutants made and run; 0 turns the measure off.
+    pub max_mutants: u32,
+    /// Below this share of mutants killed, the overseer is asked for more cases (once).
+    pub min_score: f64,
+    /// Whether weak tests are extended (false: only measured and shown).
+    pub extend: bool,
+}
+
+/// Independent implementations that judge the overseer's expected values when correct-looking
+/// code fails them (CodeT's dual execution agreement).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusConfig {
+    /// Fresh implementations sampled beside the failing one; 0 turns consensus off.
+    pub samples: u32,
+    /// How many implementations must behave alike to count as a consensus.
+    pub min_agree: u32,
+    /// Who writes them, and how hot.
+    pub role: String,
+    pub temperature: f32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

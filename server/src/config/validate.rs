@@ -165,6 +165,22 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
             ));
         }
     }
+    let m = &config.pipeline.mutation;
+    if !(0.0..=1.0).contains(&m.min_score) {
+        return Err(c.fail("pipeline.mutation.min_score", "must be between 0 and 1".into()));
+    }
+    let k = &config.pipeline.consensus;
+    if k.samples > 0 {
+        if Role::parse(&k.role).is_none() {
+            return Err(c.fail("pipeline.consensus.role", format!("`{}` is not a role ({})", k.role, role_names())));
+        }
+        if k.min_agree < 2 || k.min_agree > k.samples + 1 {
+            return Err(c.fail(
+                "pipeline.consensus.min_agree",
+                format!("must be between 2 and samples + 1 ({})", k.samples + 1),
+            ));
+        }
+    }
     let o = &config.pipeline.optimize;
     if o.iterations > 0 && o.runs < 5 {
         return Err(c.fail(

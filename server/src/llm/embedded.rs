@@ -5,6 +5,7 @@
 
 use super::{Backend, ChatRequest, Completion, Endpoint, LlmError, Message};
 use async_trait::async_trait;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -174,6 +175,8 @@ fn render_prompt(model: &LoadedModel, messages: &[Message]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct GenerationStats {
     pub prompt_tokens: usize,
+    /// Prompt tokens whose keys and values were already in the context (a shared prefix).
+    pub reused_tokens: usize,
     pub completion_tokens: usize,
     pub prompt_ms: f64,
     pub generation_ms: f64,
@@ -211,8 +214,81 @@ fn pick(
 }
 
 /// Runs one chat completion on a loaded model (blocking).
+/// One llama.cpp context per model, kept between generations with the tokens it holds, so a
+/// prompt that starts like the previous one (every stage has a fixed system prompt) decodes only
+/// what differs.
+struct CachedContext {
+    ctx: LlamaContext<'static>,
+    tokens: Vec<LlamaToken>,
+    n_ctx: u32,
+    threads: i32,
+    _model: Arc<LoadedModel>,
+}
+
+// SAFETY: llama.cpp contexts have no thread affinity; every use is serialised by GENERATION and
+// the CONTEXTS lock.
+unsafe impl Send for CachedContext {}
+
+static CONTEXTS: Mutex<Option<HashMap<PathBuf, CachedContext>>> = Mutex::new(None);
+
+/// A prompt's first tokens name its saved prefix: the same stage (fixed system prompt) on the
+/// same model finds the same file.
+const PREFIX_KEY_TOKENS: usize = 48;
+/// Shorter prompts decode in well under a second: not worth a file.
+const PREFIX_MIN_TOKENS: usize = 160;
+/// Saved prefixes kept per models folder (each a few MB to a few tens of MB).
+const PREFIX_FILES_KEPT: usize = 24;
+
+fn prefix_file(settings: &EmbeddedSettings, model: &LoadedModel, tokens: &[LlamaToken]) -> Option<PathBuf> {
+    use sha2::{Digest, Sha256};
+    if tokens.len() < PREFIX_MIN_TOKENS {
+        return None;
+    }
+    let mut hash = Sha256::new();
+    hash.update(model.path.to_string_lossy().as_bytes());
+    for t in &tokens[..PREFIX_KEY_TOKENS] {
+        hash.update(t.0.to_le_bytes());
+    }
+    let key: String = hash.finalize().iter().take(10).map(|b| format!("{b:02x}")).collect();
+    Some(settings.models_dir.join("prefix-cache").join(format!("{key}.state")))
+}
+
+/// Saves the context's keys and values for `tokens` (just decoded), and drops the oldest files
+/// beyond the limit. Failures only cost speed.
+fn save_prefix(ctx: &LlamaContext<'_>, file: &Path, tokens: &[LlamaToken]) {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    // Written aside and renamed: a concurrent process never loads half a file.
+    let partial = file.with_extension(format!("partial-{}", std::process::id()));
+    if ctx.state_seq_save_file(&partial, 0, tokens).is_err() || std::fs::rename(&partial, file).is_err() {
+        let _ = std::fs::remove_file(&partial);
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "state"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() > PREFIX_FILES_KEPT {
+        files.sort();
+        for (_, old) in &files[..files.len() - PREFIX_FILES_KEPT] {
+            let _ = std::fs::remove_file(old);
+        }
+    }
+}
+
+/// Drops the kept context of every model (benches measure a cold prompt this way).
+pub fn forget_prefixes() {
+    if let Ok(mut contexts) = CONTEXTS.lock() {
+        *contexts = None;
+    }
+}
+
 pub fn generate(
-    model: &LoadedModel,
+    model: &Arc<LoadedModel>,
     settings: &EmbeddedSettings,
     request: &ChatRequest,
     stop: &AtomicBool,
@@ -238,21 +314,69 @@ pub fn generate(
     }
     let max_new = max_new.min(n_ctx as usize - tokens.len());
     let n_batch = 512usize;
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx))
-        .with_n_batch(n_batch as u32)
-        .with_n_threads(settings.threads)
-        .with_n_threads_batch(settings.threads);
-    let mut ctx = model.model.new_context(backend, params).map_err(|e| format!("cannot create a context: {e}"))?;
+    let mut guard = CONTEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    let contexts = guard.get_or_insert_with(HashMap::new);
+    let fits = |c: &CachedContext| c.n_ctx == n_ctx && c.threads == settings.threads;
+    if !contexts.get(&model.path).is_some_and(fits) {
+        contexts.remove(&model.path);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch as u32)
+            .with_n_threads(settings.threads)
+            .with_n_threads_batch(settings.threads);
+        let ctx = model.model.new_context(backend, params).map_err(|e| format!("cannot create a context: {e}"))?;
+        // SAFETY: the context borrows the model, which lives in the Arc kept beside it in the same
+        // entry (declared after it, so dropped after it); the model is never moved out of the Arc.
+        let ctx: LlamaContext<'static> = unsafe { std::mem::transmute(ctx) };
+        contexts.insert(
+            model.path.clone(),
+            CachedContext { ctx, tokens: Vec::new(), n_ctx, threads: settings.threads, _model: model.clone() },
+        );
+    }
+    let cached = contexts.get_mut(&model.path).expect("inserted above");
+    // The prompt shares a prefix with what the context holds (the stage's fixed system prompt,
+    // a retry's whole request): only the rest is decoded. At least the last token is, for its logits.
+    let common = cached.tokens.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
+    let mut keep = common.min(tokens.len() - 1);
+    let trimmed = keep > 0 && cached.ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None).unwrap_or(false);
+    if !trimmed {
+        cached.ctx.clear_kv_cache();
+        keep = 0;
+    }
+    // A new process starts cold: the stage's prefix may be on disk from an earlier one.
+    let saved = prefix_file(settings, model, &tokens);
+    let mut save_after_prompt = false;
+    if keep < PREFIX_KEY_TOKENS
+        && let Some(file) = &saved
+    {
+        if file.is_file() {
+            cached.ctx.clear_kv_cache();
+            keep = 0;
+            if let Ok((loaded, _)) = cached.ctx.state_seq_load_file(file, 0, n_ctx as usize) {
+                let common = loaded.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
+                let usable = common.min(tokens.len() - 1);
+                if usable > 0 && cached.ctx.clear_kv_cache_seq(Some(0), Some(usable as u32), None).unwrap_or(false) {
+                    keep = usable;
+                } else {
+                    cached.ctx.clear_kv_cache();
+                }
+            }
+        } else {
+            save_after_prompt = true;
+        }
+    }
+    // Until this generation ends well, the cache's content is unknown.
+    cached.tokens.clear();
+    let ctx = &mut cached.ctx;
 
-    let mut stats = GenerationStats { prompt_tokens: tokens.len(), ..Default::default() };
+    let mut stats = GenerationStats { prompt_tokens: tokens.len(), reused_tokens: keep, ..Default::default() };
     let started = Instant::now();
     let mut batch = LlamaBatch::new(n_batch, 1);
     let last_index = tokens.len() - 1;
-    for (chunk_index, chunk) in tokens.chunks(n_batch).enumerate() {
+    for (chunk_index, chunk) in tokens[keep..].chunks(n_batch).enumerate() {
         batch.clear();
         for (i, token) in chunk.iter().enumerate() {
-            let pos = chunk_index * n_batch + i;
+            let pos = keep + chunk_index * n_batch + i;
             batch.add(*token, pos as i32, &[0], pos == last_index).map_err(|e| e.to_string())?;
         }
         ctx.decode(&mut batch).map_err(|e| format!("decoding the prompt failed: {e}"))?;
@@ -261,6 +385,9 @@ pub fn generate(
         }
     }
     stats.prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if save_after_prompt && let Some(file) = &saved {
+        save_prefix(ctx, file, &tokens);
+    }
 
     let temperature = request.temperature.unwrap_or(0.0);
     let seed = request.seed.map(|s| s as u32).unwrap_or(0x5eed);
@@ -285,6 +412,7 @@ pub fn generate(
 
     let generation_started = Instant::now();
     let mut bytes: Vec<u8> = Vec::new();
+    let mut decoded: Vec<LlamaToken> = tokens.clone();
     let mut position = tokens.len() as i32;
     let mut logits_index = batch.n_tokens() - 1;
     let mut produced = 0usize;
@@ -292,7 +420,7 @@ pub fn generate(
         if stop.load(Ordering::Relaxed) {
             return Err("cancelled".into());
         }
-        let token = pick(&ctx, logits_index, &mut main, grammar.as_mut());
+        let token = pick(ctx, logits_index, &mut main, grammar.as_mut());
         if vocab.is_eog(token) {
             break;
         }
@@ -302,8 +430,10 @@ pub fn generate(
         batch.add(token, position, &[0], true).map_err(|e| e.to_string())?;
         position += 1;
         ctx.decode(&mut batch).map_err(|e| format!("decoding failed: {e}"))?;
+        decoded.push(token);
         logits_index = 0;
     }
+    cached.tokens = decoded;
     stats.completion_tokens = produced;
     stats.generation_ms = generation_started.elapsed().as_secs_f64() * 1000.0;
     let completion = Completion {

@@ -23,8 +23,9 @@ pub fn header_text(outcome: &EvolveOutcome) -> String {
     let mut parts = vec![
         format!("{} v{}", outcome.node_id, outcome.version),
         format!("{}/{} tests pass", outcome.report.passed, outcome.report.total),
-        speed(optimized.then_some(o.score)),
     ];
+    parts.extend(outcome.mutation.as_ref().map(|m| format!("kill {:.0}% of mutants", m.score * 100.0)));
+    parts.push(speed(optimized.then_some(o.score)));
     let peak = if o.peak_rss_kb > 0 { o.peak_rss_kb } else { outcome.report.max_rss_kb };
     parts.extend(megabytes(Some(peak as f64)));
     parts.join(" · ")
@@ -32,7 +33,9 @@ pub fn header_text(outcome: &EvolveOutcome) -> String {
 
 /// "3/3 tests pass · 1.8× faster · 2.1 MB" for one stored version.
 pub fn lens_title(v: &VersionRow) -> String {
-    let mut parts = vec![format!("{}/{} tests pass", v.tests_passed, v.tests_total), speed(v.score)];
+    let mut parts = vec![format!("{}/{} tests pass", v.tests_passed, v.tests_total)];
+    parts.extend(v.mutation_score.map(|s| format!("kill {:.0}% of mutants", s * 100.0)));
+    parts.push(speed(v.score));
     parts.extend(megabytes(v.peak_rss_kb.map(|k| k as f64)));
     parts.join(" · ")
 }

@@ -2,6 +2,7 @@
 //! tests judge, and the next rung sees the failing cases and errors. Stops when the tests pass,
 //! the ladder ends, or the budget is spent.
 
+use super::consensus::OracleReport;
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
 use super::generate::{Attempt, Generated, StubForm, generate};
@@ -35,12 +36,15 @@ pub struct Verified {
     pub attempts: Vec<AttemptRecord>,
     /// When a later rung fixed a failing one: the failure and the code that failed.
     pub repaired: Option<(String, String)>,
+    /// What the consensus of independent implementations did, when it was asked.
+    pub oracle: Option<OracleReport>,
 }
 
 pub struct Failed {
     pub attempts: Vec<AttemptRecord>,
     pub last_report: Option<TestReport>,
     pub last_code: Option<String>,
+    pub oracle: Option<OracleReport>,
 }
 
 /// What the ladder works on.
@@ -74,6 +78,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
     let mut spec = job.spec.clone();
     let mut tests = job.tests.to_string();
     let mut reviewed = false;
+    let mut oracle: Option<OracleReport> = None;
     let ladder = &ctx.config.pipeline.escalation;
     let mut attempts = Vec::new();
     let mut last_code: Option<String> = None;
@@ -170,40 +175,78 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     last_code = Some(raw);
                 }
             }
-            Generated::Code { code, note } => {
+            Generated::Code { mut code, note } => {
                 if let Some(note) = note {
                     ctx.warn(stage, base + 3, note);
                 }
-                let program = node::assemble(task, &code, &spec.function.name);
+                let mut program = node::assemble(task, &code, &spec.function.name);
                 ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
                 let mut report = run_spec_tests(ctx, &spec, &program, limits).await?;
-                // Once per evolve: failing cases go back to the overseer, who re-derives them
-                // from the problem alone; corrected cases are tested again on the same code.
+                // Once per evolve, failing cases are judged: by a consensus of fresh
+                // implementations when one forms, else by the overseer re-deriving them from the
+                // problem alone. Corrected cases are tested again on the same code.
                 if !report.all_passed() && report.abnormal.is_none() && !reviewed {
                     reviewed = true;
-                    let failing: Vec<String> =
-                        report.cases.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
-                    let disputed = super::review::review(ctx, task, &spec, &failing, base + 6).await?;
-                    if !disputed.is_empty() {
-                        // Two derivations by the overseer disagree: the case is not reliable
-                        // enough to judge code by. It is dropped (the task's own case never is).
-                        let first = spec.test_cases.first().map(|c| c.name.clone());
-                        for d in &disputed {
-                            if Some(&d.case) == first.as_ref() {
-                                continue;
+                    match super::consensus::adjudicate(ctx, task, &spec, &code, limits, base + 6).await? {
+                        Some(adjudication) => {
+                            if adjudication.report.changed() {
+                                spec = adjudication.spec;
+                                tests = super::tests::render(&spec, task, spec.tools.is_empty());
+                                report = run_spec_tests(ctx, &spec, &program, limits).await?;
                             }
-                            ctx.warn(
-                                Stage::Tests,
-                                base + 6,
-                                format!(
-                                    "spec case {} dropped: the overseer derived {} now, {} before",
-                                    d.case, d.now, d.was
-                                ),
-                            );
-                            spec.test_cases.retain(|t| t.name != d.case);
+                            // The agreeing group's code, when this code is not one of them.
+                            if !report.all_passed() && adjudication.code != code {
+                                let member = node::assemble(task, &adjudication.code, &spec.function.name);
+                                let member_report = run_spec_tests(ctx, &spec, &member, limits).await?;
+                                if member_report.all_passed() {
+                                    ctx.emit(
+                                        Stage::Verify,
+                                        base + 7,
+                                        "a consensus implementation passes every case: it is the one kept",
+                                    );
+                                    tried.push(normalised(&code));
+                                    code = adjudication.code;
+                                    program = member;
+                                    report = member_report;
+                                    record.model = format!(
+                                        "{} (consensus)",
+                                        ctx.router
+                                            .route(
+                                                Role::parse(&ctx.config.pipeline.consensus.role)
+                                                    .unwrap_or(Role::GeneratorFast),
+                                            )
+                                            .model
+                                    );
+                                }
+                            }
+                            oracle = Some(adjudication.report);
                         }
-                        tests = super::tests::render(&spec, task, spec.tools.is_empty());
-                        report = run_spec_tests(ctx, &spec, &program, limits).await?;
+                        None => {
+                            let failing: Vec<String> =
+                                report.cases.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
+                            let disputed = super::review::review(ctx, task, &spec, &failing, base + 6).await?;
+                            if !disputed.is_empty() {
+                                // Two derivations by the overseer disagree: the case is not reliable
+                                // enough to judge code by. It is dropped (the task's own case never is).
+                                let first = spec.test_cases.first().map(|c| c.name.clone());
+                                for d in &disputed {
+                                    if Some(&d.case) == first.as_ref() {
+                                        continue;
+                                    }
+                                    ctx.warn(
+                                        Stage::Tests,
+                                        base + 6,
+                                        format!(
+                                            "spec case {} dropped: the overseer derived {} now, {} before",
+                                            d.case, d.now, d.was
+                                        ),
+                                    );
+                                    spec.test_cases.retain(|t| t.name != d.case);
+                                }
+                                tests = super::tests::render(&spec, task, spec.tools.is_empty());
+                                report = run_spec_tests(ctx, &spec, &program, limits).await?;
+                            }
+                        }
                     }
                 }
                 record.passed = report.passed;
@@ -217,7 +260,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     record.outcome = "passed".into();
                     attempts.push(record);
                     let repaired = last_failures.clone().zip(last_code.clone());
-                    return Ok(Ok(Verified { spec, tests, code, node: program, report, attempts, repaired }));
+                    return Ok(Ok(Verified { spec, tests, code, node: program, report, attempts, repaired, oracle }));
                 }
                 let summary = match &report.abnormal {
                     Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),
@@ -233,7 +276,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         }
         attempts.push(record);
     }
-    Ok(Err(Failed { attempts, last_report, last_code }))
+    Ok(Err(Failed { attempts, last_report, last_code, oracle }))
 }
 
 /// Code without blank lines or trailing spaces: two answers that differ only there are the same.

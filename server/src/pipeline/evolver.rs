@@ -3,13 +3,15 @@
 //! the language server both drive it and render its events.
 
 use super::budget::Budget;
-use super::escalate::{AttemptRecord, Job, generate_until_green};
+use super::consensus::OracleReport;
+use super::escalate::{AttemptRecord, Job, Verified, generate_until_green};
 use super::events::{Event, EventSink, Level, Stage};
+use super::mutation::MutationReport;
 use super::optimize::{OptimizationReport, optimize};
 use super::spec::{Classification, Complexity, Spec, TaskKind};
 use super::tool_calls::ToolCalls;
 use super::verify::{TestReport, prepare_dir};
-use super::{analyse, classify, node, plan, recall, tests};
+use super::{analyse, classify, extend, mutation, node, plan, recall, tests};
 use crate::analysis::{LinterReport, Linters};
 use crate::config::{Config, Role};
 use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
@@ -173,6 +175,10 @@ pub struct EvolveOutcome {
     pub attempts: Vec<AttemptRecord>,
     pub analysis: Vec<LinterReport>,
     pub optimization: OptimizationReport,
+    /// How strong the final tests are (None: not measured, e.g. a node that calls model tools).
+    pub mutation: Option<MutationReport>,
+    /// What the consensus of independent implementations did, when code failed the overseer's cases.
+    pub oracle: Option<OracleReport>,
     pub result: Option<NodeRun>,
     pub calls: Vec<CallRecord>,
     pub tokens: u64,
@@ -416,6 +422,10 @@ impl Evolver {
             }
         };
 
+        // How strong are the tests? Mutants of the verified code must fail them; when too few
+        // do, the overseer writes more cases (once) before the node counts as verified.
+        let (verified, mutation) = self.strengthen(&ctx, &task, verified, &limits).await?;
+
         // The review may have corrected cases: from here on the corrected spec and tests count.
         let spec = verified.spec.clone();
         let test_text = verified.tests.clone();
@@ -459,6 +469,8 @@ impl Evolver {
             peak_rss_kb: None,
             score: Some(1.0),
             findings_json: findings_json.clone(),
+            mutation_score: mutation.as_ref().map(|m| m.score),
+            mutation_json: mutation.as_ref().and_then(|m| serde_json::to_string(m).ok()),
         }];
         let opt_model =
             self.router.route(Role::parse(&self.config.pipeline.optimize.role).unwrap_or(Role::GeneratorFast)).model;
@@ -482,6 +494,8 @@ impl Evolver {
                     cmp.as_ref().map(|c| optimized.report.original_ns / c.candidate_ns)
                 },
                 findings_json: findings_json.clone(),
+                mutation_score: mutation.as_ref().map(|m| m.score),
+                mutation_json: mutation.as_ref().and_then(|m| serde_json::to_string(m).ok()),
             });
         }
         let spec_json = serde_json::to_string(&spec).unwrap_or_default();
@@ -540,6 +554,7 @@ impl Evolver {
             None
         };
 
+        let oracle = verified.oracle.clone();
         let mut report = verified.report;
         report.stderr_tail.clear();
         ctx.emit(Stage::Done, 100, "done");
@@ -556,11 +571,50 @@ impl Evolver {
             attempts: verified.attempts,
             analysis,
             optimization: optimized.report,
+            mutation,
+            oracle,
             result,
             calls: budget.calls(),
             tokens: budget.tokens_used(),
             duration_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// The mutation score of the verified node's tests, and more cases when it is too low.
+    async fn strengthen(
+        &self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        verified: Verified,
+        limits: &NodeLimits,
+    ) -> Result<(Verified, Option<MutationReport>), EvolveError> {
+        let settings = &self.config.pipeline.mutation;
+        let measured =
+            mutation::measure(ctx, task, &verified.spec, &verified.code, limits, verified.report.wall_ms).await?;
+        let Some(first) = measured else {
+            return Ok((verified, None));
+        };
+        ctx.emit(Stage::Tests, 72, first.summary());
+        if first.score >= settings.min_score || !settings.extend {
+            if first.score < settings.min_score {
+                ctx.warn(Stage::Tests, 72, format!("weak tests: survivors {}", first.survivors.join("; ")));
+            }
+            return Ok((verified, Some(first)));
+        }
+        let Some((extended, added)) = extend::extend(ctx, task, &verified, limits, 73).await? else {
+            return Ok((verified, Some(first)));
+        };
+        let again =
+            mutation::measure(ctx, task, &extended.spec, &extended.code, limits, extended.report.wall_ms).await?;
+        let report = again.map(|mut m| {
+            m.score_before = Some(first.score);
+            m.cases_added = added;
+            m
+        });
+        if let Some(m) = &report {
+            ctx.emit(Stage::Tests, 74, m.summary());
+        }
+        Ok((extended, report.or(Some(first))))
     }
 
     /// Complex algorithms start on the first powerful rung of the ladder; everything else at the

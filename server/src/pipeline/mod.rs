@@ -4,11 +4,14 @@ pub mod analyse;
 /// The evolve's token and time budget lives beside the router that spends it.
 pub use crate::llm::budget;
 pub mod classify;
+pub mod consensus;
 pub mod escalate;
 pub mod events;
 pub mod evolver;
 pub mod existing;
+pub mod extend;
 pub mod generate;
+pub mod mutation;
 pub mod node;
 pub mod optimize;
 pub mod plan;

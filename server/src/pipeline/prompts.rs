@@ -37,9 +37,11 @@ sorted, reversed, list, str, int), parameters with Python types, and the return 
 and the result must be JSON values (numbers, strings, booleans, lists, objects).\n\
 - The function takes the task's values (numbers, strings, lists, dates) as PARAMETERS, so it \
 works for other values too; task_input holds the values from the task text.\n\
-- test_cases: 3 or 4. The first is the task itself. Use ONLY your function's parameter names. \
-Keep inputs small and compute each expected value exactly, step by step. Every case is a normal \
-call with a normal result: do not test errors or invalid input. check is \"equals\" \
+- test_cases: 4 or 5, each with a DIFFERENT input. The first is the task itself; the others are \
+chosen to catch wrong code: an edge case (empty, zero, negative, one element, duplicates, a value \
+exactly at a limit) where the problem allows it, and an ordinary value. Use ONLY your function's \
+parameter names. Keep inputs small and compute each expected value exactly, step by step. Every \
+case is a normal call with a normal result: do not test errors or invalid input. check is \"equals\" \
 for exact results, \"approx\" for floats, \"contains\" when the result must contain the \
 expected text, \"nonempty\" for creative text (expected \"\").\n\
 - Prefer the simplest approach (arithmetic, if/else, a dictionary, the standard library).\n\
@@ -54,7 +56,8 @@ Pythagorean theorem\"], \"limits\": \"O(1)\", \"plan\": [\"return sqrt(a*a + b*b
 \"example_output\": 5.0, \"test_cases\": [{\"name\": \"task\", \"input\": {\"a\": 3, \"b\": 4}, \
 \"expected\": 5.0, \"check\": \"approx\"}, {\"name\": \"five_twelve\", \"input\": {\"a\": 5, \
 \"b\": 12}, \"expected\": 13.0, \"check\": \"approx\"}, {\"name\": \"eight_fifteen\", \"input\": \
-{\"a\": 8, \"b\": 15}, \"expected\": 17.0, \"check\": \"approx\"}], \"tools\": []}";
+{\"a\": 8, \"b\": 15}, \"expected\": 17.0, \"check\": \"approx\"}, {\"name\": \"zero_leg\", \"input\": \
+{\"a\": 0, \"b\": 7}, \"expected\": 7.0, \"check\": \"approx\"}], \"tools\": []}";
 
 pub fn plan_user(task: &str, classification: &Classification, tools: &str, problems: Option<&str>) -> String {
     let mut text = format!(
@@ -215,6 +218,26 @@ pub fn review_user(task: &str, spec: &Spec, cases: &[&TestCase]) -> String {
         let args: Vec<String> =
             case.input.iter().map(|(k, v)| format!("{k}={}", super::tests::py_literal(v))).collect();
         text.push_str(&format!("- {}: {}({})\n", case.name, spec.function.name, args.join(", ")));
+    }
+    text
+}
+
+pub const EXTEND_SYSTEM: &str = "You add test cases to a Python function's spec. The existing cases miss \
+behaviour: write 3 NEW cases whose inputs differ from every existing one, chosen to catch wrong \
+code: boundaries (a value exactly at a limit, just below, just above), empty input, zero, negative \
+numbers, one element, duplicates, ties, order, case of letters, whatever the problem makes valid. \
+Only valid inputs with normal results: no errors. Use ONLY the function's parameter names. Work out \
+each expected value exactly, step by step, in `work`, from the problem alone. Answer with JSON: \
+{\"test_cases\": [{\"name\": ..., \"work\": ..., \"input\": {...}, \"expected\": ..., \"check\": \"equals\"}]}.";
+
+pub fn extend_user(task: &str, spec: &Spec) -> String {
+    let mut text = format!("Task: {task}\nProblem: {}\nFunction: def {}\n", spec.problem, spec.signature());
+    if !spec.requirements.is_empty() {
+        text.push_str(&format!("Requirements:\n- {}\n", spec.requirements.join("\n- ")));
+    }
+    text.push_str("Existing cases:\n");
+    for case in &spec.test_cases {
+        text.push_str(&format!("- {}\n", case_line(case, &spec.function.name)));
     }
     text
 }

@@ -212,6 +212,7 @@ pub async fn try_reuse(
         report,
         attempts: vec![attempt],
         repaired: None,
+        oracle: None,
     }))
 }
 

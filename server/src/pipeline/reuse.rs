@@ -52,8 +52,17 @@ impl Evolver {
         let Some(stored) = stored_for(ctx, memory, task).await else { return Ok(None) };
         let spec = stored.spec;
         let id = node_id(&spec.function.name, task);
-        let version = match self.registry().get(&id) {
-            Ok(detail) if detail.code.trim() == stored.code.trim() => detail.current_version,
+        let (version, mutation) = match self.registry().get(&id) {
+            Ok(detail) if detail.code.trim() == stored.code.trim() => {
+                // The stored tests' strength, as measured when they were written.
+                let mutation = detail
+                    .versions
+                    .iter()
+                    .find(|v| v.version == detail.current_version)
+                    .and_then(|v| v.mutation_json.as_deref())
+                    .and_then(|j| serde_json::from_str(j).ok());
+                (detail.current_version, mutation)
+            }
             _ => return Ok(None),
         };
         ctx.emit(
@@ -132,6 +141,8 @@ impl Evolver {
                 skipped: Some("the same task was verified and optimized before".into()),
                 ..Default::default()
             },
+            mutation,
+            oracle: None,
             result,
             calls: ctx.budget.calls(),
             tokens: ctx.budget.tokens_used(),

@@ -91,6 +91,33 @@ pub fn review() -> Value {
     })
 }
 
+/// More cases for weak tests (see extend.rs).
+pub fn extend() -> Value {
+    json!({
+        "title": "extend",
+        "type": "object",
+        "properties": {
+            "test_cases": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 5,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": { "type": "string" },
+                        "work": { "type": "string", "maxLength": 400 },
+                        "input": { "type": "object" },
+                        "expected": {},
+                        "check": { "type": "string", "enum": ["equals", "approx", "contains"] }
+                    },
+                    "required": ["name", "input", "expected", "check"]
+                }
+            }
+        },
+        "required": ["test_cases"]
+    })
+}
+
 /// Memory: is a stored solution's task the same as the new one, related, or different?
 pub fn judge() -> Value {
     json!({

@@ -108,7 +108,7 @@ fn as_f64(value: &Value) -> Option<f64> {
 
 /// `math.isclose(rel_tol=1e-6, abs_tol=1e-9)` for numbers, element-wise for containers, `==` for
 /// the rest; a bool equals the number it is in Python (True == 1).
-fn close(actual: &Value, expected: &Value) -> bool {
+pub fn close(actual: &Value, expected: &Value) -> bool {
     match (actual, expected) {
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Bool(_), Value::Number(_)) | (Value::Number(_), Value::Bool(_)) => as_f64(actual) == as_f64(expected),
@@ -220,6 +220,42 @@ fn abnormal_end(outcome: &RunOutcome, limits: &NodeLimits) -> Option<String> {
     }
 }
 
+/// What one sandboxed run of `function` on a list of inputs gave: the run, each call's result, and
+/// an import-time failure if there was one. None when the code broke the runner (it is restarted).
+pub struct Calls {
+    pub outcome: RunOutcome,
+    pub results: Vec<Option<CallResult>>,
+    pub fatal: Option<String>,
+}
+
+/// Calls `function` of `module` (one of `files`) on each input in one sandboxed run. An input
+/// object is named arguments, a list positional ones. Err(why) when the code broke the runner.
+pub async fn call_function(
+    ctx: &Ctx<'_>,
+    files: BTreeMap<String, String>,
+    module: &str,
+    function: &str,
+    inputs: &[Value],
+    limits: &NodeLimits,
+) -> Result<Result<Calls, String>, EvolveError> {
+    ctx.check_cancel()?;
+    let request = RunRequest {
+        kind: RunKind::Calls { module: module.into(), function: function.into(), loops: 1 },
+        files,
+        stdin: serde_json::to_string(inputs).unwrap_or_else(|_| "[]".into()),
+        env: BTreeMap::new(),
+        limits: limits.clone(),
+        tools: ctx.tools.clone(),
+    };
+    let outcome = match ctx.run_sandboxed(&request).await {
+        Ok(outcome) => outcome,
+        Err(EvolveError::Sandbox(SandboxError::Runner(why))) => return Ok(Err(why)),
+        Err(e) => return Err(e),
+    };
+    let (results, fatal) = parse_results(&outcome.results, inputs.len());
+    Ok(Ok(Calls { outcome, results, fatal }))
+}
+
 /// Calls `function` of `module` (one of `files`) on every case's input in one sandboxed run and
 /// judges each result here.
 pub async fn run_cases(
@@ -230,24 +266,13 @@ pub async fn run_cases(
     cases: &[TestCase],
     limits: &NodeLimits,
 ) -> Result<TestReport, EvolveError> {
-    ctx.check_cancel()?;
     let inputs: Vec<Value> = cases.iter().map(|c| Value::Object(c.input.clone())).collect();
-    let request = RunRequest {
-        kind: RunKind::Calls { module: module.into(), function: function.into(), loops: 1 },
-        files,
-        stdin: serde_json::to_string(&inputs).unwrap_or_else(|_| "[]".into()),
-        env: BTreeMap::new(),
-        limits: limits.clone(),
-        tools: ctx.tools.clone(),
-    };
-    let outcome = match ctx.run_sandboxed(&request).await {
-        Ok(outcome) => outcome,
+    let Calls { outcome, results, fatal } = match call_function(ctx, files, module, function, &inputs, limits).await? {
+        Ok(calls) => calls,
         // The code under test broke the runner (it is restarted): that is this code failing, not
         // the evolve.
-        Err(EvolveError::Sandbox(SandboxError::Runner(why))) => return Ok(runner_failed(cases, &why)),
-        Err(e) => return Err(e),
+        Err(why) => return Ok(runner_failed(cases, &why)),
     };
-    let (results, fatal) = parse_results(&outcome.results, cases.len());
     let mut report = TestReport {
         wall_ms: outcome.wall_ms,
         cpu_ms: outcome.user_ms + outcome.sys_ms,

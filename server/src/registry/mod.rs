@@ -38,6 +38,9 @@ pub struct NewVersion {
     pub peak_rss_kb: Option<u64>,
     pub score: Option<f64>,
     pub findings_json: String,
+    /// How strong the tests are on this version: the mutation report, as JSON, and its score.
+    pub mutation_json: Option<String>,
+    pub mutation_score: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +56,7 @@ pub struct NodeSummary {
     pub tests_passed: i64,
     pub tests_total: i64,
     pub score: Option<f64>,
+    pub mutation_score: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,6 +72,8 @@ pub struct VersionRow {
     pub peak_rss_kb: Option<i64>,
     pub score: Option<f64>,
     pub created_at: i64,
+    pub mutation_score: Option<f64>,
+    pub mutation_json: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +186,18 @@ impl Registry {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
+        // Columns added after the first release: a registry written before gets them empty.
+        for (column, kind) in [("mutation_score", "REAL"), ("mutation_json", "TEXT")] {
+            let present: bool = conn
+                .query_row("SELECT COUNT(*) FROM pragma_table_info('versions') WHERE name = ?1", [column], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(sql)?
+                > 0;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE versions ADD COLUMN {column} {kind}")).map_err(sql)?;
+            }
+        }
         Ok(Registry { conn: Mutex::new(conn), path: name })
     }
 
@@ -226,8 +244,8 @@ impl Registry {
             version += 1;
             tx.execute(
                 "INSERT INTO versions (node_id, version, parent_version, origin, code, program, model, change,
-                    tests_passed, tests_total, per_call_ns, peak_rss_kb, score, findings_json, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    tests_passed, tests_total, per_call_ns, peak_rss_kb, score, findings_json, created_at, mutation_score, mutation_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 params![
                     id,
                     version,
@@ -243,7 +261,9 @@ impl Registry {
                     v.peak_rss_kb.map(|x| x as i64),
                     v.score,
                     v.findings_json,
-                    t
+                    t,
+                    v.mutation_score,
+                    v.mutation_json
                 ],
             )
             .map_err(|e| self.sql(e))?;
@@ -276,7 +296,7 @@ impl Registry {
                 "SELECT n.id, n.task, n.kind, n.function_name, n.current_version,
                     (SELECT COUNT(*) FROM versions v WHERE v.node_id = n.id),
                     (SELECT COUNT(*) FROM runs r WHERE r.node_id = n.id),
-                    n.updated_at, v.tests_passed, v.tests_total, v.score
+                    n.updated_at, v.tests_passed, v.tests_total, v.score, v.mutation_score
                  FROM nodes n JOIN versions v ON v.node_id = n.id AND v.version = n.current_version
                  ORDER BY n.updated_at DESC, n.id",
             )
@@ -295,6 +315,7 @@ impl Registry {
                     tests_passed: r.get(8)?,
                     tests_total: r.get(9)?,
                     score: r.get(10)?,
+                    mutation_score: r.get(11)?,
                 })
             })
             .map_err(|e| self.sql(e))?
@@ -346,7 +367,7 @@ impl Registry {
             .map_err(|e| self.sql(e))?;
         let mut stmt = conn
             .prepare(
-                "SELECT version, parent_version, origin, model, change, tests_passed, tests_total, per_call_ns, peak_rss_kb, score, created_at
+                "SELECT version, parent_version, origin, model, change, tests_passed, tests_total, per_call_ns, peak_rss_kb, score, created_at, mutation_score, mutation_json
                  FROM versions WHERE node_id = ?1 ORDER BY version",
             )
             .map_err(|e| self.sql(e))?;
@@ -364,6 +385,8 @@ impl Registry {
                     peak_rss_kb: r.get(8)?,
                     score: r.get(9)?,
                     created_at: r.get(10)?,
+                    mutation_score: r.get(11)?,
+                    mutation_json: r.get(12)?,
                 })
             })
             .map_err(|e| self.sql(e))?

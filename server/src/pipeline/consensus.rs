@@ -1,0 +1,255 @@
+//! consensus: when code fails some of the overseer's cases, is the code wrong or the case? Fresh
+//! implementations are sampled from the task alone (they never see the overseer's expected
+//! values) and every one runs on every case's input in the sandbox; the results come back as
+//! plain JSON and are compared here. Implementations that return the same on every input form a
+//! cluster (CodeT's dual execution agreement). When a cluster of at least `min_agree` disagrees
+//! with a case, the overseer works that case out again from the problem alone: if its new
+//! answer is the cluster's, the case is corrected; otherwise the case is dropped, since two
+//! independent sources contradict it. The author's own examples are never disputed. Nothing here
+//! takes an expected value from the code under test alone: a correction needs the overseer's
+//! re-derivation and several independent implementations to agree.
+
+use super::evolver::{Ctx, EvolveError};
+use super::generate::{Attempt, Generated, StubForm, generate};
+use super::node;
+use super::review::{agrees, rederive};
+use super::spec::{Check, Spec, TestCase};
+use super::tests::{NODE_FILE, NODE_MODULE};
+use super::verify::{CallResult, call_function, check, close};
+use crate::config::Role;
+use crate::sandbox::NodeLimits;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What the consensus did in one evolve, for reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OracleReport {
+    /// Implementations run (the failing one and the fresh samples).
+    pub implementations: usize,
+    /// The largest group that behaved alike on every case.
+    pub agreeing: usize,
+    /// "case: was -> now", for cases the consensus and the overseer's second derivation agreed on.
+    pub corrected: Vec<String>,
+    /// Cases the consensus contradicted and the overseer's second derivation did not confirm.
+    pub dropped: Vec<String>,
+    /// The consensus agreed with every case (the failing code was the odd one out).
+    pub confirmed: bool,
+}
+
+impl OracleReport {
+    pub fn changed(&self) -> bool {
+        !self.corrected.is_empty() || !self.dropped.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        let mut parts = vec![format!("{} of {} implementations agree", self.agreeing, self.implementations)];
+        if self.confirmed {
+            parts.push("they confirm every case".into());
+        }
+        if !self.corrected.is_empty() {
+            parts.push(format!("corrected {}", self.corrected.join(", ")));
+        }
+        if !self.dropped.is_empty() {
+            parts.push(format!("dropped {}", self.dropped.join(", ")));
+        }
+        parts.join("; ")
+    }
+}
+
+/// The outcome: the adjusted spec and a consensus member's code to test with it.
+pub struct Adjudication {
+    pub spec: Spec,
+    /// The code of the agreeing group's first member (the failing code itself when it is one).
+    pub code: String,
+    pub report: OracleReport,
+}
+
+/// One implementation's behaviour: each case's returned value, None when it raised or gave
+/// nothing (which never agrees with anything).
+type Behaviour = Vec<Option<Value>>;
+
+fn same_behaviour(a: &Behaviour, b: &Behaviour) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => close(x, y) && close(y, x),
+            _ => false,
+        })
+}
+
+/// Groups implementations that behave alike; each group is a list of indexes, largest first.
+fn clusters(behaviours: &[Behaviour]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, b) in behaviours.iter().enumerate() {
+        match groups.iter_mut().find(|g| same_behaviour(&behaviours[g[0]], b)) {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+    groups
+}
+
+/// Whether a case's expected value can be disputed by what code returns.
+fn disputable(case: &TestCase) -> bool {
+    !case.author && matches!(case.check, Check::Equals | Check::Approx | Check::Contains)
+}
+
+pub async fn adjudicate(
+    ctx: &Ctx<'_>,
+    task: &str,
+    spec: &Spec,
+    failing_code: &str,
+    limits: &NodeLimits,
+    percent: u8,
+) -> Result<Option<Adjudication>, EvolveError> {
+    let settings = &ctx.config.pipeline.consensus;
+    if settings.samples == 0 || spec.test_cases.iter().all(|c| !disputable(c)) || !spec.tools.is_empty() {
+        return Ok(None);
+    }
+    let role = Role::parse(&settings.role).unwrap_or(Role::GeneratorFast);
+    ctx.emit(
+        super::events::Stage::Tests,
+        percent,
+        format!(
+            "code fails the overseer's cases: {} fresh implementations, written without the expected values, judge the cases",
+            settings.samples
+        ),
+    );
+    // The samples see the task and the author's examples only: the overseer's expected values
+    // are what is in question.
+    let mut blind = spec.clone();
+    blind.test_cases.retain(|c| c.author);
+    let mut codes = vec![failing_code.to_string()];
+    for i in 0..settings.samples {
+        let attempt = Attempt {
+            role,
+            temperature: settings.temperature,
+            repair: None,
+            form: if i % 2 == 0 { StubForm::Instruction } else { StubForm::Completion },
+            template: None,
+            task,
+            show_plan: false,
+        };
+        match generate(ctx, &blind, &attempt, percent).await? {
+            Generated::Code { code, .. } => codes.push(code),
+            Generated::Unusable { reason, .. } => {
+                ctx.warn(super::events::Stage::Tests, percent, format!("a consensus sample was unusable: {reason}"))
+            }
+        }
+    }
+    let inputs: Vec<Value> = spec.test_cases.iter().map(|c| Value::Object(c.input.clone())).collect();
+    let mut behaviours: Vec<Behaviour> = Vec::new();
+    for code in &codes {
+        let program = node::assemble(task, code, &spec.function.name);
+        let files = BTreeMap::from([(NODE_FILE.to_string(), program)]);
+        let behaviour = match call_function(ctx, files, NODE_MODULE, &spec.function.name, &inputs, limits).await? {
+            Ok(calls) => calls
+                .results
+                .into_iter()
+                .map(|r| match r {
+                    Some(CallResult::Returned(v)) => Some(v),
+                    _ => None,
+                })
+                .collect(),
+            Err(_) => vec![None; inputs.len()],
+        };
+        behaviours.push(behaviour);
+    }
+    let groups = clusters(&behaviours);
+    // Ties go to the group that agrees with more of the spec's cases.
+    let agreement = |g: &Vec<usize>| {
+        spec.test_cases
+            .iter()
+            .zip(&behaviours[g[0]])
+            .filter(|(case, value)| value.as_ref().is_some_and(|v| check(case.check, v, &case.expected).is_ok()))
+            .count()
+    };
+    let Some(best) = groups.iter().filter(|g| g.len() == groups[0].len()).max_by_key(|g| agreement(g)) else {
+        return Ok(None);
+    };
+    let mut report = OracleReport { implementations: codes.len(), agreeing: best.len(), ..Default::default() };
+    if best.len() < settings.min_agree as usize || behaviours[best[0]].iter().any(Option::is_none) {
+        ctx.emit(
+            super::events::Stage::Tests,
+            percent,
+            format!("no consensus ({} of {} implementations agree at most)", best.len(), codes.len()),
+        );
+        return Ok(None);
+    }
+    let values = &behaviours[best[0]];
+    let disputed: Vec<&TestCase> = spec
+        .test_cases
+        .iter()
+        .zip(values)
+        .filter(|(case, value)| {
+            disputable(case) && value.as_ref().is_some_and(|v| check(case.check, v, &case.expected).is_err())
+        })
+        .map(|(case, _)| case)
+        .collect();
+    // The failing code itself, when it is one of the agreeing group, is the one kept.
+    let member = if best.contains(&0) { 0 } else { best[0] };
+    let mut adjusted = spec.clone();
+    if disputed.is_empty() {
+        report.confirmed = true;
+        ctx.emit(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
+        return Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report }));
+    }
+    let derived = rederive(ctx, task, spec, &disputed, percent).await?;
+    for case in &disputed {
+        let index = spec.test_cases.iter().position(|c| c.name == case.name).expect("from the spec");
+        let consensus = values[index].clone().expect("checked above");
+        let rederived = derived.iter().find(|(n, _)| *n == case.name).map(|(_, v)| v);
+        let consensus_case = TestCase { expected: consensus.clone(), ..(*case).clone() };
+        match rederived {
+            Some(now) if agrees(&consensus_case, now) || close(&consensus, now) => {
+                report.corrected.push(format!(
+                    "{}: {} -> {}",
+                    case.name,
+                    super::tests::py_literal(&case.expected),
+                    super::tests::py_literal(now)
+                ));
+                if let Some(c) = adjusted.test_cases.iter_mut().find(|c| c.name == case.name) {
+                    c.expected = now.clone();
+                }
+            }
+            _ => {
+                report.dropped.push(case.name.clone());
+                adjusted.test_cases.retain(|c| c.name != case.name);
+            }
+        }
+    }
+    // Verifying on fewer than two inputs says too little: then nothing changes, and the ladder
+    // goes on with the cases as they were.
+    if adjusted.test_cases.len() < 2 {
+        ctx.warn(
+            super::events::Stage::Tests,
+            percent,
+            format!("consensus would leave {} case(s): the cases stay as they are", adjusted.test_cases.len()),
+        );
+        return Ok(None);
+    }
+    ctx.warn(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
+    Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn implementations_that_return_the_same_form_one_group() {
+        let b = |v: Vec<Value>| v.into_iter().map(Some).collect::<Behaviour>();
+        let behaviours = vec![
+            b(vec![json!(30), json!(23)]),
+            b(vec![json!(30), json!(23.0)]),
+            b(vec![json!(30), json!(17)]),
+            b(vec![json!(30), json!(23)]),
+            vec![Some(json!(30)), None],
+        ];
+        let groups = clusters(&behaviours);
+        assert_eq!(groups[0], vec![0, 1, 3]);
+        assert_eq!(groups.len(), 3, "a raised call agrees with nothing");
+    }
+}

@@ -1,0 +1,230 @@
+//! The oracle end to end (CLI binary, scripted Ollama-wire server): the mutation score of the final
+//! tests and their extension when too weak; the consensus of independent implementations that
+//! corrects or drops a wrong expected value instead of failing right code.
+
+mod support;
+
+use code_evolver::scripted_model::fixtures::{self, ADD};
+use code_evolver::scripted_model::{Script, ScriptedServer};
+use serde_json::{Value, json};
+use support::{TestEnv, base_config};
+
+fn env_with(url: &str, consensus: bool, extend: bool) -> TestEnv {
+    let env = TestEnv::new();
+    let mut config = base_config("ollama", &format!("url: \"{url}\""));
+    if consensus {
+        config = config.replace("samples: 0", "samples: 3");
+    }
+    if extend {
+        config = config.replace("extend: false", "extend: true");
+    }
+    env.write_config(&config);
+    env
+}
+
+fn outcome(run: &support::Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("--json prints the outcome ({e}):\n{}", run.all()))
+}
+
+const IS_ADULT: &str = "def is_adult(age: int) -> bool:\n    return age >= 18\n";
+
+fn adult_spec() -> Value {
+    json!({
+        "problem": "Whether a person of this age is an adult (18 or older).",
+        "requirements": [], "plan": ["compare with 18"],
+        "function": { "name": "is_adult", "parameters": [ { "name": "age", "type": "int" } ], "returns": "bool" },
+        "task_input": { "age": 30 },
+        "test_cases": [
+            { "name": "task", "input": { "age": 30 }, "expected": true, "check": "equals" },
+            { "name": "child", "input": { "age": 5 }, "expected": false, "check": "equals" },
+            { "name": "old", "input": { "age": 70 }, "expected": true, "check": "equals" }
+        ],
+        "tools": []
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_tests_are_measured_by_mutants_and_extended_from_the_problem() {
+    // 30, 5 and 70 never test the boundary: `>=` -> `>` and 18 -> 19 survive.
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", adult_spec())
+        .on("code", fixtures::code(IS_ADULT))
+        .on(
+            "extend",
+            json!({ "test_cases": [
+                { "name": "exactly_18", "work": "18 >= 18", "input": { "age": 18 }, "expected": true, "check": "equals" },
+                { "name": "just_below", "work": "17 < 18", "input": { "age": 17 }, "expected": false, "check": "equals" },
+                { "name": "repeat", "input": { "age": 5 }, "expected": false, "check": "equals" },
+                { "name": "bad_param", "input": { "years": 3 }, "expected": false, "check": "equals" }
+            ]}),
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, false, true);
+    let run = env.run(&["evolve", "--json", "is a person aged 30 an adult"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    let m = &o["mutation"];
+    assert_eq!(m["score_before"], json!(0.0), "no mutant was killed by the overseer's first cases: {m}");
+    assert_eq!(m["cases_added"], 2, "the repeated input and the bad parameter are not added: {m}");
+    assert_eq!(m["score"], json!(1.0), "the boundary cases kill every mutant: {m}");
+    assert!(m["mutants"].as_u64().unwrap() >= 2, "{m}");
+    let names: Vec<&str> =
+        o["spec"]["test_cases"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"extra_exactly_18") && names.contains(&"extra_just_below"), "{names:?}");
+    assert_eq!(o["report"]["total"].as_u64().unwrap(), 6, "5 cases and the node contract: {}", o["report"]);
+    // The overseer wrote the new cases from the problem: it never saw the code.
+    let asked = &server.requests_for("extend")[0].text;
+    assert!(asked.contains("is_adult(age=5)") && !asked.contains("age >= 18"), "{asked}");
+
+    // The score is kept with the version and shown.
+    let id = o["node_id"].as_str().unwrap();
+    let show = env.run(&["show", id]).await;
+    show.assert_ok();
+    assert!(show.stdout.contains("kill 100% of mutants"), "{}", show.all());
+    assert!(
+        show.stdout.contains("mutation score 1.00 (") && show.stdout.contains("0.00 before 2 added case(s)"),
+        "{}",
+        show.all()
+    );
+    let json_show = env.run(&["show", id, "--json"]).await;
+    assert!(json_show.stdout.contains("\"mutation_score\": 1.0"), "{}", json_show.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_case_the_code_fails_is_not_added_without_a_consensus() {
+    // The code is wrong at the boundary (> instead of >=); the extension's boundary case says so,
+    // and with consensus off nobody can tell which is right: the case is not added, and said.
+    let wrong = "def is_adult(age: int) -> bool:\n    return age > 18\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", adult_spec())
+        .on("code", fixtures::code(wrong))
+        .on(
+            "extend",
+            json!({ "test_cases": [
+                { "name": "exactly_18", "input": { "age": 18 }, "expected": true, "check": "equals" }
+            ]}),
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, false, true);
+    let run = env.run(&["evolve", "is a person aged 30 an adult"]).await;
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("case extra_exactly_18 not added: the code and the overseer disagree"),
+        "{}",
+        run.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_boundary_case_with_a_consensus_replaces_code_that_is_wrong_there() {
+    // As above, but consensus is on: three fresh implementations write `>=`, agree with the
+    // overseer's new case, and one of them replaces the wrong code.
+    let wrong = "def is_adult(age: int) -> bool:\n    return age > 18\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", adult_spec())
+        .on("code", json!(null))
+        .on(
+            "extend",
+            json!({ "test_cases": [
+                { "name": "exactly_18", "input": { "age": 18 }, "expected": true, "check": "equals" }
+            ]}),
+        );
+    let mut script = script;
+    script.rules.retain(|r| r.stage.as_deref() != Some("code"));
+    let script = script.on_seq("code", vec![fixtures::code(wrong), fixtures::code(IS_ADULT)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, true);
+    let run = env.run(&["evolve", "--json", "is a person aged 30 an adult"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert!(o["code"].as_str().unwrap().contains("age >= 18"), "the consensus code is kept: {}", o["code"]);
+    assert_eq!(o["oracle"]["confirmed"], true, "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["agreeing"], 3, "{}", o["oracle"]);
+    // The samples were written without the overseer's expected values.
+    let samples = server.requests_for("code");
+    assert_eq!(samples.len(), 4, "the first attempt and three consensus samples");
+    for s in &samples[1..] {
+        assert!(!s.text.contains("is_adult(age=18)"), "{}", s.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consensus_corrects_a_wrong_expected_value_instead_of_failing_right_code() {
+    // The overseer expects 17 for 10 + 13; every implementation says 23, and so does the
+    // overseer's second derivation: the case is corrected, the first attempt is verified.
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"][1] = json!({ "name": "teen", "input": { "a": 10, "b": 13 }, "expected": 17, "check": "equals" });
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code(ADD))
+        .on("review", json!({ "cases": [{ "name": "teen", "work": "10 + 13 = 23", "result": 23 }] }));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["corrected"], json!(["teen: 17 -> 23"]), "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["agreeing"], 4);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 1, "right code is not failed: {}", o["attempts"]);
+    let teen = o["spec"]["test_cases"].as_array().unwrap().iter().find(|c| c["name"] == "teen").cloned().unwrap();
+    assert_eq!(teen["expected"], 23);
+    // The consensus samples never saw the overseer's 17.
+    for s in &server.requests_for("code")[1..] {
+        assert!(!s.text.contains("17"), "{}", s.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consensus_drops_a_case_the_overseer_cannot_confirm() {
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"][1] = json!({ "name": "teen", "input": { "a": 10, "b": 13 }, "expected": 17, "check": "equals" });
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code(ADD))
+        .on("review", json!({ "cases": [{ "name": "teen", "work": "I still think 17", "result": 17 }] }));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["dropped"], json!(["teen"]), "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 1);
+    assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "teen"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_consensus_leaves_the_cases_to_the_review() {
+    // The three samples all differ: no group of three, so the old review decides (and the
+    // ladder goes on with the case it confirmed).
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"][1] = json!({ "name": "teen", "input": { "a": 10, "b": 13 }, "expected": 17, "check": "equals" });
+    let mut script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("review", json!({ "cases": [{ "name": "teen", "result": 17 }] }));
+    script = script.on_seq(
+        "code",
+        vec![
+            fixtures::code(ADD),
+            fixtures::code("def add(a: int, b: int) -> int:\n    return a - b\n"),
+            fixtures::code("def add(a: int, b: int) -> int:\n    return a * b\n"),
+            fixtures::code("def add(a: int, b: int) -> int:\n    return 0\n"),
+            fixtures::code(ADD),
+        ],
+    );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    assert!(
+        run.stdout.contains("no consensus (2 of 4 implementations agree at most)")
+            || run.stdout.contains("no consensus (1 of 4"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(server.requests_for("review").len(), 1, "the review decides instead");
+}
