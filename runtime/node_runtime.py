@@ -6,6 +6,7 @@ Each run gets its own channel to the evolver (a socket pair on the fd named by
 CODE_EVOLVER_TOOL_FD); the request and the answer are one JSON object each, on one line.
 """
 
+import inspect
 import json
 import os
 import socket
@@ -52,6 +53,34 @@ def call_tool(name: str, prompt: str, **kwargs) -> str:
     return answer.get("result", "")
 
 
+def _arguments(function, args: dict) -> dict:
+    """The prototype's nodes read `{"description": ...}` (or one named input beside it): keys the
+    function does not take are dropped, and when exactly one required parameter is missing and
+    exactly one key is unknown, that key's value fills it. Anything else goes to the call as it is,
+    so Python's own error names what is wrong."""
+    try:
+        params = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return args
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return args
+    known = {k: v for k, v in args.items() if k in params}
+    unknown = [k for k in args if k not in params]
+    missing = [
+        name
+        for name, p in params.items()
+        if name not in known and p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if not unknown:
+        return args
+    if len(missing) == 1 and len(unknown) == 1:
+        known[missing[0]] = args[unknown[0]]
+        return known
+    if not missing:
+        return known
+    return args
+
+
 def serve(function) -> None:
     """The node contract, owned by the engine: the named arguments as a JSON object on stdin;
     `{"result": ...}` on stdout, or `{"error": "..."}` and exit code 1."""
@@ -59,7 +88,7 @@ def serve(function) -> None:
         args = json.load(sys.stdin)
         if not isinstance(args, dict):
             raise TypeError("the input must be a JSON object of named arguments")
-        out = {"result": function(**args)}
+        out = {"result": function(**_arguments(function, args))}
     except Exception as error:  # pylint: disable=broad-exception-caught
         print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
         sys.exit(1)

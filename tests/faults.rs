@@ -207,7 +207,8 @@ async fn the_prototypes_config_shape_is_accepted() {
     let run = env.run(&["evolve", "add 10 and 20"]).await;
     run.assert_ok();
     assert_eq!(run.result().as_deref(), Some("30"));
-    assert!(run.stderr.contains("`auto_evolution` section has no meaning here and is ignored"), "{}", run.all());
+    // The prototype's auto_evolution section is honoured now: no warning.
+    assert!(!run.stderr.contains("`auto_evolution` section"), "{}", run.all());
     assert_eq!(server.requests_for("code")[0].model, "codellama");
     assert_eq!(server.requests_for("classify")[0].model, "gemma3:1b");
     // A role the prototype did not name keeps its default model, on the prototype's base URL.

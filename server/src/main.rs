@@ -59,6 +59,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Re-run a saved node's cases on its current version.
+    Test { node: String },
+    /// Ask for faster versions of a saved node; a measurably faster one becomes current.
+    Optimize { node: String },
+    /// A version's quality score with its terms (correctness, speed, memory, the evaluator's verdict).
+    Evaluate {
+        node: String,
+        /// Default: the current version.
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an earlier version current again (default: the current one's parent).
+    Rollback { node: String, version: Option<i64> },
+    /// Delete a saved node, its versions and runs, and what memory learned from it.
+    Delete { node: String },
+    /// List (--dry-run) or re-evolve the nodes whose runs say they should (see auto_evolution).
+    EvolveDue {
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check every configured endpoint, the Python tools, the sandbox and the data dir.
     Status,
     /// The memory of verified solutions: search, stats, export, import, migrate, reembed.
@@ -159,6 +183,13 @@ enum MemoryCommand {
     },
     /// Re-embeds every artifact with the configured embedding model (after changing it).
     Reembed,
+    /// Deletes one artifact by id (see `memory search --json`).
+    Delete { id: String },
+    /// Deletes every artifact of a kind: spec, function, workflow, pattern, fix.
+    Clear {
+        #[arg(long)]
+        kind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -249,11 +280,19 @@ fn main() {
             Command::List { json } => cli::nodes::list(&global, json),
             Command::Show { node, json } => cli::nodes::show(&global, &node, json),
             Command::Status => cli::status::run(&global).await,
+            Command::Test { node } => cli::lifecycle::test(&global, &node).await,
+            Command::Optimize { node } => cli::lifecycle::optimize(&global, &node).await,
+            Command::Evaluate { node, version, json } => cli::lifecycle::evaluate(&global, &node, version, json).await,
+            Command::Rollback { node, version } => cli::lifecycle::rollback(&global, &node, version),
+            Command::Delete { node } => cli::lifecycle::delete(&global, &node).await,
+            Command::EvolveDue { dry_run, json } => cli::lifecycle::evolve_due(&global, dry_run, json).await,
             Command::Memory { what } => match what {
                 MemoryCommand::Search { query, k, kind, json } => {
                     cli::memory::search(&global, &query.join(" "), k, kind, json).await
                 }
                 MemoryCommand::Stats => cli::memory::stats(&global).await,
+                MemoryCommand::Delete { id } => cli::memory::delete(&global, &id).await,
+                MemoryCommand::Clear { kind } => cli::memory::clear(&global, &kind).await,
                 MemoryCommand::Export { file } => cli::memory::export(&global, &file).await,
                 MemoryCommand::Import { file } => cli::memory::import(&global, &file).await,
                 MemoryCommand::Migrate { to, target, collection, api_key } => {

@@ -1,5 +1,7 @@
 //! `code-evolver chat`: a REPL with history. Plain text evolves; commands: help, status, list,
-//! run, show, auto on|off, clear, quit (a leading `/` is accepted too).
+//! run, show, test, optimize, evaluate, rollback, delete, due, memory, auto on|off, clear, quit (a
+//! leading `/` is accepted too). With auto-evolution on, due nodes are re-evolved in the
+//! background every `check_interval_minutes`.
 
 use super::render::{Renderer, result_text, summary};
 use super::{EXIT_USAGE, Global};
@@ -16,7 +18,16 @@ Commands:
   list                 saved nodes
   show NODE            a node's spec, code, tests, versions and runs
   run NODE [JSON]      run a node, e.g.  run add-1a2b3c {\"a\": 1, \"b\": 2}
-  auto on|off          optimize evolved nodes automatically (now: {auto})
+  test NODE            re-run a node's cases
+  optimize NODE        ask for a faster version of a node
+  evaluate NODE        a node's quality score and its terms
+  rollback NODE [V]    make an earlier version current
+  delete NODE          delete a node and what memory learned from it
+  due                  the nodes due for re-evolution (and why)
+  evolve-due           re-evolve them now
+  memory delete ID     delete one memory artifact
+  memory clear KIND    delete every artifact of a kind (spec, function, workflow, pattern, fix)
+  auto on|off          re-evolve due nodes in the background (now: {auto})
   clear                clear the screen
   quit                 leave (also exit, q, Ctrl-D)
 Ctrl-C cancels a running evolve.";
@@ -36,7 +47,10 @@ pub async fn run(global: &Global) -> i32 {
     let history = global.data_dir().join("chat_history.txt");
     let _ = std::fs::create_dir_all(global.data_dir());
     let _ = editor.load_history(&history);
-    let mut auto = evolver.config().pipeline.optimize.iterations > 0;
+    let evolver = std::sync::Arc::new(evolver);
+    let optimize = evolver.config().pipeline.optimize.iterations > 0;
+    let mut auto = evolver.config().auto_evolution.enabled;
+    let mut background = auto.then(|| background_loop(evolver.clone()));
     super::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     println!("code-evolver chat — type a task, or `help`.");
     loop {
@@ -81,22 +95,96 @@ pub async fn run(global: &Global) -> i32 {
                 super::nodes::show(global, rest, false);
             }
             "run" if !rest.is_empty() => run_node(&evolver, rest).await,
+            "test" if !rest.is_empty() => {
+                super::lifecycle::test(global, rest).await;
+            }
+            "optimize" if !rest.is_empty() => {
+                super::lifecycle::optimize(global, rest).await;
+            }
+            "evaluate" if !rest.is_empty() => {
+                super::lifecycle::evaluate(global, rest, None, false).await;
+            }
+            "rollback" if !rest.is_empty() => {
+                let (node, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                match version.trim().trim_start_matches('v') {
+                    "" => super::lifecycle::rollback(global, node, None),
+                    v => match v.parse::<i64>() {
+                        Ok(v) => super::lifecycle::rollback(global, node, Some(v)),
+                        Err(_) => {
+                            println!("usage: rollback NODE [VERSION]");
+                            EXIT_USAGE
+                        }
+                    },
+                };
+            }
+            "delete" if !rest.is_empty() => {
+                super::lifecycle::delete(global, rest).await;
+            }
+            "due" => {
+                super::lifecycle::evolve_due(global, true, false).await;
+            }
+            "evolve-due" => {
+                super::lifecycle::evolve_due(global, false, false).await;
+            }
+            "memory" => match rest.split_once(char::is_whitespace).map(|(a, b)| (a, b.trim())) {
+                Some(("delete", id)) => {
+                    super::memory::delete(global, id).await;
+                }
+                Some(("clear", kind)) => {
+                    super::memory::clear(global, kind.trim_start_matches("--kind").trim()).await;
+                }
+                _ => println!("usage: memory delete ID | memory clear KIND"),
+            },
             "auto" => match rest {
                 "on" => {
                     auto = true;
-                    println!("auto-optimization on");
+                    background.get_or_insert_with(|| background_loop(evolver.clone()));
+                    println!(
+                        "auto-evolution on: due nodes are re-evolved every {} min",
+                        evolver.config().auto_evolution.check_interval_minutes
+                    );
                 }
                 "off" => {
                     auto = false;
-                    println!("auto-optimization off");
+                    if let Some(cancel) = background.take() {
+                        cancel.cancel();
+                    }
+                    println!("auto-evolution off");
                 }
                 _ => println!("auto is {}; use `auto on` or `auto off`", if auto { "on" } else { "off" }),
             },
-            "show" | "run" => println!("usage: {word} NODE{}", if word == "run" { " [JSON]" } else { "" }),
-            _ => evolve(&evolver, text, auto).await,
+            "show" | "run" | "test" | "optimize" | "evaluate" | "rollback" | "delete" => {
+                println!("usage: {word} NODE{}", if word == "run" { " [JSON]" } else { "" })
+            }
+            _ => evolve(&evolver, text, optimize).await,
         }
     }
     0
+}
+
+/// Re-evolves due nodes every `check_interval_minutes` until the returned token is cancelled;
+/// each change is one line.
+fn background_loop(evolver: std::sync::Arc<Evolver>) -> CancellationToken {
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        let every = std::time::Duration::from_secs_f64(evolver.config().auto_evolution.check_interval_minutes * 60.0);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            match evolver.evolve_due(false, crate::pipeline::events::discard(), token.clone()).await {
+                Ok((_, done, _)) => {
+                    for r in done.into_iter().flatten() {
+                        println!("\n[auto-evolution] {} v{}: {}", r.node_id, r.from_version, r.outcome);
+                    }
+                }
+                Err(e) => println!("\n[auto-evolution] {e}"),
+            }
+        }
+    });
+    stop
 }
 
 fn cancel_on_ctrl_c() -> (CancellationToken, tokio::task::JoinHandle<()>) {

@@ -354,3 +354,47 @@ pub async fn reembed(global: &Global) -> i32 {
         }
     }
 }
+
+/// `memory delete ID`: one artifact; an unknown id is refused (exit 2), nothing else changes.
+pub async fn delete(global: &Global, id: &str) -> i32 {
+    let memory = match open(global) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    match memory.store().delete(id).await {
+        Ok(true) => {
+            println!("deleted artifact {id}");
+            0
+        }
+        Ok(false) => {
+            eprintln!("error: no artifact with id `{id}` (ids are shown by `memory search --json`)");
+            EXIT_USAGE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// `memory clear --kind K`: every artifact of one kind (the prototype's `clear_rag`, by kind).
+pub async fn clear(global: &Global, kind: &str) -> i32 {
+    let Some(kind) = ArtifactKind::parse(kind) else {
+        eprintln!("error: --kind {kind}: give spec, function, workflow, pattern or fix");
+        return EXIT_USAGE;
+    };
+    let memory = match open(global) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    match memory.forget_where(|a| a.kind == kind).await {
+        Ok(n) => {
+            println!("deleted {n} {} artifact(s)", kind.as_str());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod bench_memory;
 pub mod bench_sandbox;
 pub mod chat;
 pub mod evolve;
+pub mod lifecycle;
 pub mod memory;
 pub mod nodes;
 pub mod render;

@@ -30,12 +30,12 @@ pub fn list(global: &Global, json: bool) -> i32 {
         }
         Ok(nodes) => {
             println!(
-                "{:<28} {:<15} {:>4} {:>7} {:>6} {:>8} {:>5}  {:<23} task",
-                "node", "kind", "ver", "tests", "score", "mutants", "runs", "updated"
+                "{:<28} {:<15} {:>4} {:>7} {:>6} {:>8} {:>5} {:>5}  {:<23} task",
+                "node", "kind", "ver", "tests", "score", "mutants", "runs", "ok", "updated"
             );
             for n in nodes {
                 println!(
-                    "{:<28} {:<15} {:>4} {:>7} {:>6} {:>8} {:>5}  {:<23} {}",
+                    "{:<28} {:<15} {:>4} {:>7} {:>6} {:>8} {:>5} {:>5}  {:<23} {}",
                     n.id,
                     n.kind,
                     n.current_version,
@@ -43,6 +43,7 @@ pub fn list(global: &Global, json: bool) -> i32 {
                     n.score.map(|s| format!("{s:.2}×")).unwrap_or_else(|| "-".into()),
                     n.mutation_score.map(|s| format!("{:.0}%", s * 100.0)).unwrap_or_else(|| "-".into()),
                     n.runs,
+                    n.success_rate.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
                     format_unix(n.updated_at),
                     n.task
                 );
@@ -95,6 +96,36 @@ pub fn show(global: &Global, node: &str, json: bool) -> i32 {
             format_unix(v.created_at),
             if v.change.is_empty() { String::new() } else { format!(" · {}", v.change) }
         );
+    }
+    if !detail.stats.is_empty() {
+        println!("\nreal use (runs outside tests):");
+        for st in &detail.stats {
+            println!(
+                "  v{:<3} {} run(s) · {:.0}% ok · p50 {} · p95 {} · peak {}",
+                st.version,
+                st.runs,
+                st.success_rate.unwrap_or(0.0) * 100.0,
+                st.p50_ms.map(|ms| format!("{ms:.1} ms")).unwrap_or_else(|| "-".into()),
+                st.p95_ms.map(|ms| format!("{ms:.1} ms")).unwrap_or_else(|| "-".into()),
+                st.peak_rss_kb.map(|kb| format!("{:.1} MB", kb as f64 / 1024.0)).unwrap_or_else(|| "-".into())
+            );
+        }
+        if let Ok(reg) = registry(global)
+            && let Ok(points) = reg.latency_points(&detail.id, 60)
+            && points.len() > 1
+        {
+            let (lo, hi) = points
+                .iter()
+                .filter(|p| p.2)
+                .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+            println!(
+                "  latency over the last {} runs (oldest first; ✗ failed): {}  [{:.1} … {:.1} ms]",
+                points.len(),
+                crate::registry::sparkline(&points),
+                if lo == f64::MAX { 0.0 } else { lo },
+                if hi == f64::MIN { 0.0 } else { hi }
+            );
+        }
     }
     let current = detail.versions.iter().find(|v| v.version == detail.current_version);
     if let Some(m) = current

@@ -16,6 +16,40 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub editor: EditorConfig,
     pub memory: MemoryConfig,
+    pub auto_evolution: AutoEvolutionConfig,
+}
+
+/// Nodes that keep evolving (the prototype's `auto_evolution` section, same keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoEvolutionConfig {
+    /// The background loop in the language server and the chat REPL (`evolve-due` works either way).
+    pub enabled: bool,
+    /// A node is due when its recent success rate or latency is this much worse (0.15 = 15%)
+    /// than before.
+    pub performance_threshold: f64,
+    /// Real runs of the current version before its figures count.
+    pub min_runs_before_evolution: u32,
+    pub check_interval_minutes: f64,
+    /// Versions kept per node at most; beyond, the worst are pruned (lineage of the current kept).
+    pub max_versions_per_node: u32,
+    pub keep_best_n_versions: u32,
+    /// Temperature of the first re-evolution attempt.
+    pub mutation_temperature: f32,
+}
+
+impl Default for AutoEvolutionConfig {
+    fn default() -> Self {
+        AutoEvolutionConfig {
+            enabled: false,
+            performance_threshold: 0.15,
+            min_runs_before_evolution: 3,
+            check_interval_minutes: 60.0,
+            max_versions_per_node: 10,
+            keep_best_n_versions: 3,
+            mutation_temperature: 0.7,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

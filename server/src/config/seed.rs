@@ -7,7 +7,6 @@ use serde_yaml_ng::{Mapping, Value};
 
 /// Prototype sections that have no counterpart; ignored with a warning instead of an error.
 const IGNORED_SEED_SECTIONS: &[&str] = &[
-    "auto_evolution",
     "quality_evaluation",
     "registry",
     "nodes",

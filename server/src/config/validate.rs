@@ -165,6 +165,19 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
             ));
         }
     }
+    let a = &config.auto_evolution;
+    if !(0.0..1.0).contains(&a.performance_threshold) {
+        return Err(c.fail("auto_evolution.performance_threshold", "must be at least 0 and below 1".into()));
+    }
+    if a.max_versions_per_node < 1 || a.keep_best_n_versions < 1 || a.keep_best_n_versions > a.max_versions_per_node {
+        return Err(c.fail(
+            "auto_evolution.keep_best_n_versions",
+            "needs 1 <= keep_best_n_versions <= max_versions_per_node".into(),
+        ));
+    }
+    if a.check_interval_minutes.is_nan() || a.check_interval_minutes <= 0.0 {
+        return Err(c.fail("auto_evolution.check_interval_minutes", "must be above 0".into()));
+    }
     let m = &config.pipeline.mutation;
     if !(0.0..=1.0).contains(&m.min_score) {
         return Err(c.fail("pipeline.mutation.min_score", "must be between 0 and 1".into()));

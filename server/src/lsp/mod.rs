@@ -3,6 +3,7 @@
 //! `$/progress`, its results into `workspace/applyEdit`, linter findings into diagnostics.
 //! One file per LSP method in `methods/`.
 
+mod auto_evolve;
 pub mod document;
 mod edits;
 mod jobs;
@@ -144,7 +145,12 @@ impl LanguageServer for EvolverServer {
     async fn initialized(&self, _: InitializedParams) {
         // A bad configuration or a missing Python is said at once, not at the first request.
         match self.state.engine().await {
-            Ok(_) => self.state.client.log_message(MessageType::INFO, "code-evolver language server ready").await,
+            Ok(engine) => {
+                if engine.config().auto_evolution.enabled {
+                    auto_evolve::start(self.state.clone());
+                }
+                self.state.client.log_message(MessageType::INFO, "code-evolver language server ready").await
+            }
             Err(e) => self.state.show_error(format!("code-evolver cannot start its engine: {e}")).await,
         }
     }

@@ -2,7 +2,7 @@
 //! report of the last job — all from the engine's outcome or the registry, never made up.
 
 use crate::pipeline::evolver::EvolveOutcome;
-use crate::registry::{NodeDetail, VersionRow};
+use crate::registry::{NodeDetail, VersionRow, VersionStats};
 
 fn speed(score: Option<f64>) -> String {
     match score {
@@ -31,12 +31,20 @@ pub fn header_text(outcome: &EvolveOutcome) -> String {
     parts.join(" · ")
 }
 
-/// "3/3 tests pass · 1.8× faster · 2.1 MB" for one stored version.
-pub fn lens_title(v: &VersionRow) -> String {
+/// "3/3 tests pass · 1.8× faster · 2.1 MB · 12 runs, 100% ok, p50 4.1 ms" for one stored version.
+pub fn lens_title(v: &VersionRow, use_stats: Option<&VersionStats>) -> String {
     let mut parts = vec![format!("{}/{} tests pass", v.tests_passed, v.tests_total)];
     parts.extend(v.mutation_score.map(|s| format!("kill {:.0}% of mutants", s * 100.0)));
     parts.push(speed(v.score));
     parts.extend(megabytes(v.peak_rss_kb.map(|k| k as f64)));
+    if let Some(st) = use_stats {
+        parts.push(format!(
+            "{} runs, {:.0}% ok, p50 {:.1} ms",
+            st.runs,
+            st.success_rate.unwrap_or(0.0) * 100.0,
+            st.p50_ms.unwrap_or(0.0)
+        ));
+    }
     parts.join(" · ")
 }
 
@@ -49,11 +57,11 @@ pub fn hover_markdown(node: &NodeDetail, shown_version: i64) -> String {
             node.current_version
         ));
     }
-    md.push_str("| version | from | origin | model | tests | per call | peak RSS | change |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| version | from | origin | model | tests | per call | peak RSS | real runs | change |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for v in &node.versions {
         md.push_str(&format!(
-            "| v{} | {} | {} | {} | {}/{} | {} | {} | {} |\n",
+            "| v{} | {} | {} | {} | {}/{} | {} | {} | {} | {} |\n",
             v.version,
             v.parent_version.map(|p| format!("v{p}")).unwrap_or_else(|| "—".into()),
             v.origin,
@@ -62,6 +70,17 @@ pub fn hover_markdown(node: &NodeDetail, shown_version: i64) -> String {
             v.tests_total,
             v.per_call_ns.map(format_ns).unwrap_or_else(|| "—".into()),
             megabytes(v.peak_rss_kb.map(|k| k as f64)).unwrap_or_else(|| "—".into()),
+            node.stats
+                .iter()
+                .find(|s| s.version == v.version)
+                .map(|s| format!(
+                    "{}, {:.0}% ok, p50 {:.1} ms, p95 {:.1} ms",
+                    s.runs,
+                    s.success_rate.unwrap_or(0.0) * 100.0,
+                    s.p50_ms.unwrap_or(0.0),
+                    s.p95_ms.unwrap_or(0.0)
+                ))
+                .unwrap_or_else(|| "—".into()),
             v.change.replace('|', "\\|").replace('\n', " "),
         ));
     }

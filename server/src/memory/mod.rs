@@ -250,6 +250,33 @@ impl Memory {
         self.store.upsert(&items).await
     }
 
+    /// Deletes the artifacts `matching` selects (ids collected first, then deleted one by one);
+    /// returns how many went.
+    pub async fn forget_where(&self, matching: impl Fn(&Artifact) -> bool) -> MemoryResult<usize> {
+        let mut ids = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = self.store.iterate(cursor, 512).await?;
+            ids.extend(page.into_iter().filter(|(a, _)| matching(a)).map(|(a, _)| a.id));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut removed = 0;
+        for id in ids {
+            if self.store.delete(&id).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Artifacts learned from a node (their lineage names it).
+    pub async fn forget_node(&self, node_id: &str) -> MemoryResult<usize> {
+        self.forget_where(|a| a.payload.lineage.get("node_id").and_then(Value::as_str) == Some(node_id)).await
+    }
+
     /// The `k` stored artifacts most similar to `text`.
     pub async fn similar(&self, text: &str, k: usize, filter: &Filter) -> MemoryResult<Vec<Hit>> {
         if self.store.count().await? == 0 {

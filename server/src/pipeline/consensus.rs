@@ -65,14 +65,23 @@ pub struct Adjudication {
     pub report: OracleReport,
 }
 
-/// One implementation's behaviour: each case's returned value, None when it raised or gave
-/// nothing (which never agrees with anything).
-type Behaviour = Vec<Option<Value>>;
+/// What one implementation did on one input. Two that both raise agree (the input is one the
+/// task does not define, whatever the overseer expected); one that gave nothing (killed, timed
+/// out) agrees with nothing.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Returned(Value),
+    Raised,
+    Nothing,
+}
+
+type Behaviour = Vec<Outcome>;
 
 fn same_behaviour(a: &Behaviour, b: &Behaviour) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| match (x, y) {
-            (Some(x), Some(y)) => close(x, y) && close(y, x),
+            (Outcome::Returned(x), Outcome::Returned(y)) => close(x, y) && close(y, x),
+            (Outcome::Raised, Outcome::Raised) => true,
             _ => false,
         })
 }
@@ -90,9 +99,24 @@ fn clusters(behaviours: &[Behaviour]) -> Vec<Vec<usize>> {
     groups
 }
 
-/// Whether a case's expected value can be disputed by what code returns.
+/// Whether a case can be disputed by what independent code does: any the overseer wrote. Only
+/// exact expectations can be re-derived and corrected; a "non-empty" or type check the
+/// consensus contradicts is dropped.
 fn disputable(case: &TestCase) -> bool {
-    !case.author && matches!(case.check, Check::Equals | Check::Approx | Check::Contains)
+    !case.author
+}
+
+fn correctable(case: &TestCase) -> bool {
+    matches!(case.check, Check::Equals | Check::Approx | Check::Contains)
+}
+
+/// Whether the group's outcome on a case contradicts the case.
+fn contradicts(case: &TestCase, outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Returned(v) => check(case.check, v, &case.expected).is_err(),
+        Outcome::Raised => true,
+        Outcome::Nothing => false,
+    }
 }
 
 pub async fn adjudicate(
@@ -148,11 +172,12 @@ pub async fn adjudicate(
                 .results
                 .into_iter()
                 .map(|r| match r {
-                    Some(CallResult::Returned(v)) => Some(v),
-                    _ => None,
+                    Some(CallResult::Returned(v)) => Outcome::Returned(v),
+                    Some(CallResult::Raised(_)) => Outcome::Raised,
+                    None => Outcome::Nothing,
                 })
                 .collect(),
-            Err(_) => vec![None; inputs.len()],
+            Err(_) => vec![Outcome::Nothing; inputs.len()],
         };
         behaviours.push(behaviour);
     }
@@ -162,14 +187,14 @@ pub async fn adjudicate(
         spec.test_cases
             .iter()
             .zip(&behaviours[g[0]])
-            .filter(|(case, value)| value.as_ref().is_some_and(|v| check(case.check, v, &case.expected).is_ok()))
+            .filter(|(case, outcome)| !contradicts(case, outcome) && **outcome != Outcome::Nothing)
             .count()
     };
     let Some(best) = groups.iter().filter(|g| g.len() == groups[0].len()).max_by_key(|g| agreement(g)) else {
         return Ok(None);
     };
     let mut report = OracleReport { implementations: codes.len(), agreeing: best.len(), ..Default::default() };
-    if best.len() < settings.min_agree as usize || behaviours[best[0]].iter().any(Option::is_none) {
+    if best.len() < settings.min_agree as usize || behaviours[best[0]].iter().all(|o| *o == Outcome::Raised) {
         ctx.emit(
             super::events::Stage::Tests,
             percent,
@@ -182,9 +207,7 @@ pub async fn adjudicate(
         .test_cases
         .iter()
         .zip(values)
-        .filter(|(case, value)| {
-            disputable(case) && value.as_ref().is_some_and(|v| check(case.check, v, &case.expected).is_err())
-        })
+        .filter(|(case, outcome)| disputable(case) && contradicts(case, outcome))
         .map(|(case, _)| case)
         .collect();
     // The failing code itself, when it is one of the agreeing group, is the one kept.
@@ -195,14 +218,24 @@ pub async fn adjudicate(
         ctx.emit(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
         return Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report }));
     }
-    let derived = rederive(ctx, task, spec, &disputed, percent).await?;
+    // Only cases with an exact expected value, where the group returned one, can be re-derived.
+    let index_of = |case: &TestCase| spec.test_cases.iter().position(|c| c.name == case.name).expect("from the spec");
+    let rederivable: Vec<&TestCase> = disputed
+        .iter()
+        .copied()
+        .filter(|case| correctable(case) && matches!(values[index_of(case)], Outcome::Returned(_)))
+        .collect();
+    let derived = rederive(ctx, task, spec, &rederivable, percent).await?;
     for case in &disputed {
-        let index = spec.test_cases.iter().position(|c| c.name == case.name).expect("from the spec");
-        let consensus = values[index].clone().expect("checked above");
+        let consensus = match &values[index_of(case)] {
+            Outcome::Returned(v) => Some(v.clone()),
+            _ => None,
+        };
         let rederived = derived.iter().find(|(n, _)| *n == case.name).map(|(_, v)| v);
-        let consensus_case = TestCase { expected: consensus.clone(), ..(*case).clone() };
-        match rederived {
-            Some(now) if agrees(&consensus_case, now) || close(&consensus, now) => {
+        match (consensus, rederived) {
+            (Some(consensus), Some(now))
+                if agrees(&TestCase { expected: consensus.clone(), ..(*case).clone() }, now) || close(&consensus, now) =>
+            {
                 report.corrected.push(format!(
                     "{}: {} -> {}",
                     case.name,
@@ -240,16 +273,19 @@ mod tests {
 
     #[test]
     fn implementations_that_return_the_same_form_one_group() {
-        let b = |v: Vec<Value>| v.into_iter().map(Some).collect::<Behaviour>();
+        let b = |v: Vec<Value>| v.into_iter().map(Outcome::Returned).collect::<Behaviour>();
         let behaviours = vec![
             b(vec![json!(30), json!(23)]),
             b(vec![json!(30), json!(23.0)]),
             b(vec![json!(30), json!(17)]),
             b(vec![json!(30), json!(23)]),
-            vec![Some(json!(30)), None],
+            vec![Outcome::Returned(json!(30)), Outcome::Nothing],
+            vec![Outcome::Returned(json!(30)), Outcome::Raised],
+            vec![Outcome::Returned(json!(30)), Outcome::Raised],
         ];
         let groups = clusters(&behaviours);
         assert_eq!(groups[0], vec![0, 1, 3]);
-        assert_eq!(groups.len(), 3, "a raised call agrees with nothing");
+        assert_eq!(groups[1], vec![5, 6], "two that raise on the same input agree");
+        assert_eq!(groups.len(), 4, "one that gave nothing agrees with nothing");
     }
 }

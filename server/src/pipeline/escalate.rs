@@ -56,8 +56,10 @@ pub struct Job<'a> {
     /// Where the ladder starts (complex algorithms start higher).
     pub start_rung: usize,
     pub limits: &'a NodeLimits,
-    /// Related verified code to adapt (from memory).
+    /// Related verified code to adapt (from memory, or the node's current version).
     pub template: Option<&'a str>,
+    /// The first rung's temperature, when not the ladder's (auto-evolution's mutation temperature).
+    pub first_temperature: Option<f32>,
 }
 
 /// Whether a rung sees the overseer's requirements and plan. Not when the same model wrote them:
@@ -74,7 +76,7 @@ fn show_plan(ctx: &Ctx<'_>, spec: &Spec, rung: &crate::llm::router::RoleRoute) -
 }
 
 pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
-    let Job { task, start_rung, limits, template, .. } = *job;
+    let Job { task, start_rung, limits, template, first_temperature, .. } = *job;
     let mut spec = job.spec.clone();
     let mut tests = job.tests.to_string();
     let mut reviewed = false;
@@ -136,7 +138,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         }
         let attempt = Attempt {
             role,
-            temperature: rung.temperature,
+            temperature: if i == 0 { first_temperature.unwrap_or(rung.temperature) } else { rung.temperature },
             repair,
             form,
             template,

@@ -404,6 +404,7 @@ impl Evolver {
             start_rung,
             limits: &limits,
             template: template.as_deref(),
+            first_temperature: None,
         };
         let generated = match reused {
             Some(v) => Ok(v),

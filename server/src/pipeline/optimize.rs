@@ -401,3 +401,32 @@ pub async fn optimize(
     );
     Ok(Optimized { code: best_code, node: best_node, report, accepted })
 }
+
+/// Whether `candidate` is no worse than `baseline` (two versions of one node): both timed
+/// alternately on the inputs of `spec`'s cases, as an optimization is; slower by at most
+/// `tolerance` (0.15 = 15%) or the measured noise, whichever is larger, and not much bigger in
+/// memory. Err(why) when they cannot be compared (a run failed, or their results differ).
+pub async fn no_worse(
+    ctx: &Ctx<'_>,
+    spec: &Spec,
+    baseline: &str,
+    candidate: &str,
+    limits: &NodeLimits,
+    tolerance: f64,
+) -> Result<Result<(bool, Comparison), String>, EvolveError> {
+    let settings = &ctx.config.pipeline.optimize;
+    let bench =
+        Bench { ctx, function: spec.function.name.clone(), run_ms: settings.run_ms.max(5), limits: limits.clone() };
+    let rule = Rule { min_speedup: 1.0, noise_factor: settings.noise_factor, max_memory_growth: settings.max_memory_growth };
+    let inputs: Vec<serde_json::Value> =
+        spec.test_cases.iter().map(|c| serde_json::Value::Object(c.input.clone())).collect();
+    let comparison = match bench.compare(baseline, candidate, &inputs, settings.runs.max(3), &rule).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    // Slower within the tolerance or the noise counts as no worse; so does memory within the rule's.
+    let tolerated = 1.0 / (1.0 + settings.noise_factor * comparison.noise).max(1.0 + tolerance);
+    let memory_ok = (comparison.candidate_rss_kb as f64)
+        <= (comparison.baseline_rss_kb as f64) * (1.0 + settings.max_memory_growth);
+    Ok(Ok((comparison.speedup >= tolerated && memory_ok, comparison)))
+}

@@ -148,6 +148,10 @@ fn approx(actual: &Value, expected: &Value) -> bool {
 fn coerce(expected: &Value, actual: &Value) -> Value {
     if let Value::String(text) = expected {
         let lower = text.trim().to_lowercase();
+        // A small model writes Python's None as text.
+        if actual.is_null() && (lower == "none" || lower == "null") {
+            return Value::Null;
+        }
         if actual.is_boolean() && (lower == "true" || lower == "false") {
             return Value::Bool(lower == "true");
         }
@@ -423,6 +427,8 @@ mod tests {
         assert!(check(Check::Equals, &json!(true), &json!(1)).is_ok());
         assert!(check(Check::Equals, &json!(12.5), &json!("12.5")).is_ok());
         assert!(check(Check::Equals, &json!(false), &json!("False")).is_ok());
+        assert!(check(Check::Equals, &Value::Null, &json!("None")).is_ok());
+        assert!(check(Check::Equals, &json!("None"), &Value::Null).is_err());
         assert_eq!(check(Check::Equals, &json!(31), &json!(30)).unwrap_err(), "expected 30, got 31");
         // Large integers compare exactly.
         assert!(check(Check::Equals, &json!(9007199254740993_i64), &json!(9007199254740992_i64)).is_err());

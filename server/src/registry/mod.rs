@@ -1,8 +1,10 @@
 //! The node registry: every evolved node with its task, spec, tests, versions (with lineage) and
 //! every run's metrics, in SQLite (WAL) in the data dir.
 
+mod history;
 mod time;
 
+pub use history::{Point, UseFigures, VersionStats, sparkline};
 pub use time::format_unix;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -18,10 +20,12 @@ pub enum RegistryError {
     NotFound(String),
     #[error("`{0}` matches several nodes: {1}")]
     Ambiguous(String, String),
+    #[error("node {0} has no version {1} (see `code-evolver show {0}`)")]
+    NoVersion(String, i64),
 }
 
 pub struct Registry {
-    conn: Mutex<Connection>,
+    pub(crate) conn: Mutex<Connection>,
     path: String,
 }
 
@@ -57,6 +61,8 @@ pub struct NodeSummary {
     pub tests_total: i64,
     pub score: Option<f64>,
     pub mutation_score: Option<f64>,
+    /// Share of the current version's real runs that succeeded (None: no real run yet).
+    pub success_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +110,8 @@ pub struct NodeDetail {
     pub uses_tools: bool,
     pub versions: Vec<VersionRow>,
     pub runs: Vec<RunRow>,
+    /// Real use of each version (runs outside tests): success rate, latency, memory.
+    pub stats: Vec<VersionStats>,
 }
 
 pub struct RunMetrics<'a> {
@@ -201,7 +209,7 @@ impl Registry {
         Ok(Registry { conn: Mutex::new(conn), path: name })
     }
 
-    fn sql(&self, error: rusqlite::Error) -> RegistryError {
+    pub(crate) fn sql(&self, error: rusqlite::Error) -> RegistryError {
         RegistryError::Sql { path: self.path.clone(), error }
     }
 
@@ -238,8 +246,12 @@ impl Registry {
             params![id, task, kind, complexity, function_name, spec_json, tests, uses_tools, current.unwrap_or(0), t],
         )
         .map_err(|e| self.sql(e))?;
+        // After a rollback the current version is not the newest: new numbers follow the newest.
+        let newest: Option<i64> = tx
+            .query_row("SELECT MAX(version) FROM versions WHERE node_id = ?1", [id], |r| r.get(0))
+            .map_err(|e| self.sql(e))?;
         let mut parent = current;
-        let mut version = current.unwrap_or(0);
+        let mut version = newest.or(current).unwrap_or(0);
         for v in versions {
             version += 1;
             tx.execute(
@@ -296,7 +308,9 @@ impl Registry {
                 "SELECT n.id, n.task, n.kind, n.function_name, n.current_version,
                     (SELECT COUNT(*) FROM versions v WHERE v.node_id = n.id),
                     (SELECT COUNT(*) FROM runs r WHERE r.node_id = n.id),
-                    n.updated_at, v.tests_passed, v.tests_total, v.score, v.mutation_score
+                    n.updated_at, v.tests_passed, v.tests_total, v.score, v.mutation_score,
+                    (SELECT AVG(r.ok) FROM runs r WHERE r.node_id = n.id AND r.version = n.current_version
+                        AND r.purpose IN ('run', 'evolve', 'call', 'step', 'editor'))
                  FROM nodes n JOIN versions v ON v.node_id = n.id AND v.version = n.current_version
                  ORDER BY n.updated_at DESC, n.id",
             )
@@ -316,6 +330,7 @@ impl Registry {
                     tests_total: r.get(9)?,
                     score: r.get(10)?,
                     mutation_score: r.get(11)?,
+                    success_rate: r.get(12)?,
                 })
             })
             .map_err(|e| self.sql(e))?
@@ -415,6 +430,7 @@ impl Registry {
             .map_err(|e| self.sql(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.sql(e))?;
+        let stats = history::stats_with(&conn, &id).map_err(|e| self.sql(e))?;
         Ok(NodeDetail {
             id,
             task,
@@ -429,6 +445,7 @@ impl Registry {
             uses_tools,
             versions,
             runs,
+            stats,
         })
     }
 }

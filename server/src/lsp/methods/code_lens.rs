@@ -25,7 +25,7 @@ pub async fn handle(state: &State, params: CodeLensParams) -> Result<Option<Vec<
         lenses.push(CodeLens {
             range: Range::new(at, at),
             command: Some(Command {
-                title: report::lens_title(version),
+                title: report::lens_title(version, node.stats.iter().find(|s| s.version == version.version)),
                 command: commands::SHOW_REPORT.into(),
                 arguments: Some(vec![json!({"node_id": node.id})]),
             }),

@@ -1,0 +1,58 @@
+//! The auto-evolution loop of the language server: when `auto_evolution.enabled`, every
+//! `check_interval_minutes` the due nodes are re-evolved as one background job (progress shown,
+//! cancellable like any job, never holding a request). The engine decides what is due and what
+//! is kept; this only schedules it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_lsp_server::ls_types::{MessageType, Uri};
+
+use super::{State, jobs};
+
+/// The first check waits this long after start (the editor is busy opening files then).
+const FIRST_CHECK: Duration = Duration::from_secs(60);
+
+pub fn start(state: Arc<State>) {
+    tokio::spawn(async move {
+        let mut wait = FIRST_CHECK;
+        loop {
+            tokio::time::sleep(wait).await;
+            let Ok(engine) = state.engine().await else { return };
+            let settings = engine.config().auto_evolution.clone();
+            if !settings.enabled {
+                return;
+            }
+            wait = Duration::from_secs_f64(settings.check_interval_minutes * 60.0);
+            let due = match engine.due_nodes() {
+                Ok(d) => d,
+                Err(e) => {
+                    state.client.log_message(MessageType::WARNING, format!("auto-evolution: {e}")).await;
+                    continue;
+                }
+            };
+            if due.is_empty() {
+                continue;
+            }
+            let uri: Uri = "untitled:code-evolver-auto-evolution".parse().expect("a valid URI");
+            let title = format!("auto-evolution: {} node(s) due", due.len());
+            let outcome = jobs::run(&state, &uri, title, move |job| async move {
+                let mut lines = Vec::new();
+                for d in &due {
+                    if job.cancel.is_cancelled() {
+                        break;
+                    }
+                    match engine.reevolve(d, job.events.clone(), job.cancel.clone()).await {
+                        Ok(r) => lines.push(format!("{} v{}: {}", r.node_id, r.from_version, r.outcome)),
+                        Err(e) => lines.push(format!("{}: {e}", d.node_id)),
+                    }
+                }
+                Ok(serde_json::json!({ "message": lines.join("; ") }))
+            })
+            .await;
+            if let Some(message) = outcome.as_ref().and_then(|v| v["message"].as_str()) {
+                state.client.log_message(MessageType::INFO, format!("auto-evolution: {message}")).await;
+            }
+        }
+    });
+}
