@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn the_plot_shows_slow_runs_high_and_failures_apart() {
         let points = vec![(1, 10.0, true), (1, 80.0, true), (1, 0.0, false), (2, 45.0, true)];
-        assert_eq!(sparkline(&points), "▁█✗▄");
+        assert_eq!(sparkline(&points), "▁█✗▅");
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(3.0));
     }
 }
