@@ -19,7 +19,7 @@ async fn chat_evolves_plain_text_and_answers_commands() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin
-        .write_all(b"help\nadd 10 and 20\nlist\nauto off\nauto\nshow add\nrun add {\"a\": 2, \"b\": 5}\nbogus-command-free text\nquit\n")
+        .write_all(b"help\nadd 10 and 20\nlist\nauto off\nauto\nshow add\nrun add {\"a\": 2, \"b\": 5}\ntools\ndue\ntest add\nbogus-command-free text\nquit\n")
         .await
         .unwrap();
     drop(stdin);
@@ -30,7 +30,11 @@ async fn chat_evolves_plain_text_and_answers_commands() {
     assert!(run.stdout.contains("auto on|off"), "help is shown:\n{}", run.all());
     assert!(run.stdout.contains("RESULT: 30"), "plain text evolves:\n{}", run.all());
     assert!(run.stdout.contains("add-"), "list shows the node:\n{}", run.all());
-    assert!(run.stdout.contains("auto-optimization off"), "{}", run.all());
+    // `auto` switches the background auto-evolution, as the prototype's /auto did.
+    assert!(run.stdout.contains("auto-evolution off"), "{}", run.all());
+    assert!(run.stdout.contains("tool(s): configured tools, then verified nodes"), "{}", run.all());
+    assert!(run.stdout.contains("0 node(s) due"), "{}", run.all());
+    assert!(run.stdout.contains("v1: 4/4 tests pass"), "test works:\n{}", run.all());
     assert!(run.stdout.contains("auto is off"), "{}", run.all());
     assert!(run.stdout.contains("def add(a: int, b: int) -> int:"), "show works:\n{}", run.all());
     assert!(run.stdout.contains("RESULT: 7"), "run works:\n{}", run.all());

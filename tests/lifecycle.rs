@@ -13,7 +13,8 @@ use support::{TestEnv, base_config};
 const FIRST_WORD: &str = "def first_word(text: str) -> str:\n    return text.split()[0]\n";
 const FIXED: &str =
     "def first_word(text: str) -> str:\n    words = text.split()\n    return words[0] if words else \"\"\n";
-const FIXED_AGAIN: &str = "def first_word(text: str) -> str:\n    for word in text.split():\n        return word\n    return \"\"\n";
+const FIXED_AGAIN: &str =
+    "def first_word(text: str) -> str:\n    for word in text.split():\n        return word\n    return \"\"\n";
 
 fn spec() -> Value {
     json!({
@@ -72,7 +73,10 @@ async fn a_node_that_raises_in_use_is_re_evolved_pruned_and_rolled_back() {
     assert!(done.stdout.contains("v2 passes all 4 cases"), "{}", done.all());
     // The overseer derived the expected value without seeing the code or what it did.
     let review = &server.requests_for("review")[0].text;
-    assert!(review.contains("first_word(text=\"\")") && !review.contains("split()[0]") && !review.contains("IndexError"), "{review}");
+    assert!(
+        review.contains("first_word(text=\"\")") && !review.contains("split()[0]") && !review.contains("IndexError"),
+        "{review}"
+    );
     let fixed = env.run(&["run", &id, "--input", r#"{"text": ""}"#]).await;
     fixed.assert_ok();
     assert_eq!(fixed.result().as_deref(), Some(""), "{}", fixed.all());
@@ -103,7 +107,8 @@ async fn a_node_that_raises_in_use_is_re_evolved_pruned_and_rolled_back() {
     assert!(done.stdout.contains("pruned v2"), "{}", done.all());
     let show = env.run(&["show", &id, "--json"]).await;
     let detail: Value = serde_json::from_str(&show.stdout).unwrap();
-    let versions: Vec<i64> = detail["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    let versions: Vec<i64> =
+        detail["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [1, 3]);
     assert_eq!(detail["current_version"], 3);
 

@@ -83,6 +83,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The tools nodes can call: configured ones and verified nodes, ranked by fitness.
+    Tools {
+        #[command(subcommand)]
+        what: ToolsCommand,
+    },
     /// Check every configured endpoint, the Python tools, the sandbox and the data dir.
     Status,
     /// The memory of verified solutions: search, stats, export, import, migrate, reembed.
@@ -193,6 +198,25 @@ enum MemoryCommand {
 }
 
 #[derive(Subcommand)]
+enum ToolsCommand {
+    /// Every tool: configured ones, then verified nodes, with what was measured.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The tools that fit a text, ranked by fitness with its terms.
+    Search {
+        text: Vec<String>,
+        #[arg(short, long, default_value_t = 5)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One tool: what it does, how to call it, its tiers and measured figures.
+    Show { name: String },
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
     /// Evolve wall time against a zero-latency scripted model, and node run overhead.
     Engine {
@@ -253,6 +277,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// The auto-evolution due check on a registry of many nodes with run histories.
+    Due {
+        #[arg(long, default_value_t = 10_000)]
+        nodes: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }
 
 #[cfg(test)]
@@ -280,6 +311,11 @@ fn main() {
             Command::List { json } => cli::nodes::list(&global, json),
             Command::Show { node, json } => cli::nodes::show(&global, &node, json),
             Command::Status => cli::status::run(&global).await,
+            Command::Tools { what } => match what {
+                ToolsCommand::List { json } => cli::tools::list(&global, json).await,
+                ToolsCommand::Search { text, k, json } => cli::tools::search(&global, &text.join(" "), k, json).await,
+                ToolsCommand::Show { name } => cli::tools::show(&global, &name).await,
+            },
             Command::Test { node } => cli::lifecycle::test(&global, &node).await,
             Command::Optimize { node } => cli::lifecycle::optimize(&global, &node).await,
             Command::Evaluate { node, version, json } => cli::lifecycle::evaluate(&global, &node, version, json).await,
@@ -314,6 +350,9 @@ fn main() {
             }
             Command::Bench { what: BenchCommand::Lsp { requests } } => cli::bench_lsp::run(requests).await,
             Command::Bench { what: BenchCommand::Sandbox { runs } } => cli::bench_sandbox::run(runs).await,
+            Command::Bench { what: BenchCommand::Due { nodes, runs } } => {
+                cli::bench_due::run(&global, nodes, runs).await
+            }
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
                 cli::bench_embedded::run(&global, limit, no_smoke).await
             }

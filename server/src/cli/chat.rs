@@ -23,6 +23,7 @@ Commands:
   evaluate NODE        a node's quality score and its terms
   rollback NODE [V]    make an earlier version current
   delete NODE          delete a node and what memory learned from it
+  tools [TEXT]         the tools nodes can call; with TEXT, those that fit it, by fitness
   due                  the nodes due for re-evolution (and why)
   evolve-due           re-evolve them now
   memory delete ID     delete one memory artifact
@@ -119,6 +120,13 @@ pub async fn run(global: &Global) -> i32 {
             }
             "delete" if !rest.is_empty() => {
                 super::lifecycle::delete(global, rest).await;
+            }
+            "tools" => {
+                if rest.is_empty() {
+                    super::tools::list(global, false).await;
+                } else {
+                    super::tools::search(global, rest, 5, false).await;
+                }
             }
             "due" => {
                 super::lifecycle::evolve_due(global, true, false).await;

@@ -1,6 +1,7 @@
 //! The terminal door: thin commands over the engine; rendering lives in render.rs.
 
 pub mod bench;
+pub mod bench_due;
 pub mod bench_embedded;
 pub mod bench_humaneval;
 pub mod bench_lsp;
@@ -15,6 +16,7 @@ pub mod render;
 pub mod setup;
 pub mod smoke;
 pub mod status;
+pub mod tools;
 
 use crate::config::Config;
 use crate::pipeline::Evolver;

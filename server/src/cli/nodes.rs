@@ -114,10 +114,8 @@ pub fn show(global: &Global, node: &str, json: bool) -> i32 {
             && let Ok(points) = reg.latency_points(&detail.id, 60)
             && points.len() > 1
         {
-            let (lo, hi) = points
-                .iter()
-                .filter(|p| p.2)
-                .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+            let (lo, hi) =
+                points.iter().filter(|p| p.2).fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
             println!(
                 "  latency over the last {} runs (oldest first; ✗ failed): {}  [{:.1} … {:.1} ms]",
                 points.len(),

@@ -17,6 +17,45 @@ pub struct Config {
     pub editor: EditorConfig,
     pub memory: MemoryConfig,
     pub auto_evolution: AutoEvolutionConfig,
+    pub tool_fitness: ToolFitnessConfig,
+}
+
+/// How tools (configured ones and verified nodes) are ranked for a task: the prototype's fitness
+/// (similarity × 100, then points for declared tiers and measured figures), each term scaled by
+/// its weight here (0 turns a term off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolFitnessConfig {
+    pub similarity: f64,
+    /// Declared speed, cost and quality tiers.
+    pub tiers: f64,
+    /// Measured success rate of its calls (from 3 calls on).
+    pub success: f64,
+    /// Measured median latency.
+    pub latency: f64,
+    /// How often it was used.
+    pub usage: f64,
+    /// The tool's own `manual_weight`.
+    pub manual: f64,
+    /// Tools shown to the overseer for a task.
+    pub offered: usize,
+    /// Below this similarity a tool is not offered.
+    pub min_similarity: f64,
+}
+
+impl Default for ToolFitnessConfig {
+    fn default() -> Self {
+        ToolFitnessConfig {
+            similarity: 1.0,
+            tiers: 1.0,
+            success: 1.0,
+            latency: 1.0,
+            usage: 1.0,
+            manual: 1.0,
+            offered: 3,
+            min_similarity: 0.5,
+        }
+    }
 }
 
 /// Nodes that keep evolving (the prototype's `auto_evolution` section, same keys).
@@ -298,6 +337,8 @@ pub struct ToolConfig {
     pub tags: Vec<String>,
     pub llm: Option<LlmToolConfig>,
     pub executable: Option<ExecutableToolConfig>,
+    /// Added to the tool's fitness as it is (the prototype's `manual_weight`).
+    pub manual_weight: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

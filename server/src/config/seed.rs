@@ -173,6 +173,56 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
         }
         merge_into(root, "pipeline", pipeline);
     }
+    // The prototype's tools: `type` is our `kind`; keys with no counterpart are said, not fatal.
+    if let Some(Value::Mapping(tools)) = root.get_mut(s("tools")) {
+        for (name, tool) in tools.iter_mut() {
+            let name = name.as_str().unwrap_or("?").to_string();
+            let Value::Mapping(tool) = tool else { continue };
+            if let Some(kind) = tool.remove(s("type")) {
+                match kind.as_str() {
+                    Some("llm" | "executable") => {
+                        tool.entry(s("kind")).or_insert(kind);
+                    }
+                    other => {
+                        return Err(invalid(
+                            format!(
+                                "`tools.{name}.type`: `{}` tools are not supported here (llm, executable)",
+                                other.unwrap_or("?")
+                            ),
+                            &["tools", &name, "type"],
+                        ));
+                    }
+                }
+            }
+            if let Some(Value::Mapping(llm)) = tool.get_mut(s("llm")) {
+                // `tier` was the prototype's word for the role.
+                if let Some(tier) = llm.remove(s("tier")) {
+                    llm.entry(s("role")).or_insert(tier);
+                }
+                match llm.remove(s("endpoint")) {
+                    None | Some(Value::Null) => {}
+                    Some(url) => warnings.push(format!(
+                        "{}: `tools.{name}.llm.endpoint` ({}) is not used: the tool runs on its role's backend (configure that backend's endpoints)",
+                        layer.name,
+                        url.as_str().unwrap_or("?")
+                    )),
+                }
+            }
+            if let Some(Value::Mapping(exe)) = tool.get_mut(s("executable"))
+                && exe.remove(s("install_command")).is_some()
+            {
+                warnings.push(format!(
+                    "{}: `tools.{name}.executable.install_command` is not run: install the tool yourself",
+                    layer.name
+                ));
+            }
+            for key in ["track_usage", "input_schema", "code_template", "auto_fix", "openapi", "max_output_length"] {
+                if tool.remove(s(key)).is_some() {
+                    warnings.push(format!("{}: `tools.{name}.{key}` has no meaning here and is ignored", layer.name));
+                }
+            }
+        }
+    }
     for section in IGNORED_SEED_SECTIONS {
         if root.remove(s(section)).is_some() {
             warnings.push(format!(

@@ -234,7 +234,8 @@ pub async fn adjudicate(
         let rederived = derived.iter().find(|(n, _)| *n == case.name).map(|(_, v)| v);
         match (consensus, rederived) {
             (Some(consensus), Some(now))
-                if agrees(&TestCase { expected: consensus.clone(), ..(*case).clone() }, now) || close(&consensus, now) =>
+                if agrees(&TestCase { expected: consensus.clone(), ..(*case).clone() }, now)
+                    || close(&consensus, now) =>
             {
                 report.corrected.push(format!(
                     "{}: {} -> {}",
@@ -252,15 +253,17 @@ pub async fn adjudicate(
             }
         }
     }
-    // Verifying on fewer than two inputs says too little: then nothing changes, and the ladder
-    // goes on with the cases as they were.
+    // Nothing left to verify by: the cases stay as they are and the ladder goes on.
+    if adjusted.test_cases.is_empty() {
+        ctx.warn(super::events::Stage::Tests, percent, "consensus would leave no case: the cases stay as they are");
+        return Ok(None);
+    }
     if adjusted.test_cases.len() < 2 {
         ctx.warn(
             super::events::Stage::Tests,
             percent,
-            format!("consensus would leave {} case(s): the cases stay as they are", adjusted.test_cases.len()),
+            "one case left: the mutation check will ask the overseer for more before the node counts as verified",
         );
-        return Ok(None);
     }
     ctx.warn(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
     Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report }))

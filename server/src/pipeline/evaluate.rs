@@ -2,8 +2,8 @@
 //! for correctness, robustness, latency and memory in [0, 1]). It reads the task, the code and
 //! the measured figures; it only adds a term to the quality score and never overrides a test.
 
-use super::evolver::{Ctx, EvolveError};
 use super::events::Stage;
+use super::evolver::{Ctx, EvolveError};
 use super::schema;
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
@@ -36,7 +36,11 @@ pub fn schema() -> Value {
 }
 
 /// Ok((overall score, "verdict: notes")) from the evaluator, or Err(why there is none).
-pub async fn ask(ctx: &Ctx<'_>, detail: &NodeDetail, version: i64) -> Result<Result<(f64, String), String>, EvolveError> {
+pub async fn ask(
+    ctx: &Ctx<'_>,
+    detail: &NodeDetail,
+    version: i64,
+) -> Result<Result<(f64, String), String>, EvolveError> {
     let Some(row) = detail.versions.iter().find(|v| v.version == version) else {
         return Ok(Err(format!("no version {version}")));
     };

@@ -295,6 +295,7 @@ impl Evolver {
         cancel: &CancellationToken,
         events: &EventSink,
         stage: Stage,
+        caller: &str,
     ) -> Arc<dyn ToolHandler> {
         Arc::new(ToolCalls {
             config: self.config.clone(),
@@ -304,6 +305,9 @@ impl Evolver {
             cancel: cancel.clone(),
             events: events.clone(),
             stage,
+            registry: Some(self.registry.clone()),
+            depth: 0,
+            caller: caller.to_string(),
         })
     }
 
@@ -322,7 +326,7 @@ impl Evolver {
             self.config.limits.evolve_tokens,
             Duration::from_secs_f64(self.config.limits.evolve_time_s),
         ));
-        let tools = self.tool_handler(&budget, &cancel, &events, Stage::Verify);
+        let tools = self.tool_handler(&budget, &cancel, &events, Stage::Verify, "evolve");
         let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
         let ctx = Ctx {
             config: &self.config,
@@ -365,7 +369,8 @@ impl Evolver {
             None => recall::Recalled::default(),
         };
 
-        let spec = plan::plan(&ctx, &task, &classification, recalled.spec_hint.as_deref()).await?;
+        let offered = self.offered_tools(&ctx, &task).await;
+        let spec = plan::plan(&ctx, &task, &classification, recalled.spec_hint.as_deref(), &offered).await?;
         ctx.emit(
             Stage::Plan,
             20,
@@ -581,6 +586,35 @@ impl Evolver {
         })
     }
 
+    /// Verified nodes close enough in meaning to the task to be offered to the overseer as tools
+    /// (configured tools are always listed). Never fails the evolve: no offer instead.
+    async fn offered_tools(&self, ctx: &Ctx<'_>, task: &str) -> Vec<super::toolbox::RankedTool> {
+        let settings = &self.config.tool_fitness;
+        if settings.offered == 0 || ctx.memory.is_none() {
+            return Vec::new();
+        }
+        let mut ranked = match self.search_tools(task, settings.offered * 4).await {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.warn(Stage::Plan, 7, format!("no tools offered: {e}"));
+                return Vec::new();
+            }
+        };
+        ranked.retain(|r| r.tool.kind == "node" && r.similarity >= settings.min_similarity);
+        ranked.truncate(settings.offered);
+        if !ranked.is_empty() {
+            ctx.emit(
+                Stage::Plan,
+                7,
+                format!(
+                    "verified nodes offered as tools: {}",
+                    ranked.iter().map(|r| format!("{} ({:.0})", r.tool.name, r.fitness)).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+        ranked
+    }
+
     /// The mutation score of the verified node's tests, and more cases when it is too low.
     async fn strengthen(
         &self,
@@ -596,8 +630,10 @@ impl Evolver {
             return Ok((verified, None));
         };
         ctx.emit(Stage::Tests, 72, first.summary());
-        if first.score >= settings.min_score || !settings.extend {
-            if first.score < settings.min_score {
+        // Fewer than three cases (a consensus dropped wrong ones) are weak whatever the score.
+        let weak = first.score < settings.min_score || verified.spec.test_cases.len() < 3;
+        if !weak || !settings.extend {
+            if weak {
                 ctx.warn(Stage::Tests, 72, format!("weak tests: survivors {}", first.survivors.join("; ")));
             }
             return Ok((verified, Some(first)));

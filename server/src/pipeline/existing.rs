@@ -93,7 +93,7 @@ impl Evolver {
             reason: "an existing function".into(),
             by_keywords: false,
         };
-        let mut spec = plan::plan(ctx, &existing_task(f), &classification, None).await?;
+        let mut spec = plan::plan(ctx, &existing_task(f), &classification, None, &[]).await?;
         if spec.function.name != f.name {
             ctx.warn(
                 Stage::Plan,

@@ -149,7 +149,7 @@ impl Evolver {
             budget,
             cancel,
             events,
-            tools: Some(self.tool_handler(budget, cancel, events, Stage::Verify)),
+            tools: Some(self.tool_handler(budget, cancel, events, Stage::Verify, "auto-evolve")),
             memory: None,
         }
     }
@@ -232,7 +232,11 @@ impl Evolver {
             outcome: String::new(),
             pruned: Vec::new(),
         };
-        ctx.emit(Stage::Plan, 5, format!("node {} v{} is due: {}", detail.id, detail.current_version, due.reason.describe()));
+        ctx.emit(
+            Stage::Plan,
+            5,
+            format!("node {} v{} is due: {}", detail.id, detail.current_version, due.reason.describe()),
+        );
         let limits = self.node_limits(usize::from(detail.uses_tools), spec.test_cases.len() + MAX_NEW_CASES);
         let outcome = match &due.reason {
             DueReason::Raised { inputs, .. } => {
@@ -269,7 +273,8 @@ impl Evolver {
                     }
                 }
                 if result.cases_added.is_empty() {
-                    "the overseer derived no expected value for the failing inputs: nothing to evolve against".to_string()
+                    "the overseer derived no expected value for the failing inputs: nothing to evolve against"
+                        .to_string()
                 } else {
                     self.evolve_under(&ctx, &detail, &spec, extended, &limits, &mut result).await?
                 }
@@ -280,7 +285,10 @@ impl Evolver {
                 match report.1 {
                     Some(version) => {
                         result.version = Some(version);
-                        format!("a faster version v{version} ({:.2}×) replaces v{}", report.0.score, detail.current_version)
+                        format!(
+                            "a faster version v{version} ({:.2}×) replaces v{}",
+                            report.0.score, detail.current_version
+                        )
                     }
                     None => format!(
                         "no faster version: {}",
@@ -305,6 +313,7 @@ impl Evolver {
                 max_rss_kb: 0,
                 exit_code: None,
                 error: None,
+                caller: None,
             },
         )?;
         result.pruned = self.prune(&detail.id)?;
@@ -328,7 +337,9 @@ impl Evolver {
         let now = run_spec_tests(ctx, &extended, &detail.program, limits).await?;
         if now.all_passed() {
             self.save_spec_only(detail, &extended, &test_text)?;
-            return Ok("the current version passes the new cases (kept as cases): the failure came from elsewhere".into());
+            return Ok(
+                "the current version passes the new cases (kept as cases): the failure came from elsewhere".into()
+            );
         }
         let job = Job {
             task: &detail.task,
@@ -365,8 +376,9 @@ impl Evolver {
             Ok((true, _)) => {}
             Err(why) => ctx.warn(Stage::Optimize, 85, format!("not timed against the current version: {why}")),
         }
-        let mutation = mutation::measure(ctx, &detail.task, &verified.spec, &verified.code, limits, verified.report.wall_ms)
-            .await?;
+        let mutation =
+            mutation::measure(ctx, &detail.task, &verified.spec, &verified.code, limits, verified.report.wall_ms)
+                .await?;
         let version = self.registry().save(
             &detail.id,
             &detail.task,
@@ -447,9 +459,7 @@ impl Evolver {
         ranked.sort_by(|a, b| {
             let ra = a.tests_passed as f64 / a.tests_total.max(1) as f64;
             let rb = b.tests_passed as f64 / b.tests_total.max(1) as f64;
-            rb.total_cmp(&ra).then(
-                a.per_call_ns.unwrap_or(f64::MAX).total_cmp(&b.per_call_ns.unwrap_or(f64::MAX)),
-            )
+            rb.total_cmp(&ra).then(a.per_call_ns.unwrap_or(f64::MAX).total_cmp(&b.per_call_ns.unwrap_or(f64::MAX)))
         });
         keep.extend(ranked.iter().take(settings.keep_best_n_versions as usize).map(|v| v.version));
         // Oldest first among those not kept, until the node is within its limit.
@@ -611,9 +621,17 @@ impl Evolver {
                 name: name.into(),
                 value: ((f / t) / 2.0).clamp(0.0, 1.0),
                 weight: 0.2,
-                why: format!("{t:.0} {unit} against {f:.0} {unit} for v{} (0.5 = the same, 1 = twice as good)", first_version(&detail)),
+                why: format!(
+                    "{t:.0} {unit} against {f:.0} {unit} for v{} (0.5 = the same, 1 = twice as good)",
+                    first_version(&detail)
+                ),
             },
-            _ => QualityTerm { name: name.into(), value: 0.5, weight: 0.2, why: "not measured: counted as the first version's".into() },
+            _ => QualityTerm {
+                name: name.into(),
+                value: 0.5,
+                weight: 0.2,
+                why: "not measured: counted as the first version's".into(),
+            },
         };
         terms.push(ratio_term("speed", first.per_call_ns, row.per_call_ns, "ns per call"));
         terms.push(ratio_term(

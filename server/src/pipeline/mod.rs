@@ -28,6 +28,7 @@ pub mod spec;
 pub mod stub;
 pub mod tests;
 pub mod tool_calls;
+pub mod toolbox;
 pub mod verify;
 
 pub use events::{Event, EventSink, Level, Stage};

@@ -417,7 +417,8 @@ pub async fn no_worse(
     let settings = &ctx.config.pipeline.optimize;
     let bench =
         Bench { ctx, function: spec.function.name.clone(), run_ms: settings.run_ms.max(5), limits: limits.clone() };
-    let rule = Rule { min_speedup: 1.0, noise_factor: settings.noise_factor, max_memory_growth: settings.max_memory_growth };
+    let rule =
+        Rule { min_speedup: 1.0, noise_factor: settings.noise_factor, max_memory_growth: settings.max_memory_growth };
     let inputs: Vec<serde_json::Value> =
         spec.test_cases.iter().map(|c| serde_json::Value::Object(c.input.clone())).collect();
     let comparison = match bench.compare(baseline, candidate, &inputs, settings.runs.max(3), &rule).await? {

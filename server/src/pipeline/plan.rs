@@ -4,19 +4,31 @@
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
 use super::spec::{Classification, Spec, normalise_case_names};
+use super::toolbox::RankedTool;
 use super::{prompts, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 
-/// `reference`: a similar verified spec from memory, shown to the overseer.
+/// `reference`: a similar verified spec from memory, shown to the overseer. `offered`: saved
+/// nodes that fit the task, which the spec may call as tools.
 pub async fn plan(
     ctx: &Ctx<'_>,
     task: &str,
     classification: &Classification,
     reference: Option<&str>,
+    offered: &[RankedTool],
 ) -> Result<Spec, EvolveError> {
-    let known: Vec<String> = ctx.config.tools.keys().cloned().collect();
-    let tools = prompts::tools_text(&ctx.config.tools);
+    let mut known: Vec<String> = ctx.config.tools.keys().cloned().collect();
+    known.extend(offered.iter().map(|r| r.tool.name.clone()));
+    let mut tools = prompts::tools_text(&ctx.config.tools);
+    for r in offered {
+        tools.push_str(&format!(
+            "\n- {}: a verified function, {} — {}",
+            r.tool.name,
+            r.tool.signature.clone().unwrap_or_default(),
+            r.tool.description
+        ));
+    }
     let stub = super::stub::extract(ctx, task).await?;
     if let Some(stub) = &stub {
         ctx.emit(
@@ -79,14 +91,28 @@ pub async fn plan(
                 {
                     spec.tools.push("content_generator".into());
                 }
-                // And computations do not call writing tools, whatever a small model listed.
-                if !classification.kind.is_content() && !spec.tools.is_empty() {
+                // And computations do not call writing tools, whatever a small model listed; a
+                // verified node offered for the task is a computation and may stay.
+                let is_node = |t: &String| offered.iter().any(|r| &r.tool.name == t);
+                let writing: Vec<String> = spec.tools.iter().filter(|t| !is_node(t)).cloned().collect();
+                if !classification.kind.is_content() && !writing.is_empty() {
                     ctx.warn(
                         Stage::Plan,
                         14,
-                        format!("tools {} dropped: the task is computed, not written", spec.tools.join(", ")),
+                        format!("tools {} dropped: the task is computed, not written", writing.join(", ")),
                     );
-                    spec.tools.clear();
+                    spec.tools.retain(|t| is_node(t));
+                }
+                for r in offered.iter().filter(|r| spec.tools.contains(&r.tool.name)) {
+                    ctx.emit(Stage::Plan, 14, format!("the spec uses the verified node {} as a tool", r.tool.name));
+                    spec.tool_notes.insert(
+                        r.tool.name.clone(),
+                        format!(
+                            "call_tool(\"{}\", \"\", name=value, ...) runs the verified function {} and returns its result as JSON text (use json.loads)",
+                            r.tool.name,
+                            r.tool.signature.clone().unwrap_or_default()
+                        ),
+                    );
                 }
                 // Only a stub's examples are the author's, whatever the overseer's JSON says.
                 spec.test_cases.iter_mut().for_each(|c| c.author = false);

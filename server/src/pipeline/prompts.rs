@@ -141,6 +141,8 @@ fn task_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attemp
     for tool in &spec.tools {
         if let Some(t) = tools.get(tool) {
             text.push_str(&format!("Tool `{tool}`: {}\n", t.description));
+        } else if let Some(note) = spec.tool_notes.get(tool) {
+            text.push_str(&format!("Tool `{tool}`: {note}\n"));
         }
     }
     if let Some(template) = attempt.template {

@@ -103,7 +103,15 @@ pub async fn recall(ctx: &Ctx<'_>, memory: &Memory, task: &str) -> Result<Recall
             );
             recalled.reuse = Some(found);
         } else if best.score >= settings.related_threshold {
-            let verdict = judge(ctx, &found.task, task).await?;
+            // The judge only helps: a model that fails here leaves the recall unused, not the evolve.
+            let verdict = match judge(ctx, &found.task, task).await {
+                Ok(v) => v,
+                Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+                Err(e) => {
+                    ctx.warn(Stage::Recall, 8, format!("the memory judge failed ({e}); the recalled code is not used"));
+                    "DIFFERENT".to_string()
+                }
+            };
             ctx.emit(
                 Stage::Recall,
                 8,

@@ -33,6 +33,7 @@ impl Evolver {
                 max_rss_kb: run.metrics.max_rss_kb,
                 exit_code: run.metrics.exit_code,
                 error: run.output.as_ref().err().map(String::as_str),
+                caller: None,
             },
         )?;
         Ok(())
@@ -60,6 +61,7 @@ impl Evolver {
                 max_rss_kb: report.max_rss_kb,
                 exit_code: Some(0),
                 error: None,
+                caller: None,
             },
         )?;
         Ok(())
@@ -111,7 +113,7 @@ impl Evolver {
             self.config().limits.evolve_tokens,
             Duration::from_secs_f64(self.config().limits.evolve_time_s),
         ));
-        let tools = self.tool_handler(&budget, &cancel, &events, Stage::Run);
+        let tools = self.tool_handler(&budget, &cancel, &events, Stage::Run, &detail.id);
         let ctx = Ctx {
             config: self.config(),
             router: self.router(),

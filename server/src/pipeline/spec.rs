@@ -118,6 +118,9 @@ pub struct Spec {
     pub benchmark_input: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     pub tools: Vec<String>,
+    /// How to call each tool that is a saved node (configured tools describe themselves).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tool_notes: std::collections::BTreeMap<String, String>,
     /// The stub the task carried, as its author wrote it: its docstring is the problem in the
     /// author's own words, and the overseer's plan only a paraphrase (see escalate::show_plan).
     #[serde(skip)]

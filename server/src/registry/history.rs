@@ -71,7 +71,8 @@ impl Registry {
     /// One pass over the runs index per node.
     pub fn use_figures(&self, window: usize) -> Result<Vec<UseFigures>, RegistryError> {
         let conn = self.conn.lock().unwrap();
-        let mut nodes = conn.prepare("SELECT id, current_version, task FROM nodes ORDER BY id").map_err(|e| self.sql(e))?;
+        let mut nodes =
+            conn.prepare("SELECT id, current_version, task FROM nodes ORDER BY id").map_err(|e| self.sql(e))?;
         let heads: Vec<(String, i64, String)> = nodes
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(|e| self.sql(e))?
@@ -95,8 +96,7 @@ impl Registry {
                 .map_err(|e| self.sql(e))?
                 .collect::<Result<_, _>>()
                 .map_err(|e| self.sql(e))?;
-            let last_attempt_id: Option<i64> =
-                attempts.query_row([&node_id], |r| r.get(0)).map_err(|e| self.sql(e))?;
+            let last_attempt_id: Option<i64> = attempts.query_row([&node_id], |r| r.get(0)).map_err(|e| self.sql(e))?;
             out.push(UseFigures { node_id, current_version, task, recent, last_attempt_id });
         }
         Ok(out)
@@ -116,6 +116,19 @@ impl Registry {
             .collect::<Result<_, _>>()
             .map_err(|e| self.sql(e))?;
         Ok(rows)
+    }
+
+    /// Nodes whose function has this name.
+    pub fn ids_with_function(&self, name: &str) -> Result<Vec<String>, RegistryError> {
+        let conn = self.conn.lock().unwrap();
+        let mut stmt =
+            conn.prepare("SELECT id FROM nodes WHERE function_name = ?1 ORDER BY id").map_err(|e| self.sql(e))?;
+        let ids = stmt
+            .query_map([name], |r| r.get(0))
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.sql(e))?;
+        Ok(ids)
     }
 
     /// Replaces a node's spec and tests (its cases grew; the code stays).
@@ -160,9 +173,11 @@ impl Registry {
             .map_err(|e| self.sql(e))?;
         let mut removed = 0;
         for v in versions.iter().filter(|v| **v != current) {
-            tx.execute("DELETE FROM runs WHERE node_id = ?1 AND version = ?2", params![id, v]).map_err(|e| self.sql(e))?;
-            removed +=
-                tx.execute("DELETE FROM versions WHERE node_id = ?1 AND version = ?2", params![id, v]).map_err(|e| self.sql(e))?;
+            tx.execute("DELETE FROM runs WHERE node_id = ?1 AND version = ?2", params![id, v])
+                .map_err(|e| self.sql(e))?;
+            removed += tx
+                .execute("DELETE FROM versions WHERE node_id = ?1 AND version = ?2", params![id, v])
+                .map_err(|e| self.sql(e))?;
         }
         tx.commit().map_err(|e| self.sql(e))?;
         Ok(removed)

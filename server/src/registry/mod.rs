@@ -93,6 +93,7 @@ pub struct RunRow {
     pub cpu_ms: f64,
     pub max_rss_kb: i64,
     pub at: i64,
+    pub caller: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +126,8 @@ pub struct RunMetrics<'a> {
     pub max_rss_kb: u64,
     pub exit_code: Option<i32>,
     pub error: Option<&'a str>,
+    /// Who ran it, when a node or an evolve called this node as a tool.
+    pub caller: Option<&'a str>,
 }
 
 fn now() -> i64 {
@@ -195,15 +198,19 @@ impl Registry {
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
         // Columns added after the first release: a registry written before gets them empty.
-        for (column, kind) in [("mutation_score", "REAL"), ("mutation_json", "TEXT")] {
+        for (table, column, kind) in
+            [("versions", "mutation_score", "REAL"), ("versions", "mutation_json", "TEXT"), ("runs", "caller", "TEXT")]
+        {
             let present: bool = conn
-                .query_row("SELECT COUNT(*) FROM pragma_table_info('versions') WHERE name = ?1", [column], |r| {
-                    r.get::<_, i64>(0)
-                })
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get::<_, i64>(0),
+                )
                 .map_err(sql)?
                 > 0;
             if !present {
-                conn.execute_batch(&format!("ALTER TABLE versions ADD COLUMN {column} {kind}")).map_err(sql)?;
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")).map_err(sql)?;
             }
         }
         Ok(Registry { conn: Mutex::new(conn), path: name })
@@ -290,11 +297,11 @@ impl Registry {
     pub fn record_run(&self, node_id: &str, version: i64, m: &RunMetrics<'_>) -> Result<(), RegistryError> {
         let conn = self.conn.lock().unwrap();
         conn.execute(
-            "INSERT INTO runs (node_id, version, purpose, input, output, ok, wall_ms, user_ms, sys_ms, max_rss_kb, exit_code, error, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO runs (node_id, version, purpose, input, output, ok, wall_ms, user_ms, sys_ms, max_rss_kb, exit_code, error, at, caller)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 node_id, version, m.purpose, m.input, m.output, m.ok, m.wall_ms, m.user_ms, m.sys_ms,
-                m.max_rss_kb as i64, m.exit_code, m.error, now()
+                m.max_rss_kb as i64, m.exit_code, m.error, now(), m.caller
             ],
         )
         .map_err(|e| self.sql(e))?;
@@ -409,7 +416,7 @@ impl Registry {
             .map_err(|e| self.sql(e))?;
         let mut stmt = conn
             .prepare(
-                "SELECT version, purpose, input, output, ok, wall_ms, user_ms + sys_ms, max_rss_kb, at
+                "SELECT version, purpose, input, output, ok, wall_ms, user_ms + sys_ms, max_rss_kb, at, caller
                  FROM runs WHERE node_id = ?1 ORDER BY id DESC LIMIT 20",
             )
             .map_err(|e| self.sql(e))?;
@@ -425,6 +432,7 @@ impl Registry {
                     cpu_ms: r.get(6)?,
                     max_rss_kb: r.get(7)?,
                     at: r.get(8)?,
+                    caller: r.get(9)?,
                 })
             })
             .map_err(|e| self.sql(e))?

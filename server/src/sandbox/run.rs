@@ -182,12 +182,18 @@ struct RunnerProcess {
 
 /// Two warm runners: one for node, test and timing runs, and one for executable tools (a node
 /// waiting on a tool holds the first).
+/// How deep nodes may call nodes as tools (the prototype's workflow recursion bound).
+pub const MAX_TOOL_DEPTH: usize = 3;
+
 pub struct Sandbox {
     python: PathBuf,
     runtime: PathBuf,
     settings: SandboxConfig,
     node_runner: Mutex<Option<RunnerProcess>>,
     tool_runner: Mutex<Option<RunnerProcess>>,
+    /// Runners for nodes called as tools by a running node (one per nesting level): the
+    /// caller's runner is busy waiting for the answer.
+    nested_runners: [Mutex<Option<RunnerProcess>>; MAX_TOOL_DEPTH],
     isolation: OnceCell<Isolation>,
     jail: OnceCell<Result<JailPlan, String>>,
 }
@@ -246,6 +252,7 @@ impl Sandbox {
             settings,
             node_runner: Mutex::new(None),
             tool_runner: Mutex::new(None),
+            nested_runners: std::array::from_fn(|_| Mutex::new(None)),
             isolation: OnceCell::new(),
             jail: OnceCell::new(),
         }
@@ -414,7 +421,8 @@ impl Sandbox {
 
     /// Kills a runner left mid-run by a cancelled caller (and its jail, with every run in it).
     pub async fn stop_abandoned_run(&self) {
-        for slot in [&self.node_runner, &self.tool_runner] {
+        let slots = [&self.node_runner, &self.tool_runner].into_iter().chain(self.nested_runners.iter());
+        for slot in slots {
             let mut guard = slot.lock().await;
             if guard.as_ref().is_some_and(|r| r.busy) {
                 *guard = None;
@@ -425,7 +433,17 @@ impl Sandbox {
     /// Runs one request in a fresh confined child. Dropping the future (cancellation) leaves the
     /// runner busy; `stop_abandoned_run` or the next run replaces it.
     pub async fn run(&self, request: &RunRequest) -> Result<RunOutcome, SandboxError> {
-        let slot = if matches!(request.kind, RunKind::Exec { .. }) { &self.tool_runner } else { &self.node_runner };
+        self.run_at(request, 0).await
+    }
+
+    /// `run` for a node called as a tool `depth` levels below the node that runs (1 and up): on
+    /// a runner of its own, since the caller's is waiting for the answer.
+    pub async fn run_at(&self, request: &RunRequest, depth: usize) -> Result<RunOutcome, SandboxError> {
+        let slot = match (&request.kind, depth) {
+            (RunKind::Exec { .. }, _) => &self.tool_runner,
+            (_, 0) => &self.node_runner,
+            (_, d) => &self.nested_runners[(d - 1).min(MAX_TOOL_DEPTH - 1)],
+        };
         let mut guard = slot.lock().await;
         self.ensure_started(&mut guard).await?;
         let runner = guard.as_mut().expect("runner started");
