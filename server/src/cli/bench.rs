@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 fn config_for(url: &str, python: &Path, linters: bool, optimize: bool) -> Result<crate::config::Config, String> {
     let yaml = format!(
-        "backends:\n  ollama: {{ kind: ollama, url: \"{url}\" }}\nruntime:\n  python: \"{}\"\npipeline:\n  analysis:\n    linters: {}\n  optimize:\n    iterations: {}\n",
+        "backends:\n  ollama: {{ kind: ollama, url: \"{url}\" }}\nruntime:\n  python: \"{}\"\npipeline:\n  analysis:\n    linters: {}\n  optimize:\n    iterations: {}\n    skip_below_ns: 0\n",
         python.display(),
         if linters { "[ruff, flake8, pylint, mypy, black]" } else { "[]" },
         if optimize { 1 } else { 0 }

@@ -413,6 +413,9 @@ pub struct OptimizeConfig {
     /// The role asked for faster versions, and at what temperature.
     pub role: String,
     pub temperature: f32,
+    /// An evolve does not ask for a faster version of code already faster than this per call
+    /// (explicit `optimize` requests always ask).
+    pub skip_below_ns: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

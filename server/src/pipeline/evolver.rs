@@ -444,7 +444,12 @@ impl Evolver {
             }
         }
 
-        let optimized = optimize(&ctx, &task, &spec, &verified.code, &verified.node, &limits, request.optimize).await?;
+        let ask = if request.optimize {
+            super::optimize::Ask::AboveNs(self.config.pipeline.optimize.skip_below_ns)
+        } else {
+            super::optimize::Ask::Never
+        };
+        let optimized = optimize(&ctx, &task, &spec, &verified.code, &verified.node, &limits, ask).await?;
         // Findings must describe the code that is kept.
         let analysis = if optimized.accepted.is_empty() {
             analysis

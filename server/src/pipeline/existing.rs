@@ -166,7 +166,7 @@ impl Evolver {
             30,
             format!("{} cases from the original's outputs; it passes all", spec.test_cases.len()),
         );
-        let optimized = optimize(&ctx, &task, &spec, &code, &program, &limits, true).await?;
+        let optimized = optimize(&ctx, &task, &spec, &code, &program, &limits, super::optimize::Ask::Always).await?;
         ctx.emit(Stage::Done, 100, "done");
         Ok(FunctionOptimized {
             code: (!optimized.accepted.is_empty()).then_some(optimized.code),

@@ -548,7 +548,9 @@ impl Evolver {
         spec: &Spec,
         limits: &crate::sandbox::NodeLimits,
     ) -> Result<(OptimizationReport, Option<i64>), EvolveError> {
-        let optimized = optimize(ctx, &detail.task, spec, &detail.code, &detail.program, limits, true).await?;
+        let optimized =
+            optimize(ctx, &detail.task, spec, &detail.code, &detail.program, limits, super::optimize::Ask::Always)
+                .await?;
         let Some((code, program, change)) = optimized.accepted.last().cloned() else {
             return Ok((optimized.report, None));
         };

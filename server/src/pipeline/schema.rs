@@ -160,10 +160,35 @@ pub fn parse_json_answer(text: &str) -> Option<Value> {
         return None;
     }
     let slice = &unfenced[start..=end];
-    serde_json::from_str(slice).ok().or_else(|| {
-        let no_trailing = slice.replace(",}", "}").replace(",]", "]").replace(",\n}", "\n}").replace(",\n]", "\n]");
-        serde_json::from_str(&no_trailing).ok()
-    })
+    serde_json::from_str(slice).ok().or_else(|| serde_json::from_str(&without_trailing_commas(slice)).ok())
+}
+
+/// Removes commas that only whitespace separates from a closing `}` or `]`, outside strings (a
+/// string may hold ",}" itself).
+fn without_trailing_commas(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &c) in chars.iter().enumerate() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        } else if c == ',' && chars[i + 1..].iter().find(|n| !n.is_whitespace()).is_some_and(|n| *n == '}' || *n == ']')
+        {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Every ``` fenced block in `text`, as (info string, body). A block cut off at the end of the
@@ -205,5 +230,17 @@ mod tests {
         assert_eq!(parse_json_answer("```json\n{\"a\": 1}\n```").unwrap()["a"], 1);
         assert_eq!(parse_json_answer("Sure! {\"a\": 2,} hope it helps").unwrap()["a"], 2);
         assert!(parse_json_answer("no json here").is_none());
+    }
+}
+
+#[cfg(test)]
+mod repair_tests {
+    use super::*;
+
+    #[test]
+    fn trailing_commas_go_but_strings_keep_theirs() {
+        let v = parse_json_answer("```json\n{\"code\": \"x = {1,}\", \"list\": [1, 2,\n],}\n```").unwrap();
+        assert_eq!(v["code"], "x = {1,}");
+        assert_eq!(v["list"], serde_json::json!([1, 2]));
     }
 }
