@@ -162,7 +162,17 @@ pub async fn adjudicate(
             }
         }
     }
-    let inputs: Vec<Value> = spec.test_cases.iter().map(|c| Value::Object(c.input.clone())).collect();
+    // Positional calls, in the spec's parameter order: a sample that renamed a parameter (`lst`
+    // for `list`) is still judged on what it computes, not on the name.
+    let names: Vec<&str> = spec.function.parameters.iter().map(|p| p.name.as_str()).collect();
+    let inputs: Vec<Value> = spec
+        .test_cases
+        .iter()
+        .map(|c| match names.iter().map(|n| c.input.get(*n).cloned()).collect::<Option<Vec<Value>>>() {
+            Some(args) if args.len() == c.input.len() => Value::Array(args),
+            _ => Value::Object(c.input.clone()),
+        })
+        .collect();
     let mut behaviours: Vec<Behaviour> = Vec::new();
     for code in &codes {
         let program = node::assemble(task, code, &spec.function.name);
