@@ -452,7 +452,12 @@ pub async fn no_worse(
         Err(e) => return Ok(Err(e)),
     };
     // Slower within the tolerance or the noise counts as no worse; so does memory within the rule's.
-    let tolerated = 1.0 / (1.0 + settings.noise_factor * comparison.noise).max(1.0 + tolerance);
+    // Below the optimize floor (skip_below_ns) speed does not count at all: tens of nanoseconds a
+    // call are nothing a user notices, and a fix may cost them.
+    let under_floor =
+        comparison.baseline_ns < settings.skip_below_ns && comparison.candidate_ns < settings.skip_below_ns;
+    let tolerated =
+        if under_floor { 0.0 } else { 1.0 / (1.0 + settings.noise_factor * comparison.noise).max(1.0 + tolerance) };
     let memory_ok = (comparison.candidate_rss_kb as f64)
         <= (comparison.baseline_rss_kb as f64) * (1.0 + settings.max_memory_growth);
     Ok(Ok((comparison.speedup >= tolerated && memory_ok, comparison)))
