@@ -10,12 +10,9 @@
 //!   do, not from running it); the tests are then run against the function and the report says
 //!   which pass, so a failing one points at a bug or a wrong expectation for the user to judge.
 
-use std::time::Duration;
-
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::budget::Budget;
 use super::events::{EventSink, Stage};
 use super::evolver::{Ctx, EvolveError, Evolver};
 use super::optimize::{OptimizationReport, optimize};
@@ -67,24 +64,6 @@ fn existing_task(f: &ExistingFunction) -> String {
 }
 
 impl Evolver {
-    fn begin<'a>(&'a self, budget: &'a Budget, cancel: &'a CancellationToken, events: &'a EventSink) -> Ctx<'a> {
-        Ctx {
-            config: self.config(),
-            router: self.router(),
-            sandbox: self.sandbox(),
-            linters: self.linters(),
-            budget,
-            cancel,
-            events,
-            tools: None,
-            memory: None,
-        }
-    }
-
-    fn budget(&self) -> Budget {
-        Budget::new(self.config().limits.evolve_tokens, Duration::from_secs_f64(self.config().limits.evolve_time_s))
-    }
-
     /// The overseer's spec of an existing function, its name forced to the function's own.
     async fn spec_of(&self, ctx: &Ctx<'_>, f: &ExistingFunction) -> Result<Spec, EvolveError> {
         let classification = Classification {
@@ -112,8 +91,8 @@ impl Evolver {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<FunctionOptimized, EvolveError> {
-        let budget = self.budget();
-        let ctx = self.begin(&budget, &cancel, &events);
+        let budget = self.new_budget();
+        let ctx = self.work_ctx(&budget, &cancel, &events, None);
         self.sandbox().warm_up().await?;
         let mut spec = self.spec_of(&ctx, f).await?;
         let code = format!("{}\n\n\n{}", f.context.trim_end(), f.code.trim_end()).trim_start().to_string();
@@ -183,8 +162,8 @@ impl Evolver {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<WrittenTests, EvolveError> {
-        let budget = self.budget();
-        let ctx = self.begin(&budget, &cancel, &events);
+        let budget = self.new_budget();
+        let ctx = self.work_ctx(&budget, &cancel, &events, None);
         self.sandbox().warm_up().await?;
         let spec = self.spec_of(&ctx, f).await?;
         let task = format!("the behaviour of `{}` in {}.py", f.name, f.module_name);

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod lifecycle;
 pub mod mutation;
 pub mod node;
+pub mod node_commands;
 pub mod optimize;
 pub mod plan;
 pub mod prompts;

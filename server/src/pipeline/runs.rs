@@ -14,6 +14,36 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 impl Evolver {
+    /// A token and time budget for one piece of work, the size of an evolve's.
+    pub(super) fn new_budget(&self) -> Arc<Budget> {
+        Arc::new(Budget::new(
+            self.config().limits.evolve_tokens,
+            Duration::from_secs_f64(self.config().limits.evolve_time_s),
+        ))
+    }
+
+    /// The context work on saved nodes or user code runs in (no memory); with `caller`,
+    /// `call_tool` is served for its runs.
+    pub(super) fn work_ctx<'a>(
+        &'a self,
+        budget: &'a Arc<Budget>,
+        cancel: &'a CancellationToken,
+        events: &'a EventSink,
+        caller: Option<&str>,
+    ) -> Ctx<'a> {
+        Ctx {
+            config: self.config(),
+            router: self.router(),
+            sandbox: self.sandbox(),
+            linters: self.linters(),
+            budget,
+            cancel,
+            events,
+            tools: caller.map(|c| self.tool_handler(budget, cancel, events, Stage::Verify, c)),
+            memory: None,
+        }
+    }
+
     pub(super) fn record(&self, id: &str, version: i64, purpose: &str, run: &NodeRun) -> Result<(), EvolveError> {
         let output = match &run.output {
             Ok(v) => v.to_string(),
