@@ -68,7 +68,7 @@ async fn evolve_from_a_task_comment_with_progress_and_an_applied_edit() {
     let action = evolve_action(&mut client, &uri, 2).await;
     assert_eq!(action["title"], "Evolve: add two numbers");
     let id = execute(&mut client, &action).await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert!(response.get("error").is_none(), "{response}\n{}", client.log_text());
     assert!(response["result"]["node_id"].as_str().unwrap().starts_with("add-"), "{response}");
 
@@ -177,18 +177,31 @@ async fn cancelling_mid_way_leaves_the_document_alone() {
     client.open(&uri, text).await;
     let action = evolve_action(&mut client, &uri, 0).await;
 
-    // 1. $/cancelRequest on the executeCommand request.
+    // 1. The command answers at once with the job's token (the request never waits on the job);
+    //    `codeEvolver.cancel` with that token stops that job.
     let id = execute(&mut client, &action).await;
+    let answer = client.response(id, Duration::from_secs(5)).await;
+    let job_token = answer["result"]["token"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string();
+    assert_eq!(answer["result"]["started"], true, "{answer}");
+    assert!(!client.log_text().contains("\"generate: "), "answered before the job got anywhere");
     wait_for_generate(&mut client).await;
-    client.notify("$/cancelRequest", json!({"id": id})).await;
-    let response = client.response(id, LONG).await;
-    assert_eq!(response["error"]["code"], -32800, "{response}");
+    let cancelled = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codeEvolver.cancel", "arguments": [{"token": job_token}]}),
+        )
+        .await;
+    assert_eq!(cancelled["result"]["cancelled"][0]["token"], job_token.as_str(), "{cancelled}");
+    let done = client
+        .wait_for(|m| m["method"] == "codeEvolver/jobDone" && m["params"]["token"] == job_token.as_str(), LONG)
+        .await;
+    assert_eq!((done["params"]["ok"].as_bool(), done["params"]["cancelled"].as_bool()), (Some(false), Some(true)));
 
     // 2. The cancel button of the progress UI.
     let id = execute(&mut client, &action).await;
     let token = wait_for_generate(&mut client).await;
     client.notify("window/workDoneProgress/cancel", json!({"token": token})).await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert_eq!(response["result"], Value::Null, "{response}");
 
     // 3. The codeEvolver.cancel command.
@@ -197,7 +210,7 @@ async fn cancelling_mid_way_leaves_the_document_alone() {
     let cancelled =
         client.request("workspace/executeCommand", json!({"command": "codeEvolver.cancel", "arguments": []})).await;
     assert_eq!(cancelled["result"]["cancelled"].as_array().unwrap().len(), 1, "{cancelled}");
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert_eq!(response["result"], Value::Null, "{response}");
 
     // Notifications may trail the responses: wait for the third job's end.
@@ -228,7 +241,7 @@ async fn text_typed_during_an_evolve_is_never_overwritten() {
     let id = execute(&mut client, &action).await;
     wait_for_generate(&mut client).await;
     client.edit(&uri, "import os\n\nx = 1\n# evolve: add two numbers\ny = 2\nz = 3\n").await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert!(response.get("error").is_none(), "{response}");
     let text = client.doc(&uri).text;
     assert!(text.starts_with("import os\n\nx = 1\n# evolve: add two numbers\n# evolved: add-"), "{text}");
@@ -241,7 +254,7 @@ async fn text_typed_during_an_evolve_is_never_overwritten() {
     let id = execute(&mut client, &action).await;
     wait_for_generate(&mut client).await;
     client.edit(&uri, "# something else entirely\n").await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert_eq!(response["result"], Value::Null, "{response}");
     let message = client
         .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["type"] == 1, Duration::from_secs(10))
@@ -306,7 +319,7 @@ async fn optimize_replaces_a_function_only_with_a_faster_one_and_write_tests_mak
 
     let optimize = &actions["result"][0];
     let id = execute(&mut client, optimize).await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert_eq!(response["result"]["replaced"], true, "{response}\n{}", client.log_text());
     let doc = client.doc(&uri);
     assert_eq!(doc.text, format!("import math\n\n\n{FAST_TOTAL}\n\nprint(total(3))\n"));
@@ -317,7 +330,7 @@ async fn optimize_replaces_a_function_only_with_a_faster_one_and_write_tests_mak
     std::fs::write(env.workspace.path().join("sums.py"), &doc.text).unwrap();
     let write_tests = &actions["result"][1];
     let id = execute(&mut client, write_tests).await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     let result = &response["result"];
     assert_eq!((result["passed"].as_u64(), result["total"].as_u64()), (Some(2), Some(3)), "{response}");
     let path = std::path::PathBuf::from(result["path"].as_str().unwrap());
@@ -333,7 +346,7 @@ async fn optimize_replaces_a_function_only_with_a_faster_one_and_write_tests_mak
     assert!(out.contains("1 failed, 2 passed"), "{out}");
     // A second run never overwrites the first file.
     let id = execute(&mut client, write_tests).await;
-    let response = client.response(id, LONG).await;
+    let response = client.job_result(id, LONG).await;
     assert!(response["result"]["path"].as_str().unwrap().ends_with("test_total_2.py"), "{response}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), tests);
     client.shutdown().await;
@@ -395,7 +408,7 @@ async fn an_editor_that_never_answers_the_edit_does_not_hold_the_job() {
     let action = evolve_action(&mut client, &uri, 0).await;
     let started = std::time::Instant::now();
     let id = execute(&mut client, &action).await;
-    client.response(id, Duration::from_secs(90)).await;
+    client.job_result(id, Duration::from_secs(90)).await;
     let shown = client.wait_for(|m| m["method"] == "window/showMessage", Duration::from_secs(5)).await.to_string();
     assert!(shown.contains("did not answer the edit within 30 s"), "{shown}");
     assert!(shown.contains("code-evolver show add-"), "where the node is kept: {shown}");
@@ -420,13 +433,19 @@ async fn concurrent_evolves_of_one_comment_insert_one_block() {
         ids.push(execute(&mut client, &action).await);
     }
     let mut refused = 0;
+    let mut started = Vec::new();
     for id in ids {
-        let response = client.response(id, LONG).await;
+        let response = client.response(id, Duration::from_secs(5)).await;
         if response["error"]["message"].as_str().is_some_and(|m| m.contains("already running")) {
             refused += 1;
+        } else {
+            started.push(response["result"]["token"].as_str().unwrap().to_string());
         }
     }
     assert_eq!(refused, 19);
+    client
+        .wait_for(|m| m["method"] == "codeEvolver/jobDone" && m["params"]["token"] == started[0].as_str(), LONG)
+        .await;
     let text = client.doc(&uri).text;
     assert_eq!(text.matches("# evolved:").count(), 1, "{text}");
     client.shutdown().await;
@@ -465,7 +484,8 @@ async fn many_jobs_never_starve_other_requests() {
     assert!(cancel["result"]["cancelled"].as_array().is_some_and(|c| !c.is_empty()), "{cancel}");
     let mut refused = 0;
     for id in ids {
-        let response = client.response(id, LONG).await;
+        // Every command answers at once: refused beyond the cap, or started.
+        let response = client.response(id, Duration::from_secs(5)).await;
         if response["error"]["message"].as_str().is_some_and(|m| m.contains("jobs are running already")) {
             refused += 1;
         }

@@ -83,6 +83,17 @@ local function run()
   if not ended then
     return fail("the progress never ended")
   end
+  -- The job's end reaches the plugin as `codeEvolver/jobDone`.
+  local done = vim.wait(10000, function()
+    return #require("code_evolver").finished_jobs > 0
+  end, 50)
+  if not done then
+    return fail("no codeEvolver/jobDone notification reached the plugin")
+  end
+  local job = require("code_evolver").finished_jobs[1]
+  if not job.ok or not (job.result and job.result.node_id or ""):find("^add%-") then
+    return fail("the job's end does not name the verified node: " .. vim.inspect(job))
+  end
   vim.cmd("write")
   local dir = vim.fn.fnamemodify(file, ":h")
   local module = vim.fn.fnamemodify(file, ":t:r")

@@ -162,6 +162,21 @@ impl LspClient {
         self.wait_for(|m| m.get("id") == Some(&json!(id)) && m.get("method").is_none(), within).await
     }
 
+    /// A long job's outcome, in the shape of a response: the command answers at once with the
+    /// job's token (or an error, returned as it is); the job ends with `codeEvolver/jobDone`,
+    /// whose `result` becomes the result (null when the job failed or was cancelled; the whole
+    /// notice is under `job`).
+    pub async fn job_result(&mut self, id: i64, within: Duration) -> Value {
+        let answer = self.response(id, within).await;
+        let Some(token) = answer["result"]["token"].as_str().map(str::to_string) else {
+            return answer;
+        };
+        let done = self
+            .wait_for(|m| m["method"] == "codeEvolver/jobDone" && m["params"]["token"] == token.as_str(), within)
+            .await;
+        json!({"id": id, "result": done["params"]["result"], "job": done["params"]})
+    }
+
     /// The next message from the server that `matches`, waiting at most `within`.
     /// Messages not consumed by an earlier wait stay available to later ones.
     pub async fn wait_for(&mut self, matches: impl Fn(&Value) -> bool, within: Duration) -> Value {

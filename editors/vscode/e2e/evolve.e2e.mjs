@@ -193,6 +193,8 @@ async function main() {
     await page.waitForFunction(() => document.querySelector(".monaco-editor .view-lines")?.textContent?.replace(/\u00a0/g, " ").includes("def add"), null, {
       timeout: 180_000,
     });
+    // The command answered at once; the job's end (`codeEvolver/jobDone`) becomes a notification.
+    await page.waitForSelector('.notification-toast:has-text("tests pass")', { timeout: 30_000 });
     await page.keyboard.press("Control+S");
     const deadline = Date.now() + 30_000;
     while (!fs.readFileSync(file, "utf8").includes("def add") && Date.now() < deadline) {

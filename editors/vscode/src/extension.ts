@@ -111,6 +111,10 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     errorHandler: {
       error: () => ({ action: ErrorAction.Continue }),
       closed: () => {
+        // The server's jobs died with it.
+        pendingJobs.clear();
+        running = 0;
+        showStatus();
         restarts += 1;
         if (restarts > 5) {
           return { action: CloseAction.DoNotRestart, message: "The code-evolver server crashed 5 times; not restarting. See the Code Evolver output." };
@@ -124,24 +128,57 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     showStatus(`${params.stage} ${params.percent}%`);
     output.appendLine(`[${params.stage}] ${params.message}`);
   });
+  client.onNotification("codeEvolver/jobDone", onJobDone);
   await client.start();
   void refreshBackend();
 }
 
 const LONG_COMMANDS = new Set(["codeEvolver.evolve", "codeEvolver.optimize", "codeEvolver.writeTests"]);
 
+/** What a long command answers at once: the job runs on in the server. */
+interface JobStarted {
+  token: string;
+  title: string;
+  started: boolean;
+}
+
+/** `codeEvolver/jobDone`: how a long job ended. */
+interface JobDone {
+  token: string;
+  title: string;
+  ok: boolean;
+  cancelled: boolean;
+  message: string;
+  result: { message?: string; report?: Report } | null;
+  error: string | null;
+}
+
+/** Jobs started from this window that have not ended yet. */
+const pendingJobs = new Set<string>();
+
+function onJobDone(done: JobDone): void {
+  if (!pendingJobs.delete(done.token)) return;
+  running = pendingJobs.size;
+  showStatus();
+  if (done.ok) {
+    if (done.result?.report) lastReport = done.result.report;
+    void vscode.window.showInformationMessage(`Code Evolver: ${done.message}`);
+  }
+  // Failures and cancels: the server has shown them already (window/showMessage).
+}
+
 /** Every server command (from the palette, a code action or a code lens) passes here: long ones
- * count in the status bar, results are shown, errors too (except a cancel). */
+ * answer at once with a job token and count in the status bar until `codeEvolver/jobDone`;
+ * results are shown, errors too (except a cancel). */
 async function throughServer(command: string, args: unknown[], next: (command: string, args: unknown[]) => unknown): Promise<unknown> {
   const long = LONG_COMMANDS.has(command);
-  if (long) {
-    running += 1;
-    showStatus("starting");
-  }
   try {
-    const result = (await next(command, args)) as { message?: string; report?: Report; markdown?: string } | undefined;
-    if (long && result?.report) lastReport = result.report;
-    if (long && result?.message) void vscode.window.showInformationMessage(`Code Evolver: ${result.message}`);
+    const result = (await next(command, args)) as (Partial<JobStarted> & { markdown?: string }) | undefined;
+    if (long && result?.token) {
+      pendingJobs.add(result.token);
+      running = pendingJobs.size;
+      showStatus("starting");
+    }
     if (command === "codeEvolver.showReport" && result?.markdown) {
       lastReport = result as Report;
       await showReport();
@@ -153,11 +190,6 @@ async function throughServer(command: string, args: unknown[], next: (command: s
       void vscode.window.showErrorMessage(`Code Evolver: ${message}`);
     }
     return undefined;
-  } finally {
-    if (long) {
-      running -= 1;
-      showStatus();
-    }
   }
 }
 

@@ -303,8 +303,9 @@ pub async fn run(requests: usize) -> i32 {
     };
     print_series("while 20 evolves run", &twenty);
     client.request("workspace/executeCommand", json!({"command": "codeEvolver.cancel", "arguments": []})).await;
+    // Each command answered at once; every job ends with `codeEvolver/jobDone`.
     for job in job_ids {
-        let _ = client.response(job, Duration::from_secs(30)).await;
+        let _ = client.job_result(job, Duration::from_secs(30)).await;
     }
 
     // A lint storm: four real linters switched on, then 30 saves of the 5,000-line file at once.

@@ -43,23 +43,33 @@ pub fn start(state: Arc<State>) {
             }
             let uri: Uri = "untitled:code-evolver-auto-evolution".parse().expect("a valid URI");
             let title = format!("auto-evolution: {} node(s) due", due.len());
-            let outcome = jobs::run(&state, &uri, title, move |job| async move {
-                let mut lines = Vec::new();
-                for d in &due {
-                    if job.cancel.is_cancelled() {
-                        break;
+            let (ended, wait_for_end) = tokio::sync::oneshot::channel::<()>();
+            let log = state.clone();
+            jobs::start(
+                &state,
+                &uri,
+                title,
+                move || {
+                    let _ = ended.send(());
+                },
+                move |job| async move {
+                    let mut lines = Vec::new();
+                    for d in &due {
+                        if job.cancel.is_cancelled() {
+                            break;
+                        }
+                        match engine.reevolve(d, job.events.clone(), job.cancel.clone()).await {
+                            Ok(r) => lines.push(format!("{} v{}: {}", r.node_id, r.from_version, r.outcome)),
+                            Err(e) => lines.push(format!("{}: {e}", d.node_id)),
+                        }
                     }
-                    match engine.reevolve(d, job.events.clone(), job.cancel.clone()).await {
-                        Ok(r) => lines.push(format!("{} v{}: {}", r.node_id, r.from_version, r.outcome)),
-                        Err(e) => lines.push(format!("{}: {e}", d.node_id)),
-                    }
-                }
-                Ok(serde_json::json!({ "message": lines.join("; ") }))
-            })
-            .await;
-            if let Some(message) = outcome.as_ref().and_then(|v| v["message"].as_str()) {
-                state.client.log_message(MessageType::INFO, format!("auto-evolution: {message}")).await;
-            }
+                    let message = lines.join("; ");
+                    log.client.log_message(MessageType::INFO, format!("auto-evolution: {message}")).await;
+                    Ok(serde_json::json!({ "message": message }))
+                },
+            );
+            // One auto-evolution job at a time: the next check waits for this one to end.
+            let _ = wait_for_end.await;
         }
     });
 }

@@ -1,7 +1,8 @@
-//! Long work started from the editor: a progress token (`window/workDoneProgress/create`, then
-//! begin/report/end with the stage and a percentage), cancellation from the progress UI, from
-//! `$/cancelRequest` (the executeCommand future is dropped) and from `codeEvolver.cancel`; the
-//! result goes in with `workspace/applyEdit`, re-anchored if the user edited meanwhile.
+//! Long work started from the editor runs in the background: the command answers at once with a
+//! job token; a progress token (`window/workDoneProgress/create`, then begin/report/end with the
+//! stage and a percentage) shows it; the progress UI's cancel and `codeEvolver.cancel` stop it;
+//! `codeEvolver/jobDone` says how it ended. The result goes in with `workspace/applyEdit`,
+//! re-anchored if the user edited meanwhile.
 
 use std::sync::Arc;
 
@@ -70,13 +71,13 @@ impl tower_lsp_server::ls_types::notification::Notification for StageNotificatio
     const METHOD: &'static str = "codeEvolver/stage";
 }
 
-/// Cancels the job when the request that awaits it is dropped (`$/cancelRequest`).
-struct CancelOnDrop(CancellationToken);
+/// `codeEvolver/jobDone`: a long job ended. The command that started it answered at once with the
+/// job's token; this carries the outcome (`ok`, `cancelled`, `message`, and `result` or `error`).
+enum JobDoneNotification {}
 
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
+impl tower_lsp_server::ls_types::notification::Notification for JobDoneNotification {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = "codeEvolver/jobDone";
 }
 
 /// What a job's work gets: where to send events, and its cancel token.
@@ -85,38 +86,42 @@ pub struct JobContext {
     pub cancel: CancellationToken,
 }
 
-/// Runs `work` as a job with progress and cancellation; returns its value, or shows its error.
-/// The job lives in its own task: when the request is dropped (`$/cancelRequest`) it is cancelled
-/// and still ends its progress and leaves the job table.
-pub async fn run<F, Fut>(state: &Arc<State>, uri: &Uri, title: String, work: F) -> Option<serde_json::Value>
+/// Starts `work` as a background job with progress and cancellation and answers at once with
+/// its token: a request never waits on a long job, so the server's read loop never fills with
+/// them. The job ends with a `codeEvolver/jobDone` notification; `on_end` runs when it has left
+/// the job table (releasing the slot and the per-task lock the command took).
+pub fn start<F, Fut>(
+    state: &Arc<State>,
+    uri: &Uri,
+    title: String,
+    on_end: impl FnOnce() + Send + 'static,
+    work: F,
+) -> serde_json::Value
 where
     F: FnOnce(JobContext) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
 {
     let cancel = CancellationToken::new();
-    let _cancel_on_drop = CancelOnDrop(cancel.clone());
-    tokio::spawn(lifecycle(state.clone(), uri.clone(), title, cancel, work)).await.ok().flatten()
-}
-
-async fn lifecycle<F, Fut>(
-    state: Arc<State>,
-    uri: Uri,
-    title: String,
-    cancel: CancellationToken,
-    work: F,
-) -> Option<serde_json::Value>
-where
-    F: FnOnce(JobContext) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
-{
-    let state = &state;
-    let uri = &uri;
     let token = next_token(state);
     state
         .jobs
         .lock()
         .unwrap()
         .insert(token.clone(), Job { title: title.clone(), uri: uri.clone(), cancel: cancel.clone() });
+    let answer = serde_json::json!({"token": token, "title": title, "started": true});
+    let state = state.clone();
+    tokio::spawn(async move {
+        lifecycle(&state, token, title, cancel, work).await;
+        on_end();
+    });
+    answer
+}
+
+async fn lifecycle<F, Fut>(state: &Arc<State>, token: String, title: String, cancel: CancellationToken, work: F)
+where
+    F: FnOnce(JobContext) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+{
     let progress = Arc::new(Progress::begin(state, &token, &title).await);
 
     // Events arrive on the engine's threads; a forwarder turns them into reports in order.
@@ -151,23 +156,32 @@ where
     let result = handle.await.unwrap_or_else(|e| Err(format!("the job failed: {e}")));
     let _ = forwarder.await;
     state.jobs.lock().unwrap().remove(&token);
-    match result {
+    let done = |ok: bool, cancelled: bool, message: &str, result: serde_json::Value, error: Option<&str>| {
+        serde_json::json!({
+            "token": token, "title": title, "ok": ok, "cancelled": cancelled,
+            "message": message, "result": result, "error": error,
+        })
+    };
+    let notice = match result {
         Ok(value) => {
             let message = value.get("message").and_then(|m| m.as_str()).unwrap_or("done").to_string();
-            progress.end(message).await;
-            Some(value)
+            progress.end(message.clone()).await;
+            done(true, false, &message, value, None)
         }
         Err(error) if cancel.is_cancelled() => {
             progress.end("cancelled".into()).await;
-            state.client.show_message(MessageType::INFO, format!("{title}: cancelled ({error})")).await;
-            None
+            let message = format!("{title}: cancelled ({error})");
+            state.client.show_message(MessageType::INFO, message.clone()).await;
+            done(false, true, &message, serde_json::Value::Null, Some(&error))
         }
         Err(error) => {
             progress.end(format!("failed: {error}")).await;
-            state.show_error(format!("{title} failed: {error}")).await;
-            None
+            let message = format!("{title} failed: {error}");
+            state.show_error(message.clone()).await;
+            done(false, false, &message, serde_json::Value::Null, Some(&error))
         }
-    }
+    };
+    state.client.send_notification::<JobDoneNotification>(notice).await;
 }
 
 /// The evolve job: the engine's evolve, then the code into the document.

@@ -244,8 +244,8 @@ pub async fn serve_stdio(global: Global) -> i32 {
     .custom_method("window/workDoneProgress/cancel", EvolverServer::work_done_progress_cancel)
     .finish();
     let (input, output, lifecycle, writer) = transport::wrap(tokio::io::stdin(), tokio::io::stdout());
-    // Evolves hold their executeCommand request open (so `$/cancelRequest` can stop them): allow
-    // many in flight, so that they never starve hovers and code actions.
+    // Long jobs answer at once and run in the background; the level bounds the short requests
+    // (hover, code action, diagnostics pulls) served at once.
     let serve = Server::new(input, output, socket).concurrency_level(64).serve(service);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let signalled = async {

@@ -67,9 +67,25 @@ local function uri()
   return vim.uri_from_bufnr(0)
 end
 
-local function say_message(result)
-  if result and result.message then
-    notify(result.message)
+-- Long commands (evolve, optimize, write tests) answer at once with their job's token; the job
+-- runs on in the server and ends with `codeEvolver/jobDone`.
+local function say_started(result)
+  if result and result.title then
+    notify(result.title .. " started (:EvolveCancel stops it)")
+  end
+end
+
+--- The end of every long job this session, newest last: { token, title, ok, cancelled, message, result }.
+M.finished_jobs = {}
+
+local function on_job_done(_, params)
+  if not params then
+    return
+  end
+  table.insert(M.finished_jobs, params)
+  -- Failures and cancels were already shown by the server (window/showMessage).
+  if params.ok then
+    notify(params.message or (params.title .. ": done"))
   end
 end
 
@@ -79,15 +95,15 @@ local function at_cursor()
 end
 
 function M.evolve(opts)
-  exec("codeEvolver.evolve", { uri = uri(), range = current_range(opts) }, say_message)
+  exec("codeEvolver.evolve", { uri = uri(), range = current_range(opts) }, say_started)
 end
 
 function M.optimize()
-  exec("codeEvolver.optimize", at_cursor(), say_message)
+  exec("codeEvolver.optimize", at_cursor(), say_started)
 end
 
 function M.write_tests()
-  exec("codeEvolver.writeTests", at_cursor(), say_message)
+  exec("codeEvolver.writeTests", at_cursor(), say_started)
 end
 
 function M.cancel()
@@ -154,6 +170,7 @@ function M.setup(opts)
     root_markers = cfg.root_markers,
     init_options = settings,
     settings = { codeEvolver = settings },
+    handlers = { ["codeEvolver/jobDone"] = on_job_done },
   }
   if vim.lsp.config and vim.lsp.enable then
     vim.lsp.config(NAME, server)

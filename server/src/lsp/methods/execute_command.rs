@@ -1,7 +1,9 @@
 //! `workspace/executeCommand`: the codeEvolver.* commands. Long ones (evolve, optimize, write
-//! tests) keep the request open until they end, so `$/cancelRequest` stops them too.
+//! tests) answer at once with their job token (`{"token", "title", "started"}`) and end with a
+//! `codeEvolver/jobDone` notification; `codeEvolver.cancel` or the progress UI stops them.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, Result};
@@ -9,8 +11,28 @@ use tower_lsp_server::ls_types::*;
 
 use crate::lsp::{State, commands, edits, jobs, report};
 
-/// Long jobs (evolve, optimize, write tests) running at once.
+/// Long jobs (evolve, optimize, write tests) running at once: each holds model calls and a
+/// sandbox; more wait for nothing but memory.
 const MAX_JOBS: usize = 16;
+
+/// A running job's place under `MAX_JOBS`, given back when the job ends.
+struct JobSlot(Arc<State>);
+
+impl JobSlot {
+    fn take(state: &Arc<State>, command: &str) -> Result<JobSlot> {
+        if state.active_jobs.fetch_add(1, Ordering::SeqCst) >= MAX_JOBS {
+            state.active_jobs.fetch_sub(1, Ordering::SeqCst);
+            return Err(bad_args(command, format!("{MAX_JOBS} jobs are running already; cancel one or wait")));
+        }
+        Ok(JobSlot(state.clone()))
+    }
+}
+
+impl Drop for JobSlot {
+    fn drop(&mut self) {
+        self.0.active_jobs.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 fn bad_args(command: &str, why: impl std::fmt::Display) -> Error {
     Error::invalid_params(format!("{command}: {why}"))
@@ -54,23 +76,6 @@ fn range_of(command: &str, arg: &Value) -> Result<Range> {
 pub async fn handle(state: &Arc<State>, params: ExecuteCommandParams) -> Result<Option<Value>> {
     let command = params.command.as_str();
     let arg = argument(&params);
-    // Long jobs hold their request open; a cap keeps the server's 64 request slots from filling
-    // with them, so hovers, code actions and cancels are always read and answered.
-    struct Slot<'a>(&'a State);
-    impl Drop for Slot<'_> {
-        fn drop(&mut self) {
-            self.0.active_jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-    let _slot = if matches!(command, commands::EVOLVE | commands::OPTIMIZE | commands::WRITE_TESTS) {
-        if state.active_jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_JOBS {
-            state.active_jobs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            return Err(bad_args(command, format!("{MAX_JOBS} jobs are running already; cancel one or wait")));
-        }
-        Some(Slot(state))
-    } else {
-        None
-    };
     match command {
         commands::EVOLVE => evolve(state, &arg).await,
         commands::OPTIMIZE | commands::WRITE_TESTS => function_job(state, command, &arg).await,
@@ -120,15 +125,24 @@ async fn evolve(state: &Arc<State>, arg: &Value) -> Result<Option<Value>> {
     if !state.running_evolves.lock().unwrap().insert(key.clone()) {
         return Err(bad_args(command, format!("{title} is already running in this document; cancel it or wait")));
     }
-    struct Release<'a>(&'a State, (Uri, String));
-    impl Drop for Release<'_> {
-        fn drop(&mut self) {
-            self.0.running_evolves.lock().unwrap().remove(&self.1);
+    let slot = match JobSlot::take(state, command) {
+        Ok(slot) => slot,
+        Err(e) => {
+            state.running_evolves.lock().unwrap().remove(&key);
+            return Err(e);
         }
-    }
-    let _release = Release(state, key);
+    };
+    let release = {
+        let state = state.clone();
+        move || {
+            state.running_evolves.lock().unwrap().remove(&key);
+            drop(slot);
+        }
+    };
     let (job_state, job_uri, version) = (state.clone(), uri.clone(), doc.version);
-    Ok(jobs::run(state, &uri, title, move |job| jobs::evolve(job_state, job_uri, target, version, job)).await)
+    Ok(Some(jobs::start(state, &uri, title, release, move |job| {
+        jobs::evolve(job_state, job_uri, target, version, job)
+    })))
 }
 
 async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<Option<Value>> {
@@ -140,14 +154,17 @@ async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<
         state.show_error(message.clone()).await;
         return Err(bad_args(command, message));
     };
+    let slot = JobSlot::take(state, command)?;
+    let release = move || drop(slot);
     let (job_state, job_uri) = (state.clone(), uri.clone());
-    if command == commands::OPTIMIZE {
+    let answer = if command == commands::OPTIMIZE {
         let title = format!("Evolve: optimize {}", function.name);
-        Ok(jobs::run(state, &uri, title, move |job| jobs::optimize(job_state, job_uri, function, job)).await)
+        jobs::start(state, &uri, title, release, move |job| jobs::optimize(job_state, job_uri, function, job))
     } else {
         let title = format!("Evolve: write tests for {}", function.name);
-        Ok(jobs::run(state, &uri, title, move |job| jobs::write_tests(job_state, job_uri, function, job)).await)
-    }
+        jobs::start(state, &uri, title, release, move |job| jobs::write_tests(job_state, job_uri, function, job))
+    };
+    Ok(Some(answer))
 }
 
 async fn status(state: &Arc<State>) -> Result<Value> {
