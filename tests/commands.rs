@@ -2,8 +2,8 @@
 
 mod support;
 
-use code_evolver::scripted_model::{ScriptedServer, fixtures};
 use support::{TestEnv, refused_url};
+use testkit::scripted_model::{ScriptedServer, fixtures};
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,10 +4,10 @@
 mod support;
 
 use code_evolver::pipeline::prompts;
-use code_evolver::scripted_model::fixtures::{self, ADD};
-use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::json;
 use support::{TestEnv, base_config};
+use testkit::scripted_model::fixtures::{self, ADD};
+use testkit::scripted_model::{Rule, Script, ScriptedServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arithmetic_task_end_to_end_over_ollama() {

@@ -3,9 +3,9 @@
 
 mod support;
 
-use code_evolver::scripted_model::fixtures::{self, ADD};
-use code_evolver::scripted_model::{Fault, Rule, Script, ScriptedServer};
 use support::{TestEnv, base_config, refused_url};
+use testkit::scripted_model::fixtures::{self, ADD};
+use testkit::scripted_model::{Fault, Rule, Script, ScriptedServer};
 
 fn two_endpoint_config(first: &str, second: &str, timeout_s: f64) -> String {
     format!(

@@ -6,12 +6,12 @@
 
 mod support;
 
-use code_evolver::scripted_model::fixtures::{self, ADD};
-use code_evolver::scripted_model::{Script, ScriptedServer};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::{TestEnv, base_config};
+use testkit::scripted_model::fixtures::{self, ADD};
+use testkit::scripted_model::{Script, ScriptedServer};
 
 /// What a payload looks for (it appears in the payload's own source, and so in repair prompts).
 const TOKEN: &str = "CE-HOSTILE-SECRET";

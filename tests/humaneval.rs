@@ -4,9 +4,9 @@
 
 mod support;
 
-use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::{Value, json};
 use support::TestEnv;
+use testkit::scripted_model::{Rule, Script, ScriptedServer};
 
 fn problem(id: &str, prompt: &str, test: &str, entry: &str) -> String {
     json!({"task_id": id, "prompt": prompt, "canonical_solution": "", "test": test, "entry_point": entry}).to_string()

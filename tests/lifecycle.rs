@@ -5,10 +5,10 @@
 
 mod support;
 
-use code_evolver::scripted_model::fixtures;
-use code_evolver::scripted_model::{Script, ScriptedServer};
 use serde_json::{Value, json};
 use support::{TestEnv, base_config};
+use testkit::scripted_model::fixtures;
+use testkit::scripted_model::{Script, ScriptedServer};
 
 const FIRST_WORD: &str = "def first_word(text: str) -> str:\n    return text.split()[0]\n";
 const FIXED: &str =

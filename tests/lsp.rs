@@ -5,12 +5,12 @@
 
 mod support;
 
-use code_evolver::lsp_client::LspClient;
-use code_evolver::scripted_model::fixtures::{self, ADD};
-use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::{LONG, TestEnv, base_config, started, uri_in};
+use testkit::lsp_client::LspClient;
+use testkit::scripted_model::fixtures::{self, ADD};
+use testkit::scripted_model::{Rule, Script, ScriptedServer};
 
 /// An environment on `url` with memory off, so that every evolve generates (and can be caught
 /// in the generate stage).

@@ -4,10 +4,10 @@
 
 mod support;
 
-use code_evolver::lsp_client::LspClient;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::{TestEnv, base_config};
+use testkit::lsp_client::LspClient;
 
 async fn started() -> (TestEnv, LspClient) {
     let env = TestEnv::new();

@@ -8,11 +8,11 @@ mod support;
 use code_evolver::memory::qdrant::QdrantStore;
 use code_evolver::memory::sqlite::SqliteStore;
 use code_evolver::memory::{Artifact, ArtifactKind, EmbeddingInfo, Filter, Memory, Payload, VectorStore};
-use code_evolver::scripted_model::fixtures;
-use code_evolver::scripted_model::{Rule, Script, ScriptedServer, embed_text};
 use serde_json::json;
 use std::sync::Arc;
 use support::TestEnv;
+use testkit::scripted_model::fixtures;
+use testkit::scripted_model::{Rule, Script, ScriptedServer, embed_text};
 
 fn artifact(kind: ArtifactKind, task: &str, language: &str, tags: &[&str]) -> Artifact {
     Artifact::new(

@@ -5,9 +5,9 @@
 
 mod support;
 
-use code_evolver::scripted_model::{ScriptedServer, fixtures};
 use std::path::PathBuf;
 use support::TestEnv;
+use testkit::scripted_model::{ScriptedServer, fixtures};
 
 /// NVIM, else the nvim that scripts/test.sh installs.
 fn nvim() -> PathBuf {

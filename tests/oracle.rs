@@ -4,10 +4,10 @@
 
 mod support;
 
-use code_evolver::scripted_model::fixtures::{self, ADD};
-use code_evolver::scripted_model::{Script, ScriptedServer};
 use serde_json::{Value, json};
 use support::{TestEnv, base_config};
+use testkit::scripted_model::fixtures::{self, ADD};
+use testkit::scripted_model::{Script, ScriptedServer};
 
 fn env_with(url: &str, consensus: bool, extend: bool) -> TestEnv {
     let env = TestEnv::new();

@@ -4,9 +4,9 @@
 use code_evolver::config::{ConfigLoader, Layer, Role};
 use code_evolver::llm::{ChatRequest, Message, Router};
 use code_evolver::pipeline::budget::Budget;
-use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use testkit::scripted_model::{Rule, Script, ScriptedServer};
 use tokio_util::sync::CancellationToken;
 
 fn router(yaml: &str) -> Router {

@@ -4,10 +4,10 @@
 
 mod support;
 
-use code_evolver::scripted_model::fixtures::{self, ADD};
-use code_evolver::scripted_model::{Rule, Script, ScriptedServer};
 use serde_json::{Value, json};
 use support::{TestEnv, base_config};
+use testkit::scripted_model::fixtures::{self, ADD};
+use testkit::scripted_model::{Rule, Script, ScriptedServer};
 
 /// The block from the prototype's README (../shared/seed/code-evolver-README.md), verbatim.
 const PROTOTYPE_TOOLS: &str = r#"tools:

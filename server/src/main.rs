@@ -147,13 +147,6 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
-    /// Serve the scripted model server (for editor end-to-end tests): a JSON script file.
-    #[command(hide = true)]
-    ServeScripted {
-        script: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:0")]
-        addr: String,
-    },
 }
 
 #[derive(Subcommand)]
@@ -218,11 +211,6 @@ enum ToolsCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Evolve wall time against a zero-latency scripted model, and node run overhead.
-    Engine {
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-    },
     /// The embedded models: load time, tokens/s at 1 and 2 threads, RSS, and the smoke suite on
     /// the 0.5B alone and on the 0.5B -> 1.5B ladder.
     Embedded {
@@ -265,12 +253,6 @@ enum BenchCommand {
         sizes: Vec<usize>,
         #[arg(long, default_value_t = 500)]
         queries: usize,
-    },
-    /// Language server latency (codeAction, hover, completion) on a 5,000-line file, idle and
-    /// while an evolve runs.
-    Lsp {
-        #[arg(long, default_value_t = 500)]
-        requests: usize,
     },
     /// The sandbox: a jailed warm run against a fresh interpreter, and what each layer costs.
     Sandbox {
@@ -340,27 +322,25 @@ fn main() {
             Command::Setup { no_powerful, test_models, no_models } => {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
-            Command::Bench { what: BenchCommand::Engine { runs } } => cli::bench::engine(runs).await,
             Command::Bench { what: BenchCommand::Humaneval { backend, models, limit, jobs, mode, problems, out } } => {
-                let options = cli::bench_humaneval::Options { backend, models, limit, jobs, mode, problems, out };
-                cli::bench_humaneval::run(&global, options).await
+                let options = cli::bench::humaneval::Options { backend, models, limit, jobs, mode, problems, out };
+                cli::bench::humaneval::run(&global, options).await
             }
             Command::Bench { what: BenchCommand::Memory { sizes, queries } } => {
-                cli::bench_memory::run(&sizes, queries).await
+                cli::bench::memory::run(&sizes, queries).await
             }
-            Command::Bench { what: BenchCommand::Lsp { requests } } => cli::bench_lsp::run(requests).await,
-            Command::Bench { what: BenchCommand::Sandbox { runs } } => cli::bench_sandbox::run(runs).await,
+            Command::Bench { what: BenchCommand::Sandbox { runs } } => cli::bench::sandbox::run(runs).await,
             Command::Bench { what: BenchCommand::Due { nodes, runs } } => {
-                cli::bench_due::run(&global, nodes, runs).await
+                cli::bench::due::run(&global, nodes, runs).await
             }
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
-                cli::bench_embedded::run(&global, limit, no_smoke).await
+                cli::bench::embedded::run(&global, limit, no_smoke).await
             }
             Command::Smoke { limit, jobs, models, backend, fast_only, no_optimize, show_stages, json } => {
                 let models = if fast_only && models == "ladder" { "fast-generator".to_string() } else { models };
-                cli::smoke::run(
+                cli::bench::smoke::run(
                     &global,
-                    cli::smoke::Options {
+                    cli::bench::smoke::Options {
                         limit,
                         jobs,
                         models,
@@ -372,7 +352,6 @@ fn main() {
                 )
                 .await
             }
-            Command::ServeScripted { script, addr } => cli::bench::serve_scripted(&script, &addr).await,
         }
     });
     std::process::exit(code);

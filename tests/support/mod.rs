@@ -1,6 +1,6 @@
 //! Helpers for the integration tests: an isolated environment (data dir, workspace, config home)
-//! and the CLI binary run inside it. The scripted model server is `code_evolver::scripted_model`
-//! (its source is tests/support/scripted_model.rs).
+//! and the CLI binary run inside it. The scripted model server is `testkit::scripted_model`
+//! (the `testkit` crate, testkit/src/scripted_model.rs).
 
 #![allow(dead_code)]
 
@@ -175,8 +175,8 @@ pub fn uri_in(env: &TestEnv, name: &str) -> String {
 }
 
 /// The language server started in `env` and initialized with `options`.
-pub async fn started(env: &TestEnv, options: serde_json::Value) -> code_evolver::lsp_client::LspClient {
-    let mut client = code_evolver::lsp_client::LspClient::start(env.command(&[]));
+pub async fn started(env: &TestEnv, options: serde_json::Value) -> testkit::lsp_client::LspClient {
+    let mut client = testkit::lsp_client::LspClient::start(env.command(&[]));
     let init = client.initialize(env.workspace.path(), options).await;
     assert!(init["result"]["capabilities"]["codeActionProvider"].is_object(), "{init}");
     client

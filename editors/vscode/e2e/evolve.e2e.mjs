@@ -5,7 +5,8 @@
 // the spec's cases. The exit code is the verdict.
 //
 //   node e2e/evolve.e2e.mjs            (from editors/vscode, after `npm run package`)
-// Environment: CE_TEST_BIN (default ../../target/debug/code-evolver), CODE_SERVER,
+// Environment: CE_TEST_BIN (default ../../target/debug/code-evolver), CE_TEST_SCRIPTED (default
+// scripted-model-server beside it, from `cargo build -p testkit`), CODE_SERVER,
 // CHROMIUM (default /usr/bin/chromium), CODE_EVOLVER_PYTHON (the venv `setup` made).
 
 import { spawn, spawnSync } from "node:child_process";
@@ -19,6 +20,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const extensionDir = path.resolve(here, "..");
 const repo = path.resolve(extensionDir, "../..");
 const bin = process.env.CE_TEST_BIN ?? path.join(repo, "target/debug/code-evolver");
+// testkit's scripted model server (a test-only binary: `cargo build -p testkit`).
+const scriptedServer = process.env.CE_TEST_SCRIPTED ?? path.join(path.dirname(bin), "scripted-model-server");
 const tools = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "code-evolver-test-tools");
 const codeServer = process.env.CODE_SERVER ?? path.join(tools, "code-server/node_modules/.bin/code-server");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -106,6 +109,7 @@ const script = {
 
 async function main() {
   need(bin, "the code-evolver binary (cargo build)");
+  need(scriptedServer, "the scripted model server (cargo build -p testkit)");
   need(codeServer, "code-server (bash scripts/install-code-server.sh)");
   need(browserPath, "chromium (bash scripts/install-code-server.sh)");
   need(vsix, "the extension package (npm run package)");
@@ -120,7 +124,7 @@ async function main() {
 
   const scriptFile = path.join(scratch, "script.json");
   fs.writeFileSync(scriptFile, JSON.stringify(script));
-  const model = await start(bin, ["serve-scripted", scriptFile], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
+  const model = await start(scriptedServer, [scriptFile], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
   const modelUrl = model.match[1];
 
   fs.writeFileSync(

@@ -1,12 +1,6 @@
 //! The terminal door: thin commands over the engine; rendering lives in render.rs.
 
 pub mod bench;
-pub mod bench_due;
-pub mod bench_embedded;
-pub mod bench_humaneval;
-pub mod bench_lsp;
-pub mod bench_memory;
-pub mod bench_sandbox;
 pub mod chat;
 pub mod evolve;
 pub mod lifecycle;
@@ -14,7 +8,6 @@ pub mod memory;
 pub mod nodes;
 pub mod render;
 pub mod setup;
-pub mod smoke;
 pub mod status;
 pub mod tools;
 

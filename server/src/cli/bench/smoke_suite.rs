@@ -26,7 +26,7 @@ pub struct SmokeTask {
 }
 
 pub fn tasks() -> Vec<SmokeTask> {
-    serde_json::from_str(include_str!("../../tests/smoke/tasks.json")).expect("tests/smoke/tasks.json is valid")
+    serde_json::from_str(include_str!("../../../../tests/smoke/tasks.json")).expect("tests/smoke/tasks.json is valid")
 }
 
 /// A hidden case's verdict: numbers equal to 1e-4 (relative) or exactly for integers, booleans

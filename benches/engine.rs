@@ -1,17 +1,47 @@
-//! `code-evolver bench engine`: the pipeline's own overhead against a zero-latency scripted model,
-//! and the cost of a node run through the warm runner against a fresh `python3 -c pass`.
+//! `cargo bench --bench engine [-- --runs N] [--data-dir DIR]`: the pipeline's own overhead
+//! against a zero-latency scripted model (the node run's own cost: `code-evolver bench sandbox`).
 
-use super::{EXIT_FAILED, EXIT_USAGE};
-use crate::config::{ConfigLoader, Layer};
-use crate::pipeline::score::median;
-use crate::pipeline::{EvolveRequest, Evolver, events};
-use crate::sandbox::Sandbox;
-use crate::scripted_model::{Script, ScriptedServer, fixtures};
+use code_evolver::config::{ConfigLoader, Layer};
+use code_evolver::pipeline::score::median;
+use code_evolver::pipeline::{EvolveRequest, Evolver, events};
 use std::path::Path;
 use std::time::Instant;
+use testkit::scripted_model::{Script, ScriptedServer, fixtures};
 use tokio_util::sync::CancellationToken;
 
-fn config_for(url: &str, python: &Path, linters: bool, optimize: bool) -> Result<crate::config::Config, String> {
+const EXIT_FAILED: i32 = 1;
+const EXIT_USAGE: i32 = 2;
+
+/// `cargo bench` passes `--bench`; the rest are this bench's own options.
+fn main() {
+    let mut runs = 5;
+    let mut data = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => {}
+            "--runs" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => runs = n,
+                None => usage("--runs needs a number"),
+            },
+            "--data-dir" => match args.next() {
+                Some(d) => data = Some(std::path::PathBuf::from(d)),
+                None => usage("--data-dir needs a folder"),
+            },
+            other => usage(&format!("unknown argument `{other}`")),
+        }
+    }
+    let data = data.unwrap_or_else(code_evolver::paths::data_dir);
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    std::process::exit(runtime.block_on(engine(runs, &data)));
+}
+
+fn usage(why: &str) -> ! {
+    eprintln!("error: {why}\nusage: cargo bench --bench engine -- [--runs N] [--data-dir DIR]");
+    std::process::exit(EXIT_USAGE)
+}
+
+fn config_for(url: &str, python: &Path, linters: bool, optimize: bool) -> Result<code_evolver::config::Config, String> {
     let yaml = format!(
         "backends:\n  ollama: {{ kind: ollama, url: \"{url}\" }}\nruntime:\n  python: \"{}\"\npipeline:\n  analysis:\n    linters: {}\n  optimize:\n    iterations: {}\n    skip_below_ns: 0\n",
         python.display(),
@@ -28,9 +58,8 @@ fn config_for(url: &str, python: &Path, linters: bool, optimize: bool) -> Result
         .map_err(|e| e.to_string())
 }
 
-pub async fn engine(runs: usize) -> i32 {
-    let data = crate::paths::data_dir();
-    let Some(python) = crate::paths::find_python("", &data) else {
+async fn engine(runs: usize, data: &Path) -> i32 {
+    let Some(python) = code_evolver::paths::find_python("", data) else {
         eprintln!("error: no Python found: run `code-evolver setup`");
         return EXIT_USAGE;
     };
@@ -112,72 +141,5 @@ pub async fn engine(runs: usize) -> i32 {
         let min = times.iter().cloned().fold(f64::INFINITY, f64::min);
         println!("  {label}: median {:.0} ms, best {:.0} ms{note}", median(&times), min);
     }
-
-    // Node run overhead.
-    let runtime = match crate::paths::runtime_dir(scratch.path()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
-        }
-    };
-    let sandbox = Sandbox::new(python.clone(), runtime);
-    let request = super::bench_sandbox::trivial_node();
-    let samples = 40;
-    let mut warm = Vec::new();
-    let mut cold = Vec::new();
-    let _ = sandbox.run(&request).await; // start the runner
-    for _ in 0..samples {
-        let started = Instant::now();
-        match sandbox.run(&request).await {
-            Ok(o) if o.success() => warm.push(started.elapsed().as_secs_f64() * 1000.0),
-            Ok(o) => {
-                eprintln!("error: the trivial node failed: {}", o.stderr);
-                return EXIT_FAILED;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
-            }
-        }
-        let started = Instant::now();
-        let status = std::process::Command::new(&python).args(["-c", "pass"]).status();
-        if status.map(|s| s.success()).unwrap_or(false) {
-            cold.push(started.elapsed().as_secs_f64() * 1000.0);
-        }
-    }
-    let (w, c) = (median(&warm), median(&cold));
-    println!("node run overhead ({samples} runs each, alternating):");
-    println!("  trivial node through the warm runner (confined, JSON in/out): median {w:.2} ms");
-    println!("  fresh `{} -c pass`: median {c:.2} ms", python.display());
-    println!("  ratio: {:.2}× (goal ≤ 0.1×; `code-evolver bench sandbox` breaks it down)", w / c);
     0
-}
-
-pub async fn serve_scripted(script: &Path, addr: &str) -> i32 {
-    let text = match std::fs::read_to_string(script) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", script.display());
-            return EXIT_USAGE;
-        }
-    };
-    let script: Script = match serde_json::from_str(&text) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {} is not a script: {e}", script.display());
-            return EXIT_USAGE;
-        }
-    };
-    match ScriptedServer::start_on(addr, script).await {
-        Ok(server) => {
-            println!("{}", server.url);
-            let _ = tokio::signal::ctrl_c().await;
-            0
-        }
-        Err(e) => {
-            eprintln!("error: cannot listen on {addr}: {e}");
-            EXIT_FAILED
-        }
-    }
 }

@@ -1,4 +1,4 @@
-//! `code-evolver bench lsp`: request latency of the language server on a 5,000-line Python file,
+//! `cargo bench --bench lsp [-- --requests N] [--data-dir DIR]`: request latency of the language server on a 5,000-line Python file,
 //! measured by a client over stdio (so the figures include framing and the pipe): codeAction,
 //! hover (on plain lines and on an evolved header, which reads the registry) and completion, first
 //! with the server idle, then while an evolve runs in the same server.
@@ -7,9 +7,40 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{EXIT_FAILED, EXIT_USAGE};
-use crate::lsp_client::LspClient;
-use crate::scripted_model::{Rule, Script, ScriptedServer, fixtures};
+use testkit::lsp_client::LspClient;
+use testkit::scripted_model::{Rule, Script, ScriptedServer, fixtures};
+
+const EXIT_FAILED: i32 = 1;
+const EXIT_USAGE: i32 = 2;
+
+/// `cargo bench` passes `--bench`; the rest are this bench's own options.
+fn main() {
+    let mut requests = 300;
+    let mut data = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => {}
+            "--requests" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => requests = n,
+                None => usage("--requests needs a number"),
+            },
+            "--data-dir" => match args.next() {
+                Some(d) => data = Some(std::path::PathBuf::from(d)),
+                None => usage("--data-dir needs a folder"),
+            },
+            other => usage(&format!("unknown argument `{other}`")),
+        }
+    }
+    let data = data.unwrap_or_else(code_evolver::paths::data_dir);
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    std::process::exit(runtime.block_on(run(requests, &data)));
+}
+
+fn usage(why: &str) -> ! {
+    eprintln!("error: {why}\nusage: cargo bench --bench lsp -- [--requests N] [--data-dir DIR]");
+    std::process::exit(EXIT_USAGE)
+}
 
 /// A 5,000-line module: functions with docstrings and loops, a task comment in the middle and an
 /// evolved header near the end.
@@ -143,9 +174,8 @@ fn print_series(label: &str, series: &[(String, Vec<f64>)]) {
     }
 }
 
-pub async fn run(requests: usize) -> i32 {
-    let data = crate::paths::data_dir();
-    let Some(python) = crate::paths::find_python("", &data) else {
+async fn run(requests: usize, data: &std::path::Path) -> i32 {
+    let Some(python) = code_evolver::paths::find_python("", data) else {
         eprintln!("error: no Python found: run `code-evolver setup`");
         return EXIT_USAGE;
     };
@@ -183,14 +213,7 @@ pub async fn run(requests: usize) -> i32 {
         eprintln!("error: {e}");
         return EXIT_FAILED;
     }
-    let exe = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
-        }
-    };
-    let mut command = tokio::process::Command::new(exe);
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_code-evolver"));
     command
         .current_dir(workspace.path())
         .env("CODE_EVOLVER_DATA_DIR", scratch.path())
@@ -340,11 +363,15 @@ pub async fn run(requests: usize) -> i32 {
 }
 
 async fn seed_memory(path: &std::path::Path, n: usize) -> Result<(), String> {
-    use crate::memory::{Artifact, ArtifactKind, EmbeddingInfo, Payload, VectorStore, sqlite::SqliteStore};
+    use code_evolver::memory::{Artifact, ArtifactKind, EmbeddingInfo, Payload, VectorStore, sqlite::SqliteStore};
     let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
     // The default embedding role's model: what the server's memory expects to find.
-    let model =
-        crate::config::Config::defaults().roles.get(crate::config::Role::Embedding).model.clone().unwrap_or_default();
+    let model = code_evolver::config::Config::defaults()
+        .roles
+        .get(code_evolver::config::Role::Embedding)
+        .model
+        .clone()
+        .unwrap_or_default();
     let items: Vec<(Artifact, Vec<f32>)> = (0..n)
         .map(|i| {
             let task = format!("compute value number {i} from a list of integers");
@@ -360,7 +387,7 @@ async fn seed_memory(path: &std::path::Path, n: usize) -> Result<(), String> {
                 }),
                 ..Default::default()
             };
-            let vector = crate::scripted_model::embed_text(&task);
+            let vector = testkit::scripted_model::embed_text(&task);
             (Artifact::new(ArtifactKind::Function, task, payload), vector)
         })
         .collect();

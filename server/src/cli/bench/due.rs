@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{EXIT_FAILED, Global};
+use crate::cli::{EXIT_FAILED, Global};
 use crate::registry::{NewVersion, Registry, RunMetrics};
 
 pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {

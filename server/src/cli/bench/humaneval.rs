@@ -8,9 +8,9 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use super::{EXIT_FAILED, EXIT_USAGE, Global};
+use super::humaneval_suite::{self, Outcome, Problem};
+use crate::cli::{EXIT_FAILED, EXIT_USAGE, Global};
 use crate::config::{Config, Role};
-use crate::humaneval::{self, Outcome, Problem};
 use crate::setup::models::{FAST, POWERFUL};
 
 pub struct Options {
@@ -114,10 +114,10 @@ pub async fn run(global: &Global, options: Options) -> i32 {
         None => {
             let python = crate::paths::find_python("", &global.data_dir());
             let Some(python) = python else {
-                eprintln!("error: no Python found to download {}: run `code-evolver setup`", humaneval::PACKAGE);
+                eprintln!("error: no Python found to download {}: run `code-evolver setup`", humaneval_suite::PACKAGE);
                 return EXIT_USAGE;
             };
-            match humaneval::fetch(&global.data_dir(), &python).await {
+            match humaneval_suite::fetch(&global.data_dir(), &python).await {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -126,7 +126,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
             }
         }
     };
-    let mut problems: Vec<Problem> = match humaneval::load(&path) {
+    let mut problems: Vec<Problem> = match humaneval_suite::load(&path) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -181,9 +181,9 @@ pub async fn run(global: &Global, options: Options) -> i32 {
         let mut stream = futures_util::stream::iter(problems.iter())
             .map(|p| async move {
                 if mode == "single-shot" {
-                    humaneval::single_shot(evolver, p, cancel).await
+                    humaneval_suite::single_shot(evolver, p, cancel).await
                 } else {
-                    humaneval::pipeline(evolver, p, cancel).await
+                    humaneval_suite::pipeline(evolver, p, cancel).await
                 }
             })
             .buffered(options.jobs.max(1));
@@ -222,7 +222,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     let bars: Vec<(&str, f64)> = results.iter().map(|(m, o)| (*m, rate(o))).collect();
     let svg = options.out.join("pass_rates.svg");
     let title = format!("HumanEval pass@1, {} problems, {} @ {}", problems.len(), generator.model, generator.backend);
-    if let Err(e) = std::fs::write(&svg, humaneval::chart(&title, &bars)) {
+    if let Err(e) = std::fs::write(&svg, humaneval_suite::chart(&title, &bars)) {
         eprintln!("error: {}: {e}", svg.display());
         return EXIT_FAILED;
     }

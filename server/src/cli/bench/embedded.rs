@@ -3,7 +3,7 @@
 //! in LLAMA_BENCH); then the smoke suite on the 0.5B alone and on the 0.5B -> 1.5B ladder.
 
 use super::smoke::{fast_only, suite};
-use super::{EXIT_FAILED, Global};
+use crate::cli::{EXIT_FAILED, Global};
 use crate::config::Config;
 use crate::llm::embedded::{Embedded, EmbeddedSettings, generate};
 use crate::llm::{ChatRequest, Message};

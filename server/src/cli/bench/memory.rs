@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::EXIT_FAILED;
+use crate::cli::EXIT_FAILED;
 use crate::memory::qdrant::QdrantStore;
 use crate::memory::sqlite::SqliteStore;
 use crate::memory::{Artifact, ArtifactKind, EmbeddingInfo, Filter, Payload, VectorStore};

@@ -1,12 +1,12 @@
 //! `code-evolver smoke`: the everyday-task suite through the whole pipeline, judged on hidden
 //! cases, with its pass rate, time and model calls per task, and where failures happened.
 
-use super::render::Renderer;
-use super::{EXIT_FAILED, EXIT_USAGE, Global};
+use super::smoke_suite::{self, SmokeReport};
+use crate::cli::render::Renderer;
+use crate::cli::{EXIT_FAILED, EXIT_USAGE, Global};
 use crate::config::Config;
 use crate::pipeline::Evolver;
 use crate::pipeline::events;
-use crate::smoke::{self, SmokeReport};
 use tokio_util::sync::CancellationToken;
 
 pub struct Options {
@@ -37,7 +37,7 @@ pub async fn suite(evolver: &Evolver, limit: Option<usize>, jobs: usize, optimiz
         }
     });
     let sink = if verbose { Renderer::new(false).sink() } else { events::discard() };
-    let report = smoke::run(evolver, limit, jobs, optimize, sink, &cancel, |r| {
+    let report = smoke_suite::run(evolver, limit, jobs, optimize, sink, &cancel, |r| {
         println!(
             "  {}  {:<70} {}/{} hidden · {:.1} s · {} calls{}{}{}",
             if r.passed { "PASS" } else { "FAIL" },
@@ -65,7 +65,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     let evolver = match global.evolver_with(|c| {
         // --fast-only: the ladder on the fast generator, every other role as configured.
         let models = if options.models == "fast-generator" { "ladder" } else { options.models.as_str() };
-        if let Err(e) = super::bench_humaneval::adjust(c, options.backend.as_deref(), models) {
+        if let Err(e) = super::humaneval::adjust(c, options.backend.as_deref(), models) {
             failure = Some(e);
         }
         if options.models == "fast-generator" {
@@ -79,12 +79,12 @@ pub async fn run(global: &Global, options: Options) -> i32 {
         eprintln!("error: {e}");
         return EXIT_USAGE;
     }
-    super::announce_fallbacks(&evolver, &Renderer::new(false)).await;
+    crate::cli::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     let fast = evolver.router().route(crate::config::Role::GeneratorFast);
     let top = evolver.router().route(evolver.ladder_top()).model;
     println!(
         "smoke suite: {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
-        smoke::tasks().len().min(options.limit.unwrap_or(usize::MAX)),
+        smoke_suite::tasks().len().min(options.limit.unwrap_or(usize::MAX)),
         fast.model,
         fast.backend,
         evolver.router().route(crate::config::Role::Overseer).model,

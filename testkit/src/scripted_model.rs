@@ -216,8 +216,8 @@ fn stage_of(body: &Value) -> String {
     }
     // The code stage asks for a plain code block, without a schema; its system prompt names it.
     let system = body.pointer("/messages/0/content").and_then(Value::as_str).unwrap_or("");
-    if system.starts_with(crate::pipeline::prompts::CODE_SYSTEM_LEAD)
-        || system.starts_with(crate::pipeline::prompts::STUB_SYSTEM)
+    if system.starts_with(code_evolver::pipeline::prompts::CODE_SYSTEM_LEAD)
+        || system.starts_with(code_evolver::pipeline::prompts::STUB_SYSTEM)
     {
         return "code".into();
     }
@@ -531,7 +531,7 @@ async fn replace_script(State(shared): State<Arc<Shared>>, axum::Json(script): a
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Scripts shared by the tests and `code-evolver bench engine`.
+/// Scripts shared by the tests and the engine bench (`cargo bench --bench engine`).
 pub mod fixtures {
     use super::Script;
     use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! what each part of the confinement adds (the jail around the runner, the per-run layers, a
 //! fresh bubblewrap per run as the alternative design).
 
-use super::EXIT_FAILED;
+use crate::cli::EXIT_FAILED;
 use crate::config::SandboxConfig;
 use crate::pipeline::score::median;
 use crate::sandbox::jail::{JailPlan, find_bwrap};
