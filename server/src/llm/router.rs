@@ -220,54 +220,60 @@ impl Router {
         budget: &Budget,
         cancel: &CancellationToken,
     ) -> Result<(Completion, CallRecord), LlmError> {
-        let (backend_name, rc) = &self.roles[&role];
-        let primary = self.backends[backend_name].clone();
+        let (_, rc) = &self.roles[&role];
         request.temperature = request.temperature.or(rc.temperature);
         request.max_tokens = request.max_tokens.or(rc.max_tokens);
         request.seed = request.seed.or(rc.seed);
-        let fallback = primary.fallback.as_ref().and_then(|f| self.backends.get(f)).cloned();
-        let fallback_model = rc.fallback_model.clone().unwrap_or_default();
-        if primary.unreachable.load(Ordering::Relaxed)
-            && let Some(fallback) = &fallback
-        {
-            return try_backend(fallback, role, &fallback_model, &request, budget, cancel, Vec::new())
-                .await
-                .map_err(|(e, _)| e);
-        }
-        let model = model.map(String::from).or_else(|| rc.model.clone()).unwrap_or_default();
-        match try_backend(&primary, role, &model, &request, budget, cancel, Vec::new()).await {
-            Ok(done) => Ok(done),
-            Err((LlmError::AllFailed { attempts, .. }, true)) if fallback.is_some() => {
-                primary.unreachable.store(true, Ordering::Relaxed);
-                let fallback = fallback.expect("checked");
-                let mut notes = attempts;
-                notes.push(format!("{} is unreachable: using {} from now on", primary.name, fallback.name));
-                try_backend(&fallback, role, &fallback_model, &request, budget, cancel, notes).await.map_err(|(e, _)| e)
-            }
-            Err((error, _)) => Err(error),
-        }
+        let request = &request;
+        self.with_failover(role, model, |backend, model, notes| async move {
+            try_backend(&backend, role, &model, request, budget, cancel, notes).await
+        })
+        .await
     }
 
-    /// Embeddings from the embedding role's backend, with the same failover.
-    /// When every endpoint refuses the connection and the backend has a fallback, the fallback
-    /// (with the role's `fallback_model`) serves, as for chat.
+    /// Embeddings from the embedding role's backend, with the same failover as chat.
     pub async fn embed(&self, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
-        let (backend, model) = self.effective(Role::Embedding);
-        match embed_on(&backend, &model, input).await {
-            Ok(vectors) => Ok(vectors),
-            Err((error, all_connect)) => {
-                let fallback = backend.fallback.as_ref().and_then(|f| self.backends.get(f)).cloned();
-                match fallback {
-                    Some(fallback) if all_connect && !Arc::ptr_eq(&fallback, &backend) => {
-                        backend.unreachable.store(true, Ordering::Relaxed);
-                        let (_, rc) = &self.roles[&Role::Embedding];
-                        embed_on(&fallback, rc.fallback_model.as_deref().unwrap_or_default(), input)
-                            .await
-                            .map_err(|(e, _)| e)
-                    }
-                    _ => Err(error),
-                }
+        self.with_failover(
+            Role::Embedding,
+            None,
+            |backend, model, _| async move { embed_on(&backend, &model, input).await },
+        )
+        .await
+    }
+
+    /// The one failover routine: `call` on the role's backend (the fallback once that is known
+    /// unreachable); when every attempt failed to connect and there is a fallback, the backend is
+    /// marked unreachable and `call` runs on the fallback with the role's `fallback_model`, told
+    /// what failed. `call` gets the backend, the model and those notes; its error carries whether
+    /// every attempt failed to connect.
+    async fn with_failover<T, F, Fut>(&self, role: Role, model: Option<&str>, call: F) -> Result<T, LlmError>
+    where
+        F: Fn(Arc<BackendHandle>, String, Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, (LlmError, bool)>>,
+    {
+        let (backend_name, rc) = &self.roles[&role];
+        let primary = self.backends[backend_name].clone();
+        let fallback =
+            primary.fallback.as_ref().and_then(|f| self.backends.get(f)).filter(|f| !Arc::ptr_eq(f, &primary)).cloned();
+        let fallback_model = rc.fallback_model.clone().unwrap_or_default();
+        if primary.unreachable.load(Ordering::Relaxed)
+            && let Some(fallback) = fallback
+        {
+            return call(fallback, fallback_model, Vec::new()).await.map_err(|(e, _)| e);
+        }
+        let model = model.map(String::from).or_else(|| rc.model.clone()).unwrap_or_default();
+        match (call(primary.clone(), model, Vec::new()).await, fallback) {
+            (Ok(done), _) => Ok(done),
+            (Err((error, true)), Some(fallback)) => {
+                primary.unreachable.store(true, Ordering::Relaxed);
+                let mut notes = match error {
+                    LlmError::AllFailed { attempts, .. } => attempts,
+                    other => vec![other.to_string()],
+                };
+                notes.push(format!("{} is unreachable: using {} from now on", primary.name, fallback.name));
+                call(fallback, fallback_model, notes).await.map_err(|(e, _)| e)
             }
+            (Err((error, _)), _) => Err(error),
         }
     }
 
@@ -326,7 +332,6 @@ async fn embed_on(backend: &BackendHandle, model: &str, input: &[String]) -> Res
 
 /// Tries each endpoint of one backend, round-robin, with `retries` extra rounds. On failure the
 /// flag says whether every attempt failed to connect (the backend is unreachable).
-#[allow(clippy::too_many_arguments)]
 async fn try_backend(
     backend: &Arc<BackendHandle>,
     role: Role,

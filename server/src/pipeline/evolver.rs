@@ -16,7 +16,7 @@ use crate::analysis::{LinterReport, Linters};
 use crate::config::{Config, Role};
 use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
 use crate::memory::Memory;
-use crate::registry::{NewVersion, Registry, RegistryError};
+use crate::registry::{Registry, RegistryError};
 use crate::sandbox::tools::ToolHandler;
 use crate::sandbox::{NodeLimits, RunOutcome, RunRequest, Sandbox, SandboxError};
 use serde::Serialize;
@@ -185,6 +185,25 @@ pub struct EvolveOutcome {
     pub duration_ms: u64,
 }
 
+/// What the evolve knows before any code: the classification, what memory recalled, the spec
+/// and the tests written from it.
+struct Planned {
+    classification: Classification,
+    recalled: recall::Recalled,
+    spec: Spec,
+    tests: String,
+}
+
+/// What an evolve keeps, for the registry and memory.
+pub(super) struct Kept<'a> {
+    pub task: &'a str,
+    pub classification: &'a Classification,
+    pub verified: &'a Verified,
+    pub mutation: Option<&'a MutationReport>,
+    pub optimized: &'a super::optimize::Optimized,
+    pub analysis: &'a [LinterReport],
+}
+
 pub struct Evolver {
     config: Arc<Config>,
     router: Arc<Router>,
@@ -311,6 +330,8 @@ impl Evolver {
         })
     }
 
+    /// Evolves a task into a verified, measured node: each stage below is one call, and each
+    /// says what it did through `events`.
     pub async fn evolve(
         &self,
         request: EvolveRequest,
@@ -343,95 +364,12 @@ impl Evolver {
         if let Some(outcome) = self.evolve_again(&ctx, &request, &task, started).await? {
             return Ok(outcome);
         }
-        // The runner starts while the classifier thinks.
-        let (classification, warmed) = tokio::join!(classify::classify(&ctx, &task), self.sandbox.warm_up());
-        warmed?;
-        self.say_missing_layers(&ctx).await;
-        let classification = classification?;
-        ctx.emit(
-            Stage::Classify,
-            6,
-            format!(
-                "{} / {}{} — {}",
-                classification.kind.as_str(),
-                classification.complexity.as_str(),
-                if classification.by_keywords { " (keyword fallback)" } else { "" },
-                classification.reason
-            ),
-        );
-        if request.use_memory
-            && let Some(e) = &self.memory_error
-        {
-            ctx.warn(Stage::Recall, 7, format!("memory unavailable: {e}"));
-        }
-        let recalled = match ctx.memory {
-            Some(memory) => recall::recall(&ctx, memory, &task).await?,
-            None => recall::Recalled::default(),
-        };
-
-        let offered = self.offered_tools(&ctx, &task).await;
-        let spec = plan::plan(&ctx, &task, &classification, recalled.spec_hint.as_deref(), &offered).await?;
-        ctx.emit(
-            Stage::Plan,
-            20,
-            format!(
-                "spec: {} — {} test cases{}",
-                spec.signature(),
-                spec.test_cases.len(),
-                if spec.tools.is_empty() { String::new() } else { format!(", tools: {}", spec.tools.join(", ")) }
-            ),
-        );
-        let test_text = tests::render(&spec, &task, spec.tools.is_empty());
-        ctx.emit(
-            Stage::Tests,
-            25,
-            format!("wrote {} pytest cases from the spec, before any code", spec.test_cases.len()),
-        );
-
-        let start_rung = self.start_rung(&classification);
-        if start_rung > 0 {
-            ctx.emit(
-                Stage::Generate,
-                28,
-                format!("complex algorithm: starting at rung {} of the ladder", start_rung + 1),
-            );
-        }
-        let limits = self.node_limits(spec.tools.len(), spec.test_cases.len());
-        let reused = match &recalled.reuse {
-            Some(candidate) => recall::try_reuse(&ctx, candidate, &task, &spec, &limits).await?,
-            None => None,
-        };
-        let template = recalled.template.clone().or_else(|| recalled.reuse.as_ref().map(|c| c.code.clone()));
-        let job = Job {
-            task: &task,
-            spec: &spec,
-            tests: &test_text,
-            start_rung,
-            limits: &limits,
-            template: template.as_deref(),
-            first_temperature: None,
-        };
-        let generated = match reused {
-            Some(v) => Ok(v),
-            None => generate_until_green(&ctx, &job).await?,
-        };
-        let verified = match generated {
-            Ok(v) => v,
-            Err(failed) => {
-                let detail = failed
-                    .last_report
-                    .as_ref()
-                    .map(|r| r.failures_text().trim().replace('\n', "; "))
-                    .or_else(|| failed.attempts.last().map(|a| a.outcome.clone()))
-                    .unwrap_or_default();
-                return Err(EvolveError::TestsFailed { attempts: failed.attempts.len(), detail });
-            }
-        };
-
+        let planned = self.understand(&ctx, &task, request.use_memory).await?;
+        let limits = self.node_limits(planned.spec.tools.len(), planned.spec.test_cases.len());
+        let verified = self.first_green(&ctx, &task, &planned, &limits).await?;
         // How strong are the tests? Mutants of the verified code must fail them; when too few
         // do, the overseer writes more cases (once) before the node counts as verified.
         let (verified, mutation) = self.strengthen(&ctx, &task, verified, &limits).await?;
-
         // The review may have corrected cases: from here on the corrected spec and tests count.
         let spec = verified.spec.clone();
         let test_text = verified.tests.clone();
@@ -443,7 +381,6 @@ impl Evolver {
                 return Err(EvolveError::Blocked(errors.join("; ")));
             }
         }
-
         let ask = if request.optimize {
             super::optimize::Ask::AboveNs(self.config.pipeline.optimize.skip_below_ns)
         } else {
@@ -458,109 +395,21 @@ impl Evolver {
             analyse::analyse(&ctx, &optimized.node, &dir).await
         };
 
-        // Registry: the verified version, then each accepted optimization as its child.
-        let id = node_id(&spec.function.name, &task);
-        let findings_json = serde_json::to_string(&analysis).unwrap_or_default();
-        let last_model = verified.attempts.last().map(|a| a.model.clone()).unwrap_or_default();
-        let mut versions = vec![NewVersion {
-            origin: if verified.attempts.first().is_some_and(|a| a.role == "memory") {
-                "recalled".into()
-            } else if verified.attempts.len() > 1 {
-                "escalated".into()
-            } else {
-                "generated".into()
-            },
-            code: verified.code.clone(),
-            program: verified.node.clone(),
-            model: last_model.clone(),
-            change: String::new(),
-            tests_passed: verified.report.passed,
-            tests_total: verified.report.total,
-            per_call_ns: (optimized.report.original_ns > 0.0).then_some(optimized.report.original_ns),
-            peak_rss_kb: None,
-            score: Some(1.0),
-            findings_json: findings_json.clone(),
-            mutation_score: mutation.as_ref().map(|m| m.score),
-            mutation_json: mutation.as_ref().and_then(|m| serde_json::to_string(m).ok()),
-        }];
-        let opt_model =
-            self.router.route(Role::parse(&self.config.pipeline.optimize.role).unwrap_or(Role::GeneratorFast)).model;
-        for (i, (code, program, change)) in optimized.accepted.iter().enumerate() {
-            let last = i + 1 == optimized.accepted.len();
-            let cmp =
-                optimized.report.iterations.iter().filter(|it| it.accepted).nth(i).and_then(|it| it.comparison.clone());
-            versions.push(NewVersion {
-                origin: "optimized".into(),
-                code: code.clone(),
-                program: program.clone(),
-                model: opt_model.clone(),
-                change: change.clone(),
-                tests_passed: verified.report.total,
-                tests_total: verified.report.total,
-                per_call_ns: cmp.as_ref().map(|c| c.candidate_ns),
-                peak_rss_kb: cmp.as_ref().map(|c| c.candidate_rss_kb),
-                score: if last {
-                    Some(optimized.report.score)
-                } else {
-                    cmp.as_ref().map(|c| optimized.report.original_ns / c.candidate_ns)
-                },
-                findings_json: findings_json.clone(),
-                mutation_score: mutation.as_ref().map(|m| m.score),
-                mutation_json: mutation.as_ref().and_then(|m| serde_json::to_string(m).ok()),
-            });
-        }
-        let spec_json = serde_json::to_string(&spec).unwrap_or_default();
-        let version = self.registry.save(
-            &id,
-            &task,
-            classification.kind.as_str(),
-            classification.complexity.as_str(),
-            &spec.function.name,
-            &spec_json,
-            &test_text,
-            !spec.tools.is_empty(),
-            &versions,
-        )?;
-        // The verifying test run is a run of the first new version, with its metrics.
-        let verified_version = version - (versions.len() as i64 - 1);
-        self.record_test_run(&id, verified_version, spec.test_cases.len(), &verified.report)?;
+        let kept = Kept {
+            task: &task,
+            classification: &planned.classification,
+            verified: &verified,
+            mutation: mutation.as_ref(),
+            optimized: &optimized,
+            analysis: &analysis,
+        };
+        let (id, version) = self.persist(&kept)?;
         ctx.emit(Stage::Remember, 96, format!("saved node {id} version {version} in the registry"));
         if let Some(memory) = ctx.memory {
-            let learned = recall::Learned {
-                task: &task,
-                node_id: &id,
-                version,
-                kind: classification.kind.as_str(),
-                spec: &spec,
-                verified: &verified,
-                code: &optimized.code,
-                metrics: serde_json::json!({
-                    "tests_passed": verified.report.passed,
-                    "tests_total": verified.report.total,
-                    "per_call_ns": optimized.report.final_ns,
-                    "score": optimized.report.score,
-                    "peak_rss_kb": optimized.report.peak_rss_kb,
-                }),
-                stages: vec![
-                    format!("classified {} / {}", classification.kind.as_str(), classification.complexity.as_str()),
-                    format!("spec {} with {} cases", spec.signature(), spec.test_cases.len()),
-                    format!("{} attempt(s)", verified.attempts.len()),
-                    format!("optimization score {:.2}", optimized.report.score),
-                ],
-            };
-            recall::remember(&ctx, memory, &learned).await;
+            self.learn(&ctx, memory, &kept, &id, version).await;
         }
-
         let result = if request.run_task {
-            ctx.emit(
-                Stage::Run,
-                97,
-                format!("running the node on the task's input {}", serde_json::Value::Object(spec.task_input.clone())),
-            );
-            let input = serde_json::Value::Object(spec.task_input.clone());
-            let run = self.run_program(&ctx, &optimized.node, &input, &limits).await?;
-            self.record(&id, version, "evolve", &run)?;
-            Some(run)
+            Some(self.run_on_task_input(&ctx, &id, version, &spec, &optimized.node, &limits).await?)
         } else {
             None
         };
@@ -573,7 +422,7 @@ impl Evolver {
             node_id: id,
             version,
             task,
-            classification,
+            classification: planned.classification,
             spec,
             code: optimized.code,
             program: optimized.node,
@@ -589,6 +438,114 @@ impl Evolver {
             tokens: budget.tokens_used(),
             duration_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// Classify (while the runner starts), recall, plan the spec, write the tests from it.
+    async fn understand(&self, ctx: &Ctx<'_>, task: &str, use_memory: bool) -> Result<Planned, EvolveError> {
+        let (classification, warmed) = tokio::join!(classify::classify(ctx, task), self.sandbox.warm_up());
+        warmed?;
+        self.say_missing_layers(ctx).await;
+        let classification = classification?;
+        ctx.emit(
+            Stage::Classify,
+            6,
+            format!(
+                "{} / {}{} — {}",
+                classification.kind.as_str(),
+                classification.complexity.as_str(),
+                if classification.by_keywords { " (keyword fallback)" } else { "" },
+                classification.reason
+            ),
+        );
+        if use_memory && let Some(e) = &self.memory_error {
+            ctx.warn(Stage::Recall, 7, format!("memory unavailable: {e}"));
+        }
+        let recalled = match ctx.memory {
+            Some(memory) => recall::recall(ctx, memory, task).await?,
+            None => recall::Recalled::default(),
+        };
+        let offered = self.offered_tools(ctx, task).await;
+        let spec = plan::plan(ctx, task, &classification, recalled.spec_hint.as_deref(), &offered).await?;
+        ctx.emit(
+            Stage::Plan,
+            20,
+            format!(
+                "spec: {} — {} test cases{}",
+                spec.signature(),
+                spec.test_cases.len(),
+                if spec.tools.is_empty() { String::new() } else { format!(", tools: {}", spec.tools.join(", ")) }
+            ),
+        );
+        let tests = tests::render(&spec, task, spec.tools.is_empty());
+        ctx.emit(
+            Stage::Tests,
+            25,
+            format!("wrote {} pytest cases from the spec, before any code", spec.test_cases.len()),
+        );
+        Ok(Planned { classification, recalled, spec, tests })
+    }
+
+    /// The first code that passes the spec's tests: a recalled solution that still passes them,
+    /// else the generation ladder (fresh samples, repairs, stronger models).
+    async fn first_green(
+        &self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        planned: &Planned,
+        limits: &NodeLimits,
+    ) -> Result<Verified, EvolveError> {
+        let start_rung = self.start_rung(&planned.classification);
+        if start_rung > 0 {
+            ctx.emit(
+                Stage::Generate,
+                28,
+                format!("complex algorithm: starting at rung {} of the ladder", start_rung + 1),
+            );
+        }
+        let recalled = &planned.recalled;
+        let reused = match &recalled.reuse {
+            Some(candidate) => recall::try_reuse(ctx, candidate, task, &planned.spec, limits).await?,
+            None => None,
+        };
+        if let Some(verified) = reused {
+            return Ok(verified);
+        }
+        let template = recalled.template.clone().or_else(|| recalled.reuse.as_ref().map(|c| c.code.clone()));
+        let job = Job {
+            task,
+            spec: &planned.spec,
+            tests: &planned.tests,
+            start_rung,
+            limits,
+            template: template.as_deref(),
+            first_temperature: None,
+        };
+        generate_until_green(ctx, &job).await?.map_err(|failed| {
+            let detail = failed
+                .last_report
+                .as_ref()
+                .map(|r| r.failures_text().trim().replace('\n', "; "))
+                .or_else(|| failed.attempts.last().map(|a| a.outcome.clone()))
+                .unwrap_or_default();
+            EvolveError::TestsFailed { attempts: failed.attempts.len(), detail }
+        })
+    }
+
+    /// The kept node run on the task's own input, recorded as its first real run.
+    async fn run_on_task_input(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        version: i64,
+        spec: &Spec,
+        program: &str,
+        limits: &NodeLimits,
+    ) -> Result<NodeRun, EvolveError> {
+        let input = serde_json::Value::Object(spec.task_input.clone());
+        ctx.emit(Stage::Run, 97, format!("running the node on the task's input {input}"));
+        let run = self.run_program(ctx, program, &input, limits).await?;
+        self.record(id, version, "evolve", &run)?;
+        Ok(run)
     }
 
     /// Verified nodes close enough in meaning to the task to be offered to the overseer as tools

@@ -334,15 +334,16 @@ impl Evolver {
         let mutation =
             mutation::measure(ctx, &detail.task, &verified.spec, &verified.code, limits, verified.report.wall_ms)
                 .await?;
+        let spec_json = serde_json::to_string(&verified.spec).unwrap_or_default();
+        let node = crate::registry::NodeRecord {
+            function_name: &verified.spec.function.name,
+            spec_json: &spec_json,
+            tests: &verified.tests,
+            uses_tools: !verified.spec.tools.is_empty(),
+            ..detail.record()
+        };
         let version = self.registry().save(
-            &detail.id,
-            &detail.task,
-            &detail.kind,
-            &detail.complexity,
-            &verified.spec.function.name,
-            &serde_json::to_string(&verified.spec).unwrap_or_default(),
-            &verified.tests,
-            !verified.spec.tools.is_empty(),
+            &node,
             &[NewVersion {
                 origin: "auto-evolved".into(),
                 code: verified.code.clone(),

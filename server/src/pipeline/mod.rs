@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod node;
 pub mod node_commands;
 pub mod optimize;
+mod persist;
 pub mod plan;
 pub mod prompts;
 pub mod recall;

@@ -113,14 +113,7 @@ impl Evolver {
         };
         let total = spec.test_cases.len() + usize::from(spec.tools.is_empty());
         let version = self.registry().save(
-            &detail.id,
-            &detail.task,
-            &detail.kind,
-            &detail.complexity,
-            &detail.function_name,
-            &detail.spec_json,
-            &detail.tests,
-            detail.uses_tools,
+            &detail.record(),
             &[NewVersion {
                 origin: "optimized".into(),
                 code,

@@ -29,6 +29,20 @@ pub struct Registry {
     path: String,
 }
 
+/// What a node is, as `save` writes it beside its new versions: the task, its classification,
+/// the spec (JSON) and the tests every version passes.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeRecord<'a> {
+    pub id: &'a str,
+    pub task: &'a str,
+    pub kind: &'a str,
+    pub complexity: &'a str,
+    pub function_name: &'a str,
+    pub spec_json: &'a str,
+    pub tests: &'a str,
+    pub uses_tools: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NewVersion {
     pub origin: String,
@@ -113,6 +127,22 @@ pub struct NodeDetail {
     pub runs: Vec<RunRow>,
     /// Real use of each version (runs outside tests): success rate, latency, memory.
     pub stats: Vec<VersionStats>,
+}
+
+impl NodeDetail {
+    /// The node as `save` takes it, unchanged (new versions of the same spec and tests).
+    pub fn record(&self) -> NodeRecord<'_> {
+        NodeRecord {
+            id: &self.id,
+            task: &self.task,
+            kind: &self.kind,
+            complexity: &self.complexity,
+            function_name: &self.function_name,
+            spec_json: &self.spec_json,
+            tests: &self.tests,
+            uses_tools: self.uses_tools,
+        }
+    }
 }
 
 pub struct RunMetrics<'a> {
@@ -223,19 +253,8 @@ impl Registry {
     /// Saves a node and its new versions in one transaction; an existing node (same id) gets the
     /// versions appended, each one's parent being the previous current version. Returns the
     /// number of the last version written.
-    #[allow(clippy::too_many_arguments)]
-    pub fn save(
-        &self,
-        id: &str,
-        task: &str,
-        kind: &str,
-        complexity: &str,
-        function_name: &str,
-        spec_json: &str,
-        tests: &str,
-        uses_tools: bool,
-        versions: &[NewVersion],
-    ) -> Result<i64, RegistryError> {
+    pub fn save(&self, node: &NodeRecord<'_>, versions: &[NewVersion]) -> Result<i64, RegistryError> {
+        let NodeRecord { id, task, kind, complexity, function_name, spec_json, tests, uses_tools } = *node;
         let mut conn = self.conn.lock().unwrap();
         let tx = conn.transaction().map_err(|e| self.sql(e))?;
         let t = now();

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::cli::{EXIT_FAILED, Global};
-use crate::registry::{NewVersion, Registry, RunMetrics};
+use crate::registry::{NewVersion, NodeRecord, Registry, RunMetrics};
 
 pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
     let data = match tempfile::tempdir() {
@@ -47,9 +47,17 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
                 mutation_score: None,
                 mutation_json: None,
             };
-            if let Err(e) =
-                registry.save(&id, "add two numbers", "arithmetic", "simple", "add", &spec, "", false, &[version])
-            {
+            let node = NodeRecord {
+                id: &id,
+                task: "add two numbers",
+                kind: "arithmetic",
+                complexity: "simple",
+                function_name: "add",
+                spec_json: &spec,
+                tests: "",
+                uses_tools: false,
+            };
+            if let Err(e) = registry.save(&node, &[version]) {
                 eprintln!("error: {e}");
                 return EXIT_FAILED;
             }

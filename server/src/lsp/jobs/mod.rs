@@ -11,12 +11,18 @@ use tower_lsp_server::ls_types::notification::Progress as ProgressNotification;
 use tower_lsp_server::ls_types::*;
 
 use super::document::Document;
-use super::edits::{self, Target};
 use super::locate::{self, FunctionSpan};
-use super::{Job, State, next_token, report};
+use super::{Job, State, next_token};
 use crate::pipeline::events::{Event, EventSink};
-use crate::pipeline::evolver::{EvolveError, EvolveRequest};
 use crate::pipeline::existing::ExistingFunction;
+
+mod evolve;
+mod optimize;
+mod write_tests;
+
+pub use evolve::evolve;
+pub use optimize::optimize;
+pub use write_tests::write_tests;
 
 /// A `$/progress` token the client agreed to show (or none: the client shows no progress).
 struct Progress {
@@ -184,81 +190,13 @@ where
     state.client.send_notification::<JobDoneNotification>(notice).await;
 }
 
-/// The evolve job: the engine's evolve, then the code into the document.
-pub async fn evolve(
-    state: Arc<State>,
-    uri: Uri,
-    target: Target,
-    started_version: i32,
-    job: JobContext,
-) -> Result<serde_json::Value, String> {
-    let engine = state.engine().await?;
-    let request = EvolveRequest {
-        task: target.task().to_string(),
-        run_task: false,
-        optimize: engine.config().editor.optimize,
-        use_memory: true,
-    };
-    let outcome = match engine.evolve(request, job.events.clone(), job.cancel.clone()).await {
-        Ok(o) => o,
-        Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let report = report::outcome_report(&outcome);
-    *state.last_report.lock().unwrap() = Some(report.clone());
-    if job.cancel.is_cancelled() {
-        return Err(format!("stopped; the verified node was kept as {} but not inserted", outcome.node_id));
-    }
-    let (indent, marker) = match &target {
-        Target::Below(c) => (c.indent.clone(), c.marker),
-        Target::Replace { text, .. } => (text.chars().take_while(|c| *c == ' ' || *c == '\t').collect(), "#"),
-    };
-    let block = edits::evolved_block(&indent, marker, &report::header_text(&outcome), &outcome.code);
-    apply_with_retry(&state, &uri, &target, started_version, &block, &job.cancel).await.map_err(|why| {
-        format!("{why}; nothing was inserted. The verified node is kept: `code-evolver show {}`", outcome.node_id)
-    })?;
-    Ok(serde_json::json!({
-        "message": format!("{} v{}: {}/{} tests pass", outcome.node_id, outcome.version, outcome.report.passed, outcome.report.total),
-        "node_id": outcome.node_id,
-        "version": outcome.version,
-        "report": report,
-    }))
-}
-
-/// Applies the block on the document as it is now; when the client refuses (the user typed in
-/// between), looks again once.
-async fn apply_with_retry(
-    state: &Arc<State>,
-    uri: &Uri,
-    target: &Target,
-    started_version: i32,
-    block: &str,
-    cancel: &CancellationToken,
-) -> Result<(), String> {
-    let mut last_refusal = String::new();
-    for _ in 0..2 {
-        let doc = state.document(uri).ok_or("the document was closed")?;
-        let edit = edits::place(&doc, target, started_version, block, state.encoding())?;
-        let workspace_edit = edits::workspace_edit(uri, doc.version, vec![edit], state.flags().document_changes);
-        match apply_edit_bounded(state, workspace_edit, cancel).await? {
-            Ok(response) if response.applied => return Ok(()),
-            Ok(response) => {
-                last_refusal = response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into())
-            }
-            Err(e) => last_refusal = e,
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    Err(last_refusal)
-}
-
 /// How long the editor may take to answer `workspace/applyEdit`.
 const APPLY_EDIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `workspace/applyEdit` with an end: an editor that never answers, or a cancel while it is
 /// asked, ends the job (Err) instead of holding it forever. The inner result is the editor's
 /// answer or why there was none.
-async fn apply_edit_bounded(
+pub(super) async fn apply_edit_bounded(
     state: &Arc<State>,
     edit: WorkspaceEdit,
     cancel: &CancellationToken,
@@ -293,7 +231,7 @@ fn existing_function(doc: &Document, uri: &Uri, f: &FunctionSpan) -> Result<Exis
 }
 
 /// The function as the engine takes it, from the document as it is now, and the engine.
-async fn existing_with_engine(
+pub(super) async fn existing_with_engine(
     state: &State,
     uri: &Uri,
     function: &FunctionSpan,
@@ -301,151 +239,4 @@ async fn existing_with_engine(
     let doc = state.document(uri).ok_or("the document was closed")?;
     let existing = existing_function(&doc, uri, function)?;
     Ok((existing, state.engine().await?))
-}
-
-/// The function named `name` as it is in the document now, if its text is still `source`.
-fn find_unchanged(doc: &Document, name: &str, source: &str) -> Option<FunctionSpan> {
-    locate::functions(doc).into_iter().find(|f| f.name == name && locate::function_source(doc, f) == source)
-}
-
-/// From the optimizer's code: the function itself, plus imports and helpers the document lacks.
-fn replacement_text(doc: &Document, name: &str, code: &str) -> Result<String, String> {
-    let new = Document::new(code, 0, "python");
-    let function = locate::functions(&new)
-        .into_iter()
-        .find(|f| f.name == name && f.indent.is_empty())
-        .ok_or_else(|| format!("the optimized code has no top-level `{name}`"))?;
-    let existing = doc.to_text();
-    let mut out = String::new();
-    for line in (0..new.line_count()).map(|l| new.line(l)) {
-        if (line.starts_with("import ") || line.starts_with("from ")) && !existing.lines().any(|l| l == line) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    for helper in locate::functions(&new).into_iter().filter(|f| f.indent.is_empty() && f.name != name) {
-        let defined = locate::functions(doc).iter().any(|f| f.name == helper.name && f.indent.is_empty());
-        if !defined {
-            out.push_str(&locate::function_source(&new, &helper));
-            out.push_str("\n\n");
-        }
-    }
-    out.push_str(&locate::function_source(&new, &function));
-    Ok(out)
-}
-
-/// The optimize job: the engine's optimize loop; the function is replaced only by a version that
-/// passed every test and was measurably faster, and only while the user has not changed it.
-pub async fn optimize(
-    state: Arc<State>,
-    uri: Uri,
-    function: FunctionSpan,
-    job: JobContext,
-) -> Result<serde_json::Value, String> {
-    let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
-    let outcome = match engine.optimize_function(&existing, job.events.clone(), job.cancel.clone()).await {
-        Ok(o) => o,
-        Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let report =
-        serde_json::json!({ "function": function.name, "optimization": outcome.report, "cases": outcome.cases });
-    *state.last_report.lock().unwrap() = Some(report.clone());
-    let r = &outcome.report;
-    let Some(code) = outcome.code else {
-        let why = r.skipped.clone().unwrap_or_else(|| {
-            format!("no faster version passed all {} tests and beat the original beyond noise", outcome.cases)
-        });
-        return Ok(
-            serde_json::json!({ "message": format!("{} kept as it is: {why}", function.name), "replaced": false, "report": report }),
-        );
-    };
-    if job.cancel.is_cancelled() {
-        return Err("stopped; nothing was replaced".into());
-    }
-    let now = state.document(&uri).ok_or("the document was closed")?;
-    let span = find_unchanged(&now, &function.name, &existing.code)
-        .ok_or_else(|| format!("`{}` was edited while it was being optimized; nothing was replaced", function.name))?;
-    let text = replacement_text(&now, &function.name, &code)?;
-    let encoding = state.encoding();
-    let range = Range::new(Position::new(span.start as u32, 0), Position::new(span.end as u32, 0));
-    let range = if span.end >= now.line_count() {
-        Range::new(range.start, now.line_end(now.line_count().saturating_sub(1), encoding))
-    } else {
-        range
-    };
-    let edit = TextEdit { range, new_text: text };
-    let workspace_edit = edits::workspace_edit(&uri, now.version, vec![edit], state.flags().document_changes);
-    match apply_edit_bounded(&state, workspace_edit, &job.cancel).await? {
-        Ok(response) if response.applied => {}
-        Ok(response) => return Err(response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into())),
-        Err(e) => return Err(e),
-    }
-    Ok(serde_json::json!({
-        "message": format!("{}: {:.2}× faster, {} tests pass", function.name, r.score, outcome.cases),
-        "replaced": true,
-        "report": report,
-    }))
-}
-
-/// The write-tests job: a pytest file beside the document, never over an existing file.
-pub async fn write_tests(
-    state: Arc<State>,
-    uri: Uri,
-    function: FunctionSpan,
-    job: JobContext,
-) -> Result<serde_json::Value, String> {
-    let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
-    let written = match engine.write_tests(&existing, job.events.clone(), job.cancel.clone()).await {
-        Ok(w) => w,
-        Err(EvolveError::Cancelled) => return Err("stopped; no file was written".into()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let report = serde_json::json!({ "function": function.name, "tests": written.report, "cases": written.cases });
-    *state.last_report.lock().unwrap() = Some(report.clone());
-    if job.cancel.is_cancelled() {
-        return Err("stopped; no file was written".into());
-    }
-    let dir = uri
-        .to_file_path()
-        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
-        .ok_or("the document has no folder on disk to put the tests in")?;
-    let path = (1..100)
-        .map(|n| {
-            if n == 1 {
-                dir.join(format!("test_{}.py", function.name))
-            } else {
-                dir.join(format!("test_{}_{n}.py", function.name))
-            }
-        })
-        .find(|p| !p.exists())
-        .ok_or("no free test file name")?;
-    {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        file.write_all(written.file_text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    if let Some(file_uri) = Uri::from_file_path(&path) {
-        let _ = state
-            .client
-            .show_document(ShowDocumentParams {
-                uri: file_uri,
-                external: Some(false),
-                take_focus: Some(false),
-                selection: None,
-            })
-            .await;
-    }
-    let r = &written.report;
-    Ok(serde_json::json!({
-        "message": format!("wrote {} ({}/{} pass on the current code)", path.display(), r.passed, r.total),
-        "path": path,
-        "passed": r.passed,
-        "total": r.total,
-        "report": report,
-    }))
 }

@@ -1,0 +1,98 @@
+//! The optimize job: the engine's optimize loop on the user's function; the function is replaced
+//! only by a faster version that passed every test, and only while the user has not changed it.
+
+use std::sync::Arc;
+
+use tower_lsp_server::ls_types::*;
+
+use super::{JobContext, apply_edit_bounded, existing_with_engine};
+use crate::lsp::State;
+use crate::lsp::document::Document;
+use crate::lsp::edits;
+use crate::lsp::locate::{self, FunctionSpan};
+use crate::pipeline::evolver::EvolveError;
+
+/// The function named `name` as it is in the document now, if its text is still `source`.
+fn find_unchanged(doc: &Document, name: &str, source: &str) -> Option<FunctionSpan> {
+    locate::functions(doc).into_iter().find(|f| f.name == name && locate::function_source(doc, f) == source)
+}
+
+/// From the optimizer's code: the function itself, plus imports and helpers the document lacks.
+fn replacement_text(doc: &Document, name: &str, code: &str) -> Result<String, String> {
+    let new = Document::new(code, 0, "python");
+    let function = locate::functions(&new)
+        .into_iter()
+        .find(|f| f.name == name && f.indent.is_empty())
+        .ok_or_else(|| format!("the optimized code has no top-level `{name}`"))?;
+    let existing = doc.to_text();
+    let mut out = String::new();
+    for line in (0..new.line_count()).map(|l| new.line(l)) {
+        if (line.starts_with("import ") || line.starts_with("from ")) && !existing.lines().any(|l| l == line) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    for helper in locate::functions(&new).into_iter().filter(|f| f.indent.is_empty() && f.name != name) {
+        let defined = locate::functions(doc).iter().any(|f| f.name == helper.name && f.indent.is_empty());
+        if !defined {
+            out.push_str(&locate::function_source(&new, &helper));
+            out.push_str("\n\n");
+        }
+    }
+    out.push_str(&locate::function_source(&new, &function));
+    Ok(out)
+}
+
+/// The optimize job: the engine's optimize loop; the function is replaced only by a version that
+/// passed every test and was measurably faster, and only while the user has not changed it.
+pub async fn optimize(
+    state: Arc<State>,
+    uri: Uri,
+    function: FunctionSpan,
+    job: JobContext,
+) -> Result<serde_json::Value, String> {
+    let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
+    let outcome = match engine.optimize_function(&existing, job.events.clone(), job.cancel.clone()).await {
+        Ok(o) => o,
+        Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let report =
+        serde_json::json!({ "function": function.name, "optimization": outcome.report, "cases": outcome.cases });
+    *state.last_report.lock().unwrap() = Some(report.clone());
+    let r = &outcome.report;
+    let Some(code) = outcome.code else {
+        let why = r.skipped.clone().unwrap_or_else(|| {
+            format!("no faster version passed all {} tests and beat the original beyond noise", outcome.cases)
+        });
+        return Ok(
+            serde_json::json!({ "message": format!("{} kept as it is: {why}", function.name), "replaced": false, "report": report }),
+        );
+    };
+    if job.cancel.is_cancelled() {
+        return Err("stopped; nothing was replaced".into());
+    }
+    let now = state.document(&uri).ok_or("the document was closed")?;
+    let span = find_unchanged(&now, &function.name, &existing.code)
+        .ok_or_else(|| format!("`{}` was edited while it was being optimized; nothing was replaced", function.name))?;
+    let text = replacement_text(&now, &function.name, &code)?;
+    let encoding = state.encoding();
+    let range = Range::new(Position::new(span.start as u32, 0), Position::new(span.end as u32, 0));
+    let range = if span.end >= now.line_count() {
+        Range::new(range.start, now.line_end(now.line_count().saturating_sub(1), encoding))
+    } else {
+        range
+    };
+    let edit = TextEdit { range, new_text: text };
+    let workspace_edit = edits::workspace_edit(&uri, now.version, vec![edit], state.flags().document_changes);
+    match apply_edit_bounded(&state, workspace_edit, &job.cancel).await? {
+        Ok(response) if response.applied => {}
+        Ok(response) => return Err(response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into())),
+        Err(e) => return Err(e),
+    }
+    Ok(serde_json::json!({
+        "message": format!("{}: {:.2}× faster, {} tests pass", function.name, r.score, outcome.cases),
+        "replaced": true,
+        "report": report,
+    }))
+}
