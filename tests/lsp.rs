@@ -85,6 +85,14 @@ async fn evolve_from_a_task_comment_with_progress_and_an_applied_edit() {
     for stage in ["classify:", "plan:", "generate:", "verify:", "remember:"] {
         assert!(reports.iter().any(|r| r.starts_with(stage)), "no {stage} report in {reports:?}");
     }
+    // Typed details beside the messages: each model call with its figures, the verdict, the save.
+    let details: Vec<&Value> =
+        log.iter().filter(|m| m["method"] == "codeEvolver/stage").map(|m| &m["params"]["detail"]).collect();
+    let calls: Vec<&&Value> = details.iter().filter(|d| d["type"] == "model_call").collect();
+    assert!(calls.len() >= 3 && calls.iter().all(|c| c["prompt_tokens"].as_u64().is_some()), "{details:?}");
+    assert!(details.iter().any(|d| d["type"] == "verdict" && d["passed"] == 4 && d["total"] == 4), "{details:?}");
+    let saved = details.iter().find(|d| d["type"] == "saved").unwrap_or_else(|| panic!("{details:?}"));
+    assert!(saved["node_id"].as_str().unwrap().starts_with("add-") && saved["version"] == 1, "{saved}");
     let percents: Vec<u64> = progress.iter().filter_map(|v| v["percentage"].as_u64()).collect();
     assert!(percents.windows(2).all(|w| w[0] <= w[1]) && *percents.last().unwrap() >= 90, "{percents:?}");
 

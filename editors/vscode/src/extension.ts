@@ -124,10 +124,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     },
   };
   client = new LanguageClient("codeEvolver", "Code Evolver", serverOptions, clientOptions);
-  client.onNotification("codeEvolver/stage", (params: { stage: string; percent: number; message: string }) => {
-    showStatus(`${params.stage} ${params.percent}%`);
-    output.appendLine(`[${params.stage}] ${params.message}`);
-  });
+  client.onNotification("codeEvolver/stage", onStage);
   client.onNotification("codeEvolver/jobDone", onJobDone);
   await client.start();
   void refreshBackend();
@@ -153,10 +150,49 @@ interface JobDone {
   error: string | null;
 }
 
+/** `codeEvolver/stage`: one engine event, with its typed detail for the ones that have one. */
+interface StageEvent {
+  token: string;
+  stage: string;
+  percent: number;
+  level: "info" | "model" | "warning";
+  message: string;
+  detail?:
+    | { type: "model_call"; role: string; model: string; backend: string; endpoint: string; prompt_tokens: number; completion_tokens: number; duration_ms: number }
+    | { type: "attempt"; number: number; of: number; role: string; model: string; backend: string; temperature: number }
+    | { type: "verdict"; passed: number; total: number; wall_ms: number; abnormal: string | null }
+    | { type: "classified"; kind: string; complexity: string; by_keywords: boolean }
+    | { type: "spec"; signature: string; cases: number }
+    | { type: "saved"; node_id: string; version: number };
+}
+
+/** Model calls and tokens per running job, for the status bar. */
+const jobCalls = new Map<string, { calls: number; tokens: number }>();
+
+function onStage(event: StageEvent): void {
+  const detail = event.detail;
+  if (detail?.type === "model_call") {
+    const seen = jobCalls.get(event.token) ?? { calls: 0, tokens: 0 };
+    seen.calls += 1;
+    seen.tokens += detail.prompt_tokens + detail.completion_tokens;
+    jobCalls.set(event.token, seen);
+    output.appendLine(`[${event.stage}]   ${detail.role}: ${detail.model} @ ${detail.backend}, ${detail.prompt_tokens}+${detail.completion_tokens} tokens, ${(detail.duration_ms / 1000).toFixed(1)} s`);
+  } else if (detail?.type === "attempt") {
+    output.appendLine(`[${event.stage}] attempt ${detail.number}/${detail.of}: ${detail.model} (${detail.role}, temperature ${detail.temperature.toFixed(1)})`);
+  } else if (detail?.type === "verdict") {
+    output.appendLine(`[${event.stage}] ${detail.abnormal ? `the test run ${detail.abnormal}` : `${detail.passed}/${detail.total} tests pass`}`);
+  } else {
+    output.appendLine(`[${event.stage}] ${event.level === "warning" ? "! " : ""}${event.message}`);
+  }
+  const calls = jobCalls.get(event.token);
+  showStatus(`${event.stage} ${event.percent}%${calls ? ` · ${calls.calls} model call${calls.calls === 1 ? "" : "s"}` : ""}`);
+}
+
 /** Jobs started from this window that have not ended yet. */
 const pendingJobs = new Set<string>();
 
 function onJobDone(done: JobDone): void {
+  jobCalls.delete(done.token);
   if (!pendingJobs.delete(done.token)) return;
   running = pendingJobs.size;
   showStatus();

@@ -233,24 +233,35 @@ pub struct Roles {
 }
 
 /// The model roles the pipeline and tools call by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A role a model plays. Written in configuration as its name (`generator.fast`); read once, at
+/// load, into this type (an unknown name is refused there, with the key and the known names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Role {
-    #[serde(rename = "classifier")]
     Classifier,
-    #[serde(rename = "overseer")]
     Overseer,
-    #[serde(rename = "generator.fast")]
+    #[default]
     GeneratorFast,
-    #[serde(rename = "generator.powerful")]
     GeneratorPowerful,
-    #[serde(rename = "escalation")]
     Escalation,
-    #[serde(rename = "evaluator")]
     Evaluator,
-    #[serde(rename = "content")]
     Content,
-    #[serde(rename = "embedding")]
     Embedding,
+}
+
+impl Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Role, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Role::parse(&name).ok_or_else(|| {
+            let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            serde::de::Error::custom(format!("`{name}` is not a role ({})", known.join(", ")))
+        })
+    }
 }
 
 impl Role {
@@ -344,8 +355,8 @@ pub struct ToolConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmToolConfig {
-    /// A role name (`content`, `generator.fast`, ...); `model` overrides the role's model.
-    pub role: Option<String>,
+    /// A role (`content`, `generator.fast`, ...); `model` overrides the role's model.
+    pub role: Option<Role>,
     pub model: Option<String>,
     pub system_prompt: Option<String>,
     /// `{prompt}` and any keyword argument of `call_tool` by name.
@@ -376,7 +387,7 @@ pub struct Limits {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rung {
-    pub role: String,
+    pub role: Role,
     pub temperature: f32,
     /// A fresh sample: the rung sees the task alone, not the previous code and its failures.
     /// Small models often repeat or break code they are asked to repair; an independent sample,
@@ -411,7 +422,7 @@ pub struct OptimizeConfig {
     pub max_memory_growth: f64,
     pub run_ms: u64,
     /// The role asked for faster versions, and at what temperature.
-    pub role: String,
+    pub role: Role,
     pub temperature: f32,
     /// An evolve does not ask for a faster version of code already faster than this per call
     /// (explicit `optimize` requests always ask).
@@ -458,7 +469,7 @@ pub struct ConsensusConfig {
     /// How many implementations must behave alike to count as a consensus.
     pub min_agree: u32,
     /// Who writes them, and how hot.
-    pub role: String,
+    pub role: Role,
     pub temperature: f32,
 }
 

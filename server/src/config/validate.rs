@@ -117,13 +117,6 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         match tool.kind {
             ToolKind::Llm => {
                 let llm = tool.llm.as_ref().ok_or_else(|| c.fail(&key, "an llm tool needs an `llm` section".into()))?;
-                if let Some(role) = &llm.role
-                    && Role::parse(role).is_none()
-                {
-                    return Err(
-                        c.fail(&format!("{key}.llm.role"), format!("`{role}` is not a role ({})", role_names()))
-                    );
-                }
                 if llm.role.is_none() && llm.model.is_none() {
                     return Err(c.fail(&format!("{key}.llm"), "give a `role` or a `model`".into()));
                 }
@@ -157,14 +150,6 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     if config.pipeline.escalation.is_empty() {
         return Err(c.fail("pipeline.escalation", "the ladder needs at least one rung".into()));
     }
-    for (i, rung) in config.pipeline.escalation.iter().enumerate() {
-        if Role::parse(&rung.role).is_none() {
-            return Err(c.fail(
-                "pipeline.escalation",
-                format!("rung {}: `{}` is not a role ({})", i + 1, rung.role, role_names()),
-            ));
-        }
-    }
     let a = &config.auto_evolution;
     if !(0.0..1.0).contains(&a.performance_threshold) {
         return Err(c.fail("auto_evolution.performance_threshold", "must be at least 0 and below 1".into()));
@@ -184,9 +169,6 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     }
     let k = &config.pipeline.consensus;
     if k.samples > 0 {
-        if Role::parse(&k.role).is_none() {
-            return Err(c.fail("pipeline.consensus.role", format!("`{}` is not a role ({})", k.role, role_names())));
-        }
         if k.min_agree < 2 || k.min_agree > k.samples + 1 {
             return Err(c.fail(
                 "pipeline.consensus.min_agree",
@@ -200,9 +182,6 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
             "pipeline.optimize.runs",
             "must be at least 5 (a median of fewer runs is not a measurement)".into(),
         ));
-    }
-    if Role::parse(&o.role).is_none() {
-        return Err(c.fail("pipeline.optimize.role", format!("`{}` is not a role ({})", o.role, role_names())));
     }
     if o.min_speedup < 1.0 {
         return Err(c.fail("pipeline.optimize.min_speedup", "must be at least 1.0".into()));
@@ -238,8 +217,4 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         }
     }
     Ok(())
-}
-
-fn role_names() -> String {
-    Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -314,3 +314,15 @@ impl Memory {
         Ok(items.len())
     }
 }
+
+/// Runs blocking work (SQLite, a scan of the index) from async code: on a multi-threaded runtime
+/// the worker hands its other tasks to the rest first (`block_in_place`), so a language server's
+/// requests are not held behind a disk write; elsewhere it simply runs.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}

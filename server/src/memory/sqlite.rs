@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file (bundled, WAL) is the durable copy — artifacts, payloads
 //! and vectors written in the same transaction — and an in-memory index, built at open and kept in
-//! step with each committed write, answers searches.
+//! step with each committed write, answers searches. The SQLite work and the scan run as blocking
+//! sections (`memory::blocking`), so the async workers that serve the editor move on meanwhile.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
@@ -8,6 +9,7 @@ use std::sync::{Mutex, RwLock};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::blocking;
 use super::index::{EntryMeta, Index};
 use super::{
     Artifact, ArtifactKind, EmbeddingInfo, Filter, Hit, MemoryError, MemoryResult, Page, Payload, VectorStore,
@@ -103,6 +105,34 @@ impl SqliteStore {
         Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn), index: RwLock::new(index) })
     }
 
+    /// The `k` nearest ids and scores; Err(the stored dimension) when `vector` has another.
+    fn search_index(&self, vector: &[f32], k: usize, filter: &Filter) -> Result<Vec<(String, f32)>, usize> {
+        let index = self.index.read().unwrap();
+        if !index.is_empty() && vector.len() != index.dimension() {
+            return Err(index.dimension());
+        }
+        Ok(index.search(vector, k, filter).into_iter().map(|(m, s)| (m.id.clone(), s)).collect())
+    }
+
+    /// The hits' artifacts: one lock and one cached statement for their payloads.
+    fn hits(&self, found: Vec<(String, f32)>) -> MemoryResult<Vec<Hit>> {
+        let conn = self.conn.lock().unwrap();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, kind, text, payload, x'' FROM artifacts WHERE id = ?1")
+            .map_err(|e| err(&self.path, e))?;
+        let mut hits = Vec::with_capacity(found.len());
+        for (id, score) in found {
+            let row: Option<Row> = stmt
+                .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .optional()
+                .map_err(|e| err(&self.path, e))?;
+            if let Some(row) = row {
+                hits.push(Hit { artifact: artifact_from(&self.path, &row)?, score });
+            }
+        }
+        Ok(hits)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -155,113 +185,100 @@ impl VectorStore for SqliteStore {
     }
 
     async fn info(&self) -> MemoryResult<Option<EmbeddingInfo>> {
-        let conn = self.conn.lock().unwrap();
-        let get = |key: &str| -> MemoryResult<Option<String>> {
-            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(|e| err(&self.path, e))
-        };
-        match (get("model")?, get("dimension")?) {
-            (Some(model), Some(dimension)) => Ok(Some(EmbeddingInfo {
-                model,
-                dimension: dimension.parse().map_err(|e| err(&self.path, format!("meta.dimension: {e}")))?,
-            })),
-            _ => Ok(None),
-        }
+        blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let get = |key: &str| -> MemoryResult<Option<String>> {
+                conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()
+                    .map_err(|e| err(&self.path, e))
+            };
+            match (get("model")?, get("dimension")?) {
+                (Some(model), Some(dimension)) => Ok(Some(EmbeddingInfo {
+                    model,
+                    dimension: dimension.parse().map_err(|e| err(&self.path, format!("meta.dimension: {e}")))?,
+                })),
+                _ => Ok(None),
+            }
+        })
     }
 
     async fn set_info(&self, info: &EmbeddingInfo) -> MemoryResult<()> {
-        let conn = self.conn.lock().unwrap();
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('model', ?1), ('dimension', ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![info.model, info.dimension.to_string()],
-        )
-        .map_err(|e| err(&self.path, e))?;
-        let mut index = self.index.write().unwrap();
-        if index.is_empty() {
-            *index = Index::new(info.dimension);
-        }
-        Ok(())
+        blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('model', ?1), ('dimension', ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![info.model, info.dimension.to_string()],
+            )
+            .map_err(|e| err(&self.path, e))?;
+            let mut index = self.index.write().unwrap();
+            if index.is_empty() {
+                *index = Index::new(info.dimension);
+            }
+            Ok(())
+        })
     }
 
     async fn upsert(&self, items: &[(Artifact, Vec<f32>)]) -> MemoryResult<usize> {
-        if items.is_empty() {
-            return Ok(0);
-        }
-        self.check_dimension(items)?;
-        let new = {
-            let mut conn = self.conn.lock().unwrap();
-            let tx = conn.transaction().map_err(|e| err(&self.path, e))?;
-            let new = self.write_items(&tx, items)?;
-            tx.commit().map_err(|e| err(&self.path, e))?;
-            new
-        };
-        // Committed: the index follows.
-        let mut index = self.index.write().unwrap();
-        if index.dimension() == 0 {
-            *index = Index::new(items[0].1.len());
-        }
-        for (artifact, vector) in items {
-            index.put(meta_of(artifact), vector);
-        }
-        Ok(new)
+        blocking(|| {
+            if items.is_empty() {
+                return Ok(0);
+            }
+            self.check_dimension(items)?;
+            let new = {
+                let mut conn = self.conn.lock().unwrap();
+                let tx = conn.transaction().map_err(|e| err(&self.path, e))?;
+                let new = self.write_items(&tx, items)?;
+                tx.commit().map_err(|e| err(&self.path, e))?;
+                new
+            };
+            // Committed: the index follows.
+            let mut index = self.index.write().unwrap();
+            if index.dimension() == 0 {
+                *index = Index::new(items[0].1.len());
+            }
+            for (artifact, vector) in items {
+                index.put(meta_of(artifact), vector);
+            }
+            Ok(new)
+        })
     }
 
     async fn get(&self, id: &str) -> MemoryResult<Option<Artifact>> {
-        let conn = self.conn.lock().unwrap();
-        let row: Option<Row> = conn
-            .query_row("SELECT id, kind, text, payload, vector FROM artifacts WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()
-            .map_err(|e| err(&self.path, e))?;
-        row.as_ref().map(|r| artifact_from(&self.path, r)).transpose()
+        blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let row: Option<Row> = conn
+                .query_row("SELECT id, kind, text, payload, vector FROM artifacts WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()
+                .map_err(|e| err(&self.path, e))?;
+            row.as_ref().map(|r| artifact_from(&self.path, r)).transpose()
+        })
     }
 
     async fn delete(&self, id: &str) -> MemoryResult<bool> {
-        let removed = {
-            let conn = self.conn.lock().unwrap();
-            conn.execute("DELETE FROM artifacts WHERE id = ?1", [id]).map_err(|e| err(&self.path, e))? > 0
-        };
-        if removed {
-            self.index.write().unwrap().remove(id);
-        }
-        Ok(removed)
+        blocking(|| {
+            let removed = {
+                let conn = self.conn.lock().unwrap();
+                conn.execute("DELETE FROM artifacts WHERE id = ?1", [id]).map_err(|e| err(&self.path, e))? > 0
+            };
+            if removed {
+                self.index.write().unwrap().remove(id);
+            }
+            Ok(removed)
+        })
     }
 
     async fn search(&self, vector: &[f32], k: usize, filter: &Filter) -> MemoryResult<Vec<Hit>> {
-        let found: Result<Vec<(String, f32)>, usize> = {
-            let index = self.index.read().unwrap();
-            if !index.is_empty() && vector.len() != index.dimension() {
-                Err(index.dimension())
-            } else {
-                Ok(index.search(vector, k, filter).into_iter().map(|(m, s)| (m.id.clone(), s)).collect())
-            }
-        };
-        let found = match found {
-            Ok(found) => found,
+        let found = blocking(|| self.search_index(vector, k, filter));
+        match found {
+            Ok(found) => blocking(|| self.hits(found)),
             Err(stored) => {
                 let model = self.info().await.ok().flatten().map(|i| i.model).unwrap_or_default();
-                return Err(MemoryError::Dimension { model, stored, given: vector.len() });
-            }
-        };
-        // One lock and one cached statement for the hits' payloads.
-        let conn = self.conn.lock().unwrap();
-        let mut stmt = conn
-            .prepare_cached("SELECT id, kind, text, payload, x'' FROM artifacts WHERE id = ?1")
-            .map_err(|e| err(&self.path, e))?;
-        let mut hits = Vec::with_capacity(found.len());
-        for (id, score) in found {
-            let row: Option<Row> = stmt
-                .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                .optional()
-                .map_err(|e| err(&self.path, e))?;
-            if let Some(row) = row {
-                hits.push(Hit { artifact: artifact_from(&self.path, &row)?, score });
+                Err(MemoryError::Dimension { model, stored, given: vector.len() })
             }
         }
-        Ok(hits)
     }
 
     async fn count(&self) -> MemoryResult<usize> {
@@ -269,44 +286,48 @@ impl VectorStore for SqliteStore {
     }
 
     async fn iterate(&self, cursor: Option<String>, limit: usize) -> MemoryResult<Page> {
-        let conn = self.conn.lock().unwrap();
-        let mut stmt = conn
-            .prepare("SELECT id, kind, text, payload, vector FROM artifacts WHERE id > ?1 ORDER BY id LIMIT ?2")
-            .map_err(|e| err(&self.path, e))?;
-        let rows = stmt
-            .query_map(params![cursor.unwrap_or_default(), limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(|e| err(&self.path, e))?;
-        let mut page = Vec::new();
-        for row in rows {
-            let row: Row = row.map_err(|e| err(&self.path, e))?;
-            page.push((artifact_from(&self.path, &row)?, from_blob(&row.4)));
-        }
-        let next = (page.len() == limit).then(|| page.last().map(|(a, _)| a.id.clone())).flatten();
-        Ok((page, next))
+        blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut stmt = conn
+                .prepare("SELECT id, kind, text, payload, vector FROM artifacts WHERE id > ?1 ORDER BY id LIMIT ?2")
+                .map_err(|e| err(&self.path, e))?;
+            let rows = stmt
+                .query_map(params![cursor.unwrap_or_default(), limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .map_err(|e| err(&self.path, e))?;
+            let mut page = Vec::new();
+            for row in rows {
+                let row: Row = row.map_err(|e| err(&self.path, e))?;
+                page.push((artifact_from(&self.path, &row)?, from_blob(&row.4)));
+            }
+            let next = (page.len() == limit).then(|| page.last().map(|(a, _)| a.id.clone())).flatten();
+            Ok((page, next))
+        })
     }
 
     async fn replace_all(&self, info: &EmbeddingInfo, items: &[(Artifact, Vec<f32>)]) -> MemoryResult<()> {
-        {
-            let mut conn = self.conn.lock().unwrap();
-            let tx = conn.transaction().map_err(|e| err(&self.path, e))?;
-            tx.execute("DELETE FROM artifacts", []).map_err(|e| err(&self.path, e))?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('model', ?1), ('dimension', ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![info.model, info.dimension.to_string()],
-            )
-            .map_err(|e| err(&self.path, e))?;
-            self.write_items(&tx, items)?;
-            tx.commit().map_err(|e| err(&self.path, e))?;
-        }
-        let mut index = Index::new(info.dimension);
-        for (artifact, vector) in items {
-            index.put(meta_of(artifact), vector);
-        }
-        *self.index.write().unwrap() = index;
-        Ok(())
+        blocking(|| {
+            {
+                let mut conn = self.conn.lock().unwrap();
+                let tx = conn.transaction().map_err(|e| err(&self.path, e))?;
+                tx.execute("DELETE FROM artifacts", []).map_err(|e| err(&self.path, e))?;
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('model', ?1), ('dimension', ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![info.model, info.dimension.to_string()],
+                )
+                .map_err(|e| err(&self.path, e))?;
+                self.write_items(&tx, items)?;
+                tx.commit().map_err(|e| err(&self.path, e))?;
+            }
+            let mut index = Index::new(info.dimension);
+            for (artifact, vector) in items {
+                index.put(meta_of(artifact), vector);
+            }
+            *self.index.write().unwrap() = index;
+            Ok(())
+        })
     }
 }
 

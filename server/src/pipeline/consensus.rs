@@ -16,7 +16,6 @@ use super::review::{agrees, rederive};
 use super::spec::{Check, Spec, TestCase};
 use super::tests::{NODE_FILE, NODE_MODULE};
 use super::verify::{CallResult, call_function, check, close};
-use crate::config::Role;
 use crate::sandbox::NodeLimits;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -131,7 +130,7 @@ pub async fn adjudicate(
     if settings.samples == 0 || spec.test_cases.iter().all(|c| !disputable(c)) || !spec.tools.is_empty() {
         return Ok(None);
     }
-    let role = Role::parse(&settings.role).unwrap_or(Role::GeneratorFast);
+    let role = settings.role;
     ctx.emit(
         super::events::Stage::Tests,
         percent,

@@ -3,7 +3,7 @@
 //! the ladder ends, or the budget is spent.
 
 use super::consensus::OracleReport;
-use super::events::Stage;
+use super::events::{Detail, Event, Level, Stage};
 use super::evolver::{Ctx, EvolveError};
 use super::generate::{Attempt, Generated, StubForm, generate};
 use super::node;
@@ -94,23 +94,27 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
     let span = 40.0 / rungs.len().max(1) as f32;
     for (i, &rung_index) in rungs.iter().enumerate() {
         let rung = &ladder[rung_index];
-        let role = Role::parse(&rung.role).expect("validated");
+        let role = rung.role;
         let base = 30 + (i as f32 * span) as u8;
         let stage = if i == 0 { Stage::Generate } else { Stage::Escalate };
         let route = ctx.router.route(role);
-        ctx.emit(
-            stage,
-            base,
-            format!(
-                "attempt {}/{}: {} ({} via {}) at temperature {:.1}",
-                i + 1,
-                rungs.len(),
-                role,
-                route.model,
-                route.backend,
-                rung.temperature
-            ),
+        let message = format!(
+            "attempt {}/{}: {} ({} via {}) at temperature {:.1}",
+            i + 1,
+            rungs.len(),
+            role,
+            route.model,
+            route.backend,
+            rung.temperature
         );
+        ctx.tell(Event::new(stage, base, Level::Info, message).with(Detail::Attempt {
+            number: i + 1,
+            of: rungs.len(),
+            role,
+            model: route.model.clone(),
+            backend: route.backend.clone(),
+            temperature: rung.temperature,
+        }));
         // A stored fix for a similar error goes to the next rung with the failures.
         let failures = match &last_failures {
             Some(f) if !rung.fresh => Some(match super::recall::fixes_for(ctx, f).await {
@@ -212,12 +216,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                                     report = member_report;
                                     record.model = format!(
                                         "{} (consensus)",
-                                        ctx.router
-                                            .route(
-                                                Role::parse(&ctx.config.pipeline.consensus.role)
-                                                    .unwrap_or(Role::GeneratorFast),
-                                            )
-                                            .model
+                                        ctx.router.route(ctx.config.pipeline.consensus.role).model
                                     );
                                 }
                             }
@@ -253,12 +252,15 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 }
                 record.passed = report.passed;
                 record.total = report.total.max(spec.test_cases.len());
+                let verdict = Detail::Verdict {
+                    passed: report.passed,
+                    total: report.total,
+                    wall_ms: report.wall_ms,
+                    abnormal: report.abnormal.clone(),
+                };
                 if report.all_passed() {
-                    ctx.emit(
-                        Stage::Verify,
-                        base + 8,
-                        format!("{}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms),
-                    );
+                    let message = format!("{}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms);
+                    ctx.tell(Event::new(Stage::Verify, base + 8, Level::Info, message).with(verdict));
                     record.outcome = "passed".into();
                     attempts.push(record);
                     let repaired = last_failures.clone().zip(last_code.clone());
@@ -268,7 +270,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),
                     None => format!("{}/{} tests pass", report.passed, report.total),
                 };
-                ctx.warn(Stage::Verify, base + 8, summary.clone());
+                ctx.tell(Event::new(Stage::Verify, base + 8, Level::Warning, summary.clone()).with(verdict));
                 record.outcome = summary;
                 last_failures = Some(report.failures_text());
                 tried.push(normalised(&code));

@@ -5,7 +5,7 @@
 use super::budget::Budget;
 use super::consensus::OracleReport;
 use super::escalate::{AttemptRecord, Job, Verified, generate_until_green};
-use super::events::{Event, EventSink, Level, Stage};
+use super::events::{Detail, Event, EventSink, Level, Stage};
 use super::mutation::MutationReport;
 use super::optimize::{OptimizationReport, optimize};
 use super::spec::{Classification, Complexity, Spec, TaskKind};
@@ -79,11 +79,16 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn emit(&self, stage: Stage, percent: u8, message: impl Into<String>) {
-        (self.events)(&Event { stage, percent: percent.min(100), level: Level::Info, message: message.into() });
+        (self.events)(&Event::new(stage, percent, Level::Info, message));
     }
 
     pub fn warn(&self, stage: Stage, percent: u8, message: impl Into<String>) {
-        (self.events)(&Event { stage, percent: percent.min(100), level: Level::Warning, message: message.into() });
+        (self.events)(&Event::new(stage, percent, Level::Warning, message));
+    }
+
+    /// An event with its typed detail.
+    pub fn tell(&self, event: Event) {
+        (self.events)(&event);
     }
 
     pub fn check_cancel(&self) -> Result<(), EvolveError> {
@@ -104,7 +109,7 @@ impl Ctx<'_> {
         for failure in &record.failovers {
             self.warn(stage, percent, format!("failed over: {failure}"));
         }
-        (self.events)(&Event { stage, percent, level: Level::Model, message: describe_call(&record) });
+        (self.events)(&model_call_event(stage, percent, &record));
         Ok(completion)
     }
 
@@ -118,6 +123,19 @@ impl Ctx<'_> {
             outcome = self.sandbox.run(request) => Ok(outcome?),
         }
     }
+}
+
+/// The event for a finished model call: its line and its figures.
+pub fn model_call_event(stage: Stage, percent: u8, record: &CallRecord) -> Event {
+    Event::new(stage, percent, Level::Model, describe_call(record)).with(Detail::ModelCall {
+        role: record.role.clone(),
+        model: record.model.clone(),
+        backend: record.backend.clone(),
+        endpoint: record.endpoint.clone(),
+        prompt_tokens: record.prompt_tokens,
+        completion_tokens: record.completion_tokens,
+        duration_ms: record.duration_ms,
+    })
 }
 
 pub fn describe_call(record: &CallRecord) -> String {
@@ -274,7 +292,7 @@ impl Evolver {
     }
     /// The role on the ladder's top rung (where escalation ends).
     pub fn ladder_top(&self) -> Role {
-        self.config.pipeline.escalation.last().and_then(|r| Role::parse(&r.role)).unwrap_or(Role::GeneratorFast)
+        self.config.pipeline.escalation.last().map(|r| r.role).unwrap_or(Role::GeneratorFast)
     }
     pub fn memory_error(&self) -> Option<&str> {
         self.memory_error.as_deref()
@@ -404,7 +422,10 @@ impl Evolver {
             analysis: &analysis,
         };
         let (id, version) = self.persist(&kept)?;
-        ctx.emit(Stage::Remember, 96, format!("saved node {id} version {version} in the registry"));
+        ctx.tell(
+            Event::new(Stage::Remember, 96, Level::Info, format!("saved node {id} version {version} in the registry"))
+                .with(Detail::Saved { node_id: id.clone(), version }),
+        );
         if let Some(memory) = ctx.memory {
             self.learn(&ctx, memory, &kept, &id, version).await;
         }
@@ -446,17 +467,18 @@ impl Evolver {
         warmed?;
         self.say_missing_layers(ctx).await;
         let classification = classification?;
-        ctx.emit(
-            Stage::Classify,
-            6,
-            format!(
-                "{} / {}{} — {}",
-                classification.kind.as_str(),
-                classification.complexity.as_str(),
-                if classification.by_keywords { " (keyword fallback)" } else { "" },
-                classification.reason
-            ),
+        let message = format!(
+            "{} / {}{} — {}",
+            classification.kind.as_str(),
+            classification.complexity.as_str(),
+            if classification.by_keywords { " (keyword fallback)" } else { "" },
+            classification.reason
         );
+        ctx.tell(Event::new(Stage::Classify, 6, Level::Info, message).with(Detail::Classified {
+            kind: classification.kind.as_str().into(),
+            complexity: classification.complexity.as_str().into(),
+            by_keywords: classification.by_keywords,
+        }));
         if use_memory && let Some(e) = &self.memory_error {
             ctx.warn(Stage::Recall, 7, format!("memory unavailable: {e}"));
         }
@@ -466,15 +488,15 @@ impl Evolver {
         };
         let offered = self.offered_tools(ctx, task).await;
         let spec = plan::plan(ctx, task, &classification, recalled.spec_hint.as_deref(), &offered).await?;
-        ctx.emit(
-            Stage::Plan,
-            20,
-            format!(
-                "spec: {} — {} test cases{}",
-                spec.signature(),
-                spec.test_cases.len(),
-                if spec.tools.is_empty() { String::new() } else { format!(", tools: {}", spec.tools.join(", ")) }
-            ),
+        let message = format!(
+            "spec: {} — {} test cases{}",
+            spec.signature(),
+            spec.test_cases.len(),
+            if spec.tools.is_empty() { String::new() } else { format!(", tools: {}", spec.tools.join(", ")) }
+        );
+        ctx.tell(
+            Event::new(Stage::Plan, 20, Level::Info, message)
+                .with(Detail::Spec { signature: spec.signature(), cases: spec.test_cases.len() }),
         );
         let tests = tests::render(&spec, task, spec.tools.is_empty());
         ctx.emit(
@@ -624,7 +646,7 @@ impl Evolver {
                 .pipeline
                 .escalation
                 .iter()
-                .position(|r| r.role == "generator.powerful" || r.role == "escalation")
+                .position(|r| matches!(r.role, Role::GeneratorPowerful | Role::Escalation))
                 .unwrap_or(0)
         } else {
             0

@@ -13,7 +13,6 @@ use super::spec::Spec;
 use super::tests::{NODE_FILE, NODE_MODULE};
 use super::verify::{CallResult, parse_results, run_spec_tests};
 use super::{node, prompts, schema};
-use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 use crate::sandbox::{NodeLimits, RunKind, RunRequest};
 use serde::Serialize;
@@ -312,7 +311,7 @@ pub async fn optimize(
         report.skipped = Some(why);
         return Ok(Optimized { code: best_code, node: best_node, report, accepted });
     }
-    let role = Role::parse(&settings.role).unwrap_or(Role::GeneratorFast);
+    let role = settings.role;
     for index in 1..=settings.iterations {
         ctx.check_cancel()?;
         let percent = 80 + (index * 15 / settings.iterations.max(1)) as u8 - 5;

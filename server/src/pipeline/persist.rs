@@ -3,7 +3,6 @@
 
 use super::evolver::{Ctx, EvolveError, Evolver, Kept};
 use super::recall;
-use crate::config::Role;
 use crate::memory::Memory;
 use crate::registry::{NewVersion, NodeRecord};
 
@@ -39,7 +38,7 @@ impl Evolver {
             mutation_score,
             mutation_json: mutation_json.clone(),
         }];
-        let optimizer_role = Role::parse(&self.config().pipeline.optimize.role).unwrap_or(Role::GeneratorFast);
+        let optimizer_role = self.config().pipeline.optimize.role;
         let optimizer_model = self.router().route(optimizer_role).model;
         let accepted_iterations: Vec<_> = optimized.report.iterations.iter().filter(|it| it.accepted).collect();
         for (i, (code, program, change)) in optimized.accepted.iter().enumerate() {

@@ -3,6 +3,7 @@
 
 use super::budget::Budget;
 use super::events::{Event, EventSink, Level, Stage};
+use super::evolver::model_call_event;
 use crate::config::{Config, Role, ToolKind};
 use crate::llm::{ChatRequest, LlmError, Message, Router};
 use crate::registry::{Registry, RunMetrics};
@@ -158,19 +159,16 @@ impl ToolCalls {
                 caller: Some(&self.caller),
             },
         );
-        (self.events)(&Event {
-            stage: self.stage,
-            percent: 0,
-            level: Level::Model,
-            message: format!(
-                "call_tool({}) → node {} v{}: {} in {:.1} ms",
-                call.tool,
-                detail.id,
-                detail.current_version,
-                if output.is_ok() { "ok" } else { "failed" },
-                outcome.wall_ms
-            ),
-        });
+        let message = format!(
+            "call_tool({}) → node {} v{}: {} in {:.1} ms",
+            call.tool,
+            detail.id,
+            detail.current_version,
+            if output.is_ok() { "ok" } else { "failed" },
+            outcome.wall_ms
+        );
+        // Rendered beside model calls (a call made for the stage); no model figures.
+        (self.events)(&Event::new(self.stage, 0, Level::Model, message));
         match output {
             Ok(serde_json::Value::String(text)) => Ok(text),
             Ok(value) => Ok(value.to_string()),
@@ -198,7 +196,7 @@ impl ToolHandler for ToolCalls {
         match tool.kind {
             ToolKind::Llm => {
                 let llm = tool.llm.as_ref().ok_or("the tool has no llm section")?;
-                let role = llm.role.as_deref().and_then(Role::parse).unwrap_or(Role::Content);
+                let role = llm.role.unwrap_or(Role::Content);
                 let mut messages = Vec::new();
                 if let Some(system) = &llm.system_prompt {
                     messages.push(Message::system(system.clone()));
@@ -214,20 +212,18 @@ impl ToolHandler for ToolCalls {
                 let result = self.router.chat(role, llm.model.as_deref(), request, &self.budget, &self.cancel).await;
                 match result {
                     Ok((completion, record)) => {
-                        (self.events)(&Event {
-                            stage: self.stage,
-                            percent: 0,
-                            level: Level::Model,
-                            message: format!(
-                                "call_tool({}) → {} ({} @ {}): {} tokens, {} ms",
-                                call.tool,
-                                record.role,
-                                record.model,
-                                record.endpoint,
-                                record.prompt_tokens + record.completion_tokens,
-                                record.duration_ms
-                            ),
-                        });
+                        // The call's figures, with a line that names the tool.
+                        let mut event = model_call_event(self.stage, 0, &record);
+                        event.message = format!(
+                            "call_tool({}) → {} ({} @ {}): {} tokens, {} ms",
+                            call.tool,
+                            record.role,
+                            record.model,
+                            record.endpoint,
+                            record.prompt_tokens + record.completion_tokens,
+                            record.duration_ms
+                        );
+                        (self.events)(&event);
                         Ok(completion.text.trim().to_string())
                     }
                     Err(LlmError::Cancelled) => Err("cancelled".into()),

@@ -66,7 +66,7 @@ pub(super) fn adjust(config: &mut Config, backend: Option<&str>, models: &str) -
                 rc.backend = backend_of_gen.clone();
             }
             for rung in &mut config.pipeline.escalation {
-                rung.role = "generator.fast".into();
+                rung.role = Role::GeneratorFast;
             }
         }
         other => return Err(format!("--models {other}: give fast, ladder or powerful")),

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 use crate::pipeline::budget::Budget;
-use crate::pipeline::events::{Event, EventSink, Level};
+use crate::pipeline::events::{Detail, Event, EventSink};
 use crate::pipeline::{EvolveRequest, Evolver, node, prompts};
 use crate::sandbox::NodeLimits;
 use crate::sandbox::run::{RunKind, RunRequest};
@@ -204,15 +204,10 @@ pub async fn pipeline(evolver: &Evolver, problem: &Problem, cancel: &Cancellatio
     let counted = Arc::new(Mutex::new((0usize, 0u64)));
     let tally = counted.clone();
     let sink: EventSink = Arc::new(move |e: &Event| {
-        if e.level == Level::Model {
+        if let Some(Detail::ModelCall { prompt_tokens, completion_tokens, .. }) = &e.detail {
             let mut t = tally.lock().unwrap();
             t.0 += 1;
-            // "... · 749+132 tokens · ..."
-            if let Some(part) = e.message.split(" · ").find(|p| p.ends_with(" tokens"))
-                && let Some((a, b)) = part.trim_end_matches(" tokens").split_once('+')
-            {
-                t.1 += a.trim().parse::<u64>().unwrap_or(0) + b.trim().parse::<u64>().unwrap_or(0);
-            }
+            t.1 += prompt_tokens + completion_tokens;
         }
     });
     let request = EvolveRequest { task: pipeline_task(problem), run_task: false, optimize: false, use_memory: false };

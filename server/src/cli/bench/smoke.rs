@@ -5,6 +5,7 @@ use super::smoke_suite::{self, SmokeReport};
 use crate::cli::render::Renderer;
 use crate::cli::{EXIT_FAILED, EXIT_USAGE, Global};
 use crate::config::Config;
+use crate::config::Role;
 use crate::pipeline::Evolver;
 use crate::pipeline::events;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +25,7 @@ pub struct Options {
 /// Every rung of the escalation ladder on the fast generator (no stronger model).
 pub fn fast_only(config: &mut Config) {
     for rung in &mut config.pipeline.escalation {
-        rung.role = "generator.fast".into();
+        rung.role = Role::GeneratorFast;
     }
 }
 

@@ -142,7 +142,9 @@ where
                         "token": token,
                         "stage": event.stage.as_str(),
                         "percent": event.percent,
+                        "level": event.level,
                         "message": event.message,
+                        "detail": event.detail,
                     }))
                     .await;
                 progress

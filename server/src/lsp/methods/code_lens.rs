@@ -14,9 +14,17 @@ pub async fn handle(state: &State, params: CodeLensParams) -> Result<Option<Vec<
         return Ok(None);
     }
     let Ok(engine) = state.engine().await else { return Ok(None) };
+    // The registry reads (SQLite) run off the async workers that serve the other requests.
+    let ids: Vec<String> = headers.iter().map(|h| h.node_id.clone()).collect();
+    let Ok(nodes) =
+        tokio::task::spawn_blocking(move || ids.iter().map(|id| engine.registry().get(id).ok()).collect::<Vec<_>>())
+            .await
+    else {
+        return Ok(None);
+    };
     let mut lenses = Vec::new();
-    for header in headers {
-        let Ok(node) = engine.registry().get(&header.node_id) else { continue };
+    for (header, node) in headers.into_iter().zip(nodes) {
+        let Some(node) = node else { continue };
         let Some(version) = node.versions.iter().find(|v| v.version == header.version) else { continue };
         // On the function's `def` line when it follows the header, else on the header.
         let line =

@@ -176,7 +176,9 @@ async fn status(state: &Arc<State>) -> Result<Value> {
             json!({"role": role.as_str(), "backend": r.backend, "kind": r.kind.as_str(), "model": r.model, "endpoints": r.endpoints})
         })
         .collect();
-    let nodes = engine.registry().list().map(|l| l.len()).unwrap_or(0);
+    let listing = engine.clone();
+    let nodes =
+        tokio::task::spawn_blocking(move || listing.registry().list().map(|l| l.len()).unwrap_or(0)).await.unwrap_or(0);
     let memory = match engine.memory() {
         Some(m) => {
             let store = m.store();
@@ -206,7 +208,11 @@ async fn status(state: &Arc<State>) -> Result<Value> {
 async fn show_report(state: &Arc<State>, arg: &Value) -> Result<Value> {
     if let Some(id) = arg.get("node_id").and_then(Value::as_str) {
         let engine = state.engine().await.map_err(|e| Error::invalid_params(format!("no engine: {e}")))?;
-        let node = engine.registry().get(id).map_err(|e| Error::invalid_params(e.to_string()))?;
+        let wanted = id.to_string();
+        let node = tokio::task::spawn_blocking(move || engine.registry().get(&wanted))
+            .await
+            .map_err(|e| Error::invalid_params(e.to_string()))?
+            .map_err(|e| Error::invalid_params(e.to_string()))?;
         let markdown = report::hover_markdown(&node, node.current_version);
         return Ok(json!({"node_id": node.id, "version": node.current_version, "markdown": markdown}));
     }

@@ -11,7 +11,12 @@ pub async fn handle(state: &State, params: HoverParams) -> Result<Option<Hover>>
     let Some(doc) = state.document(&at.text_document.uri) else { return Ok(None) };
     let Some(header) = locate::header_at(&doc, at.position.line as usize) else { return Ok(None) };
     let Ok(engine) = state.engine().await else { return Ok(None) };
-    let markdown = match engine.registry().get(&header.node_id) {
+    // The registry read (SQLite) runs off the async workers that serve the other requests.
+    let id = header.node_id.clone();
+    let found = tokio::task::spawn_blocking(move || engine.registry().get(&id).map_err(|e| e.to_string()))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    let markdown = match found {
         Ok(node) => report::hover_markdown(&node, header.version),
         Err(e) => format!("`{}`: not in this machine's registry ({e})", header.node_id),
     };
