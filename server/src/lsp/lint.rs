@@ -137,7 +137,7 @@ pub async fn diagnostics_for(state: &Arc<State>, uri: &Uri, within: std::time::D
     loop {
         let version = state.document(uri)?.version;
         let linted = state.lints.linted.notified();
-        if let Some((v, items)) = state.diagnostics.lock().unwrap().get(uri)
+        if let Some((v, items)) = state.session().diagnostics.get(uri)
             && *v >= version
         {
             return Some(items.clone());
@@ -164,7 +164,8 @@ pub async fn diagnostics_for(state: &Arc<State>, uri: &Uri, within: std::time::D
 async fn lint_now(state: &State, uri: &Uri) {
     let Some(doc) = state.document(uri) else { return };
     let keep = |items: Vec<Diagnostic>| {
-        let mut stored = state.diagnostics.lock().unwrap();
+        let mut session = state.session();
+        let stored = &mut session.diagnostics;
         // A newer version may have been linted meanwhile; never replace newer findings with older.
         if stored.get(uri).is_some_and(|(v, _)| *v > doc.version) {
             return false;

@@ -53,46 +53,60 @@ pub struct Job {
     pub cancel: CancellationToken,
 }
 
-/// Everything the handlers share.
+/// What the editor session holds and changes: behind one lock in `State`. Handlers take a
+/// snapshot (`document`, `encoding`, `flags`) or make one short change through `session()`;
+/// none holds it across an `.await`.
+#[derive(Default)]
+pub struct Session {
+    /// Where config and data come from; `initialize` adds the workspace root.
+    pub global: Global,
+    pub documents: HashMap<Uri, Document>,
+    pub encoding: Encoding,
+    pub flags: ClientFlags,
+    /// The editor's settings (initializationOptions, then didChangeConfiguration), a config layer.
+    pub editor_settings: serde_json::Value,
+    pub jobs: HashMap<String, Job>,
+    /// (document, "Evolve: task") of the evolves running now: one per task comment.
+    pub running_evolves: std::collections::HashSet<(Uri, String)>,
+    /// The last configuration error shown, so that a burst of bad changes shows it once.
+    pub last_config_error: Option<String>,
+    /// Diagnostics last computed per document, with the version they belong to.
+    pub diagnostics: HashMap<Uri, (i32, Vec<Diagnostic>)>,
+    /// The last finished job's report (for `codeEvolver.showReport`).
+    pub last_report: Option<serde_json::Value>,
+}
+
+/// Everything the handlers share: the client, the session, the engine (built on first use), the
+/// job counters and the lint queue.
 pub struct State {
     pub client: Client,
-    /// Where config and data come from; `initialize` adds the workspace root.
-    pub global: Mutex<Global>,
-    pub documents: Mutex<HashMap<Uri, Document>>,
-    pub encoding: Mutex<Encoding>,
-    pub flags: Mutex<ClientFlags>,
-    /// The editor's settings (initializationOptions, then didChangeConfiguration), a config layer.
-    pub editor_settings: Mutex<serde_json::Value>,
+    session: Mutex<Session>,
     /// The engine, built on first use and again after the settings change.
     pub engine: tokio::sync::Mutex<Option<Arc<Evolver>>>,
-    pub jobs: Mutex<HashMap<String, Job>>,
-    /// Long-job requests being served (the cap is checked and taken in one step).
+    /// Long jobs running (the cap is checked and taken in one step).
     pub active_jobs: std::sync::atomic::AtomicUsize,
-    /// (document, "Evolve: task") of the evolves running now: one per task comment.
-    pub running_evolves: Mutex<std::collections::HashSet<(Uri, String)>>,
-    /// The last configuration error shown, so that a burst of bad changes shows it once.
-    pub last_config_error: Mutex<Option<String>>,
     pub next_job: AtomicU64,
     /// Lint rounds: debounced, one per document, a global cap.
     pub lints: lint::LintQueue,
-    /// Diagnostics last computed per document, with the version they belong to.
-    pub diagnostics: Mutex<HashMap<Uri, (i32, Vec<Diagnostic>)>>,
-    /// The last finished job's report (for `codeEvolver.showReport`).
-    pub last_report: Mutex<Option<serde_json::Value>>,
 }
 
 impl State {
+    /// The session, locked for one short read or change (never across an `.await`).
+    pub fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn encoding(&self) -> Encoding {
-        *self.encoding.lock().unwrap()
+        self.session().encoding
     }
 
     pub fn flags(&self) -> ClientFlags {
-        *self.flags.lock().unwrap()
+        self.session().flags
     }
 
     /// A copy of an open document.
     pub fn document(&self, uri: &Uri) -> Option<Document> {
-        self.documents.lock().unwrap().get(uri).cloned()
+        self.session().documents.get(uri).cloned()
     }
 
     /// The engine on the current configuration (user, workspace, environment and editor layers).
@@ -101,8 +115,8 @@ impl State {
         if let Some(e) = engine.as_ref() {
             return Ok(e.clone());
         }
-        let global = self.global.lock().unwrap().clone();
-        let config = settings::load_config(&global, &self.editor_settings.lock().unwrap().clone())?;
+        let global = self.session().global.clone();
+        let config = settings::load_config(&global, &self.session().editor_settings.clone())?;
         let evolver = Arc::new(Evolver::new(config, &global.data_dir()).map_err(|e| e.to_string())?);
         *engine = Some(evolver.clone());
         // Which backends answer decides where roles go; learn it once, off the request path.
@@ -156,7 +170,7 @@ impl LanguageServer for EvolverServer {
     }
 
     async fn shutdown(&self) -> Result<()> {
-        for job in self.state.jobs.lock().unwrap().values() {
+        for job in self.state.session().jobs.values() {
             job.cancel.cancel();
         }
         Ok(())
@@ -223,20 +237,11 @@ pub async fn serve_stdio(global: Global) -> i32 {
     let (service, socket) = LspService::build(move |client| {
         let state = Arc::new(State {
             client,
-            global: Mutex::new(global),
-            documents: Mutex::default(),
-            encoding: Mutex::default(),
-            flags: Mutex::default(),
-            editor_settings: Mutex::new(serde_json::Value::Null),
+            session: Mutex::new(Session { global, ..Session::default() }),
             engine: tokio::sync::Mutex::new(None),
-            jobs: Mutex::default(),
             active_jobs: std::sync::atomic::AtomicUsize::new(0),
-            running_evolves: Mutex::default(),
-            last_config_error: Mutex::default(),
             next_job: AtomicU64::new(1),
             lints: lint::LintQueue::default(),
-            diagnostics: Mutex::default(),
-            last_report: Mutex::new(None),
         });
         let _ = slot.set(state.clone());
         EvolverServer { state }
@@ -269,7 +274,7 @@ pub async fn serve_stdio(global: Global) -> i32 {
         // is gone, so they are cancelled and given a moment to answer, not minutes.
         _ = lifecycle.gone.notified() => {
             if let Some(state) = shared.get() {
-                for job in state.jobs.lock().unwrap().values() {
+                for job in state.session().jobs.values() {
                     job.cancel.cancel();
                 }
             }
@@ -278,7 +283,7 @@ pub async fn serve_stdio(global: Global) -> i32 {
         }
     };
     if let Some(state) = shared.get() {
-        for job in state.jobs.lock().unwrap().values() {
+        for job in state.session().jobs.values() {
             job.cancel.cancel();
         }
     }

@@ -31,7 +31,7 @@ pub async fn evolve(
         Err(e) => return Err(e.to_string()),
     };
     let report = report::outcome_report(&outcome);
-    *state.last_report.lock().unwrap() = Some(report.clone());
+    state.session().last_report = Some(report.clone());
     if job.cancel.is_cancelled() {
         return Err(format!("stopped; the verified node was kept as {} but not inserted", outcome.node_id));
     }

@@ -109,11 +109,7 @@ where
 {
     let cancel = CancellationToken::new();
     let token = next_token(state);
-    state
-        .jobs
-        .lock()
-        .unwrap()
-        .insert(token.clone(), Job { title: title.clone(), uri: uri.clone(), cancel: cancel.clone() });
+    state.session().jobs.insert(token.clone(), Job { title: title.clone(), uri: uri.clone(), cancel: cancel.clone() });
     let answer = serde_json::json!({"token": token, "title": title, "started": true});
     let state = state.clone();
     tokio::spawn(async move {
@@ -163,7 +159,7 @@ where
     let handle = tokio::spawn(work(JobContext { events, cancel: cancel.clone() }));
     let result = handle.await.unwrap_or_else(|e| Err(format!("the job failed: {e}")));
     let _ = forwarder.await;
-    state.jobs.lock().unwrap().remove(&token);
+    state.session().jobs.remove(&token);
     let done = |ok: bool, cancelled: bool, message: &str, result: serde_json::Value, error: Option<&str>| {
         serde_json::json!({
             "token": token, "title": title, "ok": ok, "cancelled": cancelled,

@@ -59,7 +59,7 @@ pub async fn optimize(
     };
     let report =
         serde_json::json!({ "function": function.name, "optimization": outcome.report, "cases": outcome.cases });
-    *state.last_report.lock().unwrap() = Some(report.clone());
+    state.session().last_report = Some(report.clone());
     let r = &outcome.report;
     let Some(code) = outcome.code else {
         let why = r.skipped.clone().unwrap_or_else(|| {

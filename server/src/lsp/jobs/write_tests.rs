@@ -24,7 +24,7 @@ pub async fn write_tests(
         Err(e) => return Err(e.to_string()),
     };
     let report = serde_json::json!({ "function": function.name, "tests": written.report, "cases": written.cases });
-    *state.last_report.lock().unwrap() = Some(report.clone());
+    state.session().last_report = Some(report.clone());
     if job.cancel.is_cancelled() {
         return Err("stopped; no file was written".into());
     }

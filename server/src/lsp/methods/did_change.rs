@@ -11,8 +11,8 @@ pub async fn handle(state: &Arc<State>, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     {
         let encoding = state.encoding();
-        let mut documents = state.documents.lock().unwrap();
-        let Some(doc) = documents.get_mut(&uri) else {
+        let mut session = state.session();
+        let Some(doc) = session.documents.get_mut(&uri) else {
             tracing::warn!(uri = uri.as_str(), "didChange for a document that is not open");
             return;
         };

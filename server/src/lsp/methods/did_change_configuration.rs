@@ -7,11 +7,11 @@ use tower_lsp_server::ls_types::DidChangeConfigurationParams;
 use crate::lsp::{State, settings};
 
 pub async fn handle(state: &State, params: DidChangeConfigurationParams) {
-    let global = state.global.lock().unwrap().clone();
+    let global = state.session().global.clone();
     if let Err(e) = settings::load_config(&global, &params.settings) {
         let message = format!("code-evolver: the new settings were not applied: {e}");
         // The same error again (an editor re-sending on every keystroke) is logged, not popped up.
-        let repeated = state.last_config_error.lock().unwrap().replace(message.clone()).as_deref() == Some(&message);
+        let repeated = state.session().last_config_error.replace(message.clone()).as_deref() == Some(&message);
         if repeated {
             state.client.log_message(tower_lsp_server::ls_types::MessageType::WARNING, message).await;
         } else {
@@ -19,7 +19,7 @@ pub async fn handle(state: &State, params: DidChangeConfigurationParams) {
         }
         return;
     }
-    *state.last_config_error.lock().unwrap() = None;
-    *state.editor_settings.lock().unwrap() = params.settings;
+    state.session().last_config_error = None;
+    state.session().editor_settings = params.settings;
     state.reset_engine().await;
 }

@@ -6,9 +6,9 @@ use crate::lsp::State;
 
 pub async fn handle(state: &State, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
-    state.documents.lock().unwrap().remove(&uri);
+    state.session().documents.remove(&uri);
     state.lints.close(&uri);
-    state.diagnostics.lock().unwrap().remove(&uri);
+    state.session().diagnostics.remove(&uri);
     if !state.flags().pull_diagnostics {
         state.client.publish_diagnostics(uri, Vec::new(), None).await;
     }

@@ -9,6 +9,6 @@ use crate::lsp::{State, lint};
 
 pub async fn handle(state: &Arc<State>, params: DidOpenTextDocumentParams) {
     let doc = params.text_document;
-    state.documents.lock().unwrap().insert(doc.uri.clone(), Document::new(&doc.text, doc.version, &doc.language_id));
+    state.session().documents.insert(doc.uri.clone(), Document::new(&doc.text, doc.version, &doc.language_id));
     lint::lint_soon(state, &doc.uri);
 }

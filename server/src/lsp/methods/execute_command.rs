@@ -92,7 +92,7 @@ pub async fn handle(state: &Arc<State>, params: ExecuteCommandParams) -> Result<
                 return Err(bad_args(command, format!("the argument must be an object, not {arg}")));
             }
             let mut cancelled = Vec::new();
-            for (token, job) in state.jobs.lock().unwrap().iter() {
+            for (token, job) in state.session().jobs.iter() {
                 if wanted.as_ref().is_none_or(|w| w == token) {
                     job.cancel.cancel();
                     cancelled.push(json!({"token": token, "title": job.title}));
@@ -116,26 +116,26 @@ async fn evolve(state: &Arc<State>, arg: &Value) -> Result<Option<Value>> {
             "nothing to evolve at line {}: put the cursor on a `# evolve: <task>` comment or select the task text",
             range.start.line + 1
         );
-        state.show_error(message.clone()).await;
+        // The answer is the error; every client shows it (a popup as well would show it twice).
         return Err(bad_args(command, message));
     };
     let title = format!("Evolve: {}", target.task());
     // One evolve per task in a document at a time: a second one would insert a second block.
     let key = (uri.clone(), title.clone());
-    if !state.running_evolves.lock().unwrap().insert(key.clone()) {
+    if !state.session().running_evolves.insert(key.clone()) {
         return Err(bad_args(command, format!("{title} is already running in this document; cancel it or wait")));
     }
     let slot = match JobSlot::take(state, command) {
         Ok(slot) => slot,
         Err(e) => {
-            state.running_evolves.lock().unwrap().remove(&key);
+            state.session().running_evolves.remove(&key);
             return Err(e);
         }
     };
     let release = {
         let state = state.clone();
         move || {
-            state.running_evolves.lock().unwrap().remove(&key);
+            state.session().running_evolves.remove(&key);
             drop(slot);
         }
     };
@@ -150,9 +150,7 @@ async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<
     let range = range_of(command, arg)?;
     let doc = state.document(&uri).ok_or_else(|| bad_args(command, format!("{} is not open", uri.as_str())))?;
     let Some(function) = crate::lsp::locate::function_at(&doc, range.start.line as usize) else {
-        let message = format!("no Python function at line {}", range.start.line + 1);
-        state.show_error(message.clone()).await;
-        return Err(bad_args(command, message));
+        return Err(bad_args(command, format!("no Python function at line {}", range.start.line + 1)));
     };
     let slot = JobSlot::take(state, command)?;
     let release = move || drop(slot);
@@ -189,9 +187,8 @@ async fn status(state: &Arc<State>) -> Result<Value> {
         None => json!({"store": "off", "error": engine.memory_error()}),
     };
     let jobs: Vec<Value> = state
+        .session()
         .jobs
-        .lock()
-        .unwrap()
         .iter()
         .map(|(token, job)| json!({"token": token, "title": job.title, "uri": job.uri}))
         .collect();
@@ -217,9 +214,8 @@ async fn show_report(state: &Arc<State>, arg: &Value) -> Result<Value> {
         return Ok(json!({"node_id": node.id, "version": node.current_version, "markdown": markdown}));
     }
     state
+        .session()
         .last_report
-        .lock()
-        .unwrap()
         .clone()
         .ok_or_else(|| Error::invalid_params("no evolve has finished yet in this session"))
 }

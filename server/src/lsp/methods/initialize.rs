@@ -15,8 +15,8 @@ pub async fn handle(state: &State, params: InitializeParams) -> Result<Initializ
         .and_then(|g| g.position_encodings.as_ref())
         .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
     let encoding = if offers_utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
-    *state.encoding.lock().unwrap() = encoding;
-    *state.flags.lock().unwrap() = ClientFlags {
+    state.session().encoding = encoding;
+    state.session().flags = ClientFlags {
         work_done_progress: caps.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false),
         document_changes: caps
             .workspace
@@ -27,7 +27,7 @@ pub async fn handle(state: &State, params: InitializeParams) -> Result<Initializ
         pull_diagnostics: caps.text_document.as_ref().is_some_and(|t| t.diagnostic.is_some()),
     };
     if let Some(options) = params.initialization_options {
-        *state.editor_settings.lock().unwrap() = options;
+        state.session().editor_settings = options;
     }
     #[allow(deprecated)] // root_uri: older clients send only this
     let root = params
@@ -38,7 +38,7 @@ pub async fn handle(state: &State, params: InitializeParams) -> Result<Initializ
         .or(params.root_uri.clone())
         .and_then(|uri| uri.to_file_path().map(|p| p.into_owned()));
     if let Some(root) = root {
-        state.global.lock().unwrap().workspace = Some(root);
+        state.session().global.workspace = Some(root);
     }
     let capabilities = ServerCapabilities {
         position_encoding: Some(match encoding {

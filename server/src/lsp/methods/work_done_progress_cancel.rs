@@ -9,7 +9,7 @@ pub async fn handle(state: &State, params: WorkDoneProgressCancelParams) {
         NumberOrString::String(s) => s,
         NumberOrString::Number(n) => n.to_string(),
     };
-    if let Some(job) = state.jobs.lock().unwrap().get(&token) {
+    if let Some(job) = state.session().jobs.get(&token) {
         job.cancel.cancel();
     }
 }
