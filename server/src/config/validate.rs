@@ -168,13 +168,10 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
         return Err(c.fail("pipeline.mutation.min_score", "must be between 0 and 1".into()));
     }
     let k = &config.pipeline.consensus;
-    if k.samples > 0 {
-        if k.min_agree < 2 || k.min_agree > k.samples + 1 {
-            return Err(c.fail(
-                "pipeline.consensus.min_agree",
-                format!("must be between 2 and samples + 1 ({})", k.samples + 1),
-            ));
-        }
+    if k.samples > 0 && (k.min_agree < 2 || k.min_agree > k.samples + 1) {
+        return Err(
+            c.fail("pipeline.consensus.min_agree", format!("must be between 2 and samples + 1 ({})", k.samples + 1))
+        );
     }
     let o = &config.pipeline.optimize;
     if o.iterations > 0 && o.runs < 5 {

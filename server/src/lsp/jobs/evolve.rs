@@ -6,10 +6,10 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::ls_types::*;
 
-use super::{JobContext, apply_edit_bounded};
+use super::{JobContext, JobError, apply_edit_bounded};
 use crate::lsp::edits::{self, Target};
 use crate::lsp::{State, report};
-use crate::pipeline::evolver::{EvolveError, EvolveRequest};
+use crate::pipeline::evolver::EvolveRequest;
 
 pub async fn evolve(
     state: Arc<State>,
@@ -17,31 +17,33 @@ pub async fn evolve(
     target: Target,
     started_version: i32,
     job: JobContext,
-) -> Result<serde_json::Value, String> {
-    let engine = state.engine().await?;
+) -> Result<serde_json::Value, JobError> {
+    let engine = state.engine().await.map_err(JobError::NoEngine)?;
     let request = EvolveRequest {
         task: target.task().to_string(),
         run_task: false,
         optimize: engine.config().editor.optimize,
         use_memory: true,
     };
-    let outcome = match engine.evolve(request, job.events.clone(), job.cancel.clone()).await {
-        Ok(o) => o,
-        Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),
-        Err(e) => return Err(e.to_string()),
-    };
+    let outcome = engine
+        .evolve(request, job.events.clone(), job.cancel.clone())
+        .await
+        .map_err(|e| JobError::from_engine(e, "stopped before any edit"))?;
     let report = report::outcome_report(&outcome);
     state.session().last_report = Some(report.clone());
     if job.cancel.is_cancelled() {
-        return Err(format!("stopped; the verified node was kept as {} but not inserted", outcome.node_id));
+        return Err(JobError::Stopped(format!(
+            "stopped; the verified node was kept as {} but not inserted",
+            outcome.node_id
+        )));
     }
     let (indent, marker) = match &target {
         Target::Below(c) => (c.indent.clone(), c.marker),
         Target::Replace { text, .. } => (text.chars().take_while(|c| *c == ' ' || *c == '\t').collect(), "#"),
     };
     let block = edits::evolved_block(&indent, marker, &report::header_text(&outcome), &outcome.code);
-    apply_with_retry(&state, &uri, &target, started_version, &block, &job.cancel).await.map_err(|why| {
-        format!("{why}; nothing was inserted. The verified node is kept: `code-evolver show {}`", outcome.node_id)
+    apply_with_retry(&state, &uri, &target, started_version, &block, &job.cancel).await.map_err(|e| {
+        e.noting(&format!("nothing was inserted. The verified node is kept: `code-evolver show {}`", outcome.node_id))
     })?;
     Ok(serde_json::json!({
         "message": format!("{} v{}: {}/{} tests pass", outcome.node_id, outcome.version, outcome.report.passed, outcome.report.total),
@@ -60,11 +62,11 @@ async fn apply_with_retry(
     started_version: i32,
     block: &str,
     cancel: &CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let mut last_refusal = String::new();
     for _ in 0..2 {
-        let doc = state.document(uri).ok_or("the document was closed")?;
-        let edit = edits::place(&doc, target, started_version, block, state.encoding())?;
+        let doc = state.document(uri).ok_or(JobError::DocumentClosed)?;
+        let edit = edits::place(&doc, target, started_version, block, state.encoding()).map_err(JobError::Edit)?;
         let workspace_edit = edits::workspace_edit(uri, doc.version, vec![edit], state.flags().document_changes);
         match apply_edit_bounded(state, workspace_edit, cancel).await? {
             Ok(response) if response.applied => return Ok(()),
@@ -75,5 +77,5 @@ async fn apply_with_retry(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    Err(last_refusal)
+    Err(JobError::Edit(last_refusal))
 }

@@ -14,12 +14,15 @@ use super::document::Document;
 use super::locate::{self, FunctionSpan};
 use super::{Job, State, next_token};
 use crate::pipeline::events::{Event, EventSink};
+use crate::pipeline::evolver::EvolveError;
 use crate::pipeline::existing::ExistingFunction;
 
+mod error;
 mod evolve;
 mod optimize;
 mod write_tests;
 
+pub use error::JobError;
 pub use evolve::evolve;
 pub use optimize::optimize;
 pub use write_tests::write_tests;
@@ -105,7 +108,7 @@ pub fn start<F, Fut>(
 ) -> serde_json::Value
 where
     F: FnOnce(JobContext) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, JobError>> + Send + 'static,
 {
     let cancel = CancellationToken::new();
     let token = next_token(state);
@@ -122,7 +125,7 @@ where
 async fn lifecycle<F, Fut>(state: &Arc<State>, token: String, title: String, cancel: CancellationToken, work: F)
 where
     F: FnOnce(JobContext) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, JobError>> + Send + 'static,
 {
     let progress = Arc::new(Progress::begin(state, &token, &title).await);
 
@@ -157,13 +160,15 @@ where
         let _ = tx.send(e.clone());
     });
     let handle = tokio::spawn(work(JobContext { events, cancel: cancel.clone() }));
-    let result = handle.await.unwrap_or_else(|e| Err(format!("the job failed: {e}")));
+    let result =
+        handle.await.unwrap_or_else(|e| Err(JobError::Engine(EvolveError::Node(format!("the job failed: {e}")))));
     let _ = forwarder.await;
     state.session().jobs.remove(&token);
-    let done = |ok: bool, cancelled: bool, message: &str, result: serde_json::Value, error: Option<&str>| {
+    let done = |ok: bool, cancelled: bool, message: &str, result: serde_json::Value, error: Option<&JobError>| {
         serde_json::json!({
             "token": token, "title": title, "ok": ok, "cancelled": cancelled,
-            "message": message, "result": result, "error": error,
+            "message": message, "result": result,
+            "error": error.map(|e| e.to_string()), "error_kind": error.map(JobError::kind),
         })
     };
     let notice = match result {
@@ -172,7 +177,7 @@ where
             progress.end(message.clone()).await;
             done(true, false, &message, value, None)
         }
-        Err(error) if cancel.is_cancelled() => {
+        Err(error) if cancel.is_cancelled() || matches!(error, JobError::Stopped(_)) => {
             progress.end("cancelled".into()).await;
             let message = format!("{title}: cancelled ({error})");
             state.client.show_message(MessageType::INFO, message.clone()).await;
@@ -198,11 +203,11 @@ pub(super) async fn apply_edit_bounded(
     state: &Arc<State>,
     edit: WorkspaceEdit,
     cancel: &CancellationToken,
-) -> Result<Result<ApplyWorkspaceEditResponse, String>, String> {
+) -> Result<Result<ApplyWorkspaceEditResponse, String>, JobError> {
     tokio::select! {
-        _ = cancel.cancelled() => Err("stopped while the editor was asked to apply the edit".into()),
+        _ = cancel.cancelled() => Err(JobError::Stopped("stopped while the editor was asked to apply the edit".into())),
         answer = tokio::time::timeout(APPLY_EDIT_TIMEOUT, state.client.apply_edit(edit)) => match answer {
-            Err(_) => Err(format!("the editor did not answer the edit within {} s", APPLY_EDIT_TIMEOUT.as_secs())),
+            Err(_) => Err(JobError::Edit(format!("the editor did not answer the edit within {} s", APPLY_EDIT_TIMEOUT.as_secs()))),
             Ok(Ok(response)) => Ok(Ok(response)),
             Ok(Err(e)) => Ok(Err(format!("the editor did not answer the edit: {e}"))),
         },
@@ -210,9 +215,12 @@ pub(super) async fn apply_edit_bounded(
 }
 
 /// The user's function as the engine takes it; methods and nested functions are refused.
-fn existing_function(doc: &Document, uri: &Uri, f: &FunctionSpan) -> Result<ExistingFunction, String> {
+fn existing_function(doc: &Document, uri: &Uri, f: &FunctionSpan) -> Result<ExistingFunction, JobError> {
     if !f.indent.is_empty() {
-        return Err(format!("`{}` is a method or a nested function; only top-level functions are supported", f.name));
+        return Err(JobError::Unsupported(format!(
+            "`{}` is a method or a nested function; only top-level functions are supported",
+            f.name
+        )));
     }
     let module_name = uri
         .to_file_path()
@@ -233,8 +241,8 @@ pub(super) async fn existing_with_engine(
     state: &State,
     uri: &Uri,
     function: &FunctionSpan,
-) -> Result<(ExistingFunction, Arc<crate::pipeline::Evolver>), String> {
-    let doc = state.document(uri).ok_or("the document was closed")?;
+) -> Result<(ExistingFunction, Arc<crate::pipeline::Evolver>), JobError> {
+    let doc = state.document(uri).ok_or(JobError::DocumentClosed)?;
     let existing = existing_function(&doc, uri, function)?;
-    Ok((existing, state.engine().await?))
+    Ok((existing, state.engine().await.map_err(JobError::NoEngine)?))
 }

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::*;
 
-use super::{JobContext, apply_edit_bounded, existing_with_engine};
+use super::{JobContext, JobError, apply_edit_bounded, existing_with_engine};
 use crate::lsp::State;
 use crate::lsp::document::Document;
 use crate::lsp::edits;
 use crate::lsp::locate::{self, FunctionSpan};
-use crate::pipeline::evolver::EvolveError;
 
 /// The function named `name` as it is in the document now, if its text is still `source`.
 fn find_unchanged(doc: &Document, name: &str, source: &str) -> Option<FunctionSpan> {
@@ -50,13 +49,12 @@ pub async fn optimize(
     uri: Uri,
     function: FunctionSpan,
     job: JobContext,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, JobError> {
     let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
-    let outcome = match engine.optimize_function(&existing, job.events.clone(), job.cancel.clone()).await {
-        Ok(o) => o,
-        Err(EvolveError::Cancelled) => return Err("stopped before any edit".into()),
-        Err(e) => return Err(e.to_string()),
-    };
+    let outcome = engine
+        .optimize_function(&existing, job.events.clone(), job.cancel.clone())
+        .await
+        .map_err(|e| JobError::from_engine(e, "stopped before any edit"))?;
     let report =
         serde_json::json!({ "function": function.name, "optimization": outcome.report, "cases": outcome.cases });
     state.session().last_report = Some(report.clone());
@@ -70,12 +68,13 @@ pub async fn optimize(
         );
     };
     if job.cancel.is_cancelled() {
-        return Err("stopped; nothing was replaced".into());
+        return Err(JobError::Stopped("stopped; nothing was replaced".into()));
     }
-    let now = state.document(&uri).ok_or("the document was closed")?;
-    let span = find_unchanged(&now, &function.name, &existing.code)
-        .ok_or_else(|| format!("`{}` was edited while it was being optimized; nothing was replaced", function.name))?;
-    let text = replacement_text(&now, &function.name, &code)?;
+    let now = state.document(&uri).ok_or(JobError::DocumentClosed)?;
+    let span = find_unchanged(&now, &function.name, &existing.code).ok_or_else(|| {
+        JobError::Edit(format!("`{}` was edited while it was being optimized; nothing was replaced", function.name))
+    })?;
+    let text = replacement_text(&now, &function.name, &code).map_err(JobError::Edit)?;
     let encoding = state.encoding();
     let range = Range::new(Position::new(span.start as u32, 0), Position::new(span.end as u32, 0));
     let range = if span.end >= now.line_count() {
@@ -87,8 +86,12 @@ pub async fn optimize(
     let workspace_edit = edits::workspace_edit(&uri, now.version, vec![edit], state.flags().document_changes);
     match apply_edit_bounded(&state, workspace_edit, &job.cancel).await? {
         Ok(response) if response.applied => {}
-        Ok(response) => return Err(response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into())),
-        Err(e) => return Err(e),
+        Ok(response) => {
+            return Err(JobError::Edit(
+                response.failure_reason.unwrap_or_else(|| "the editor refused the edit".into()),
+            ));
+        }
+        Err(e) => return Err(JobError::Edit(e)),
     }
     Ok(serde_json::json!({
         "message": format!("{}: {:.2}× faster, {} tests pass", function.name, r.score, outcome.cases),

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::*;
 
-use super::{JobContext, existing_with_engine};
+use super::{JobContext, JobError, existing_with_engine};
 use crate::lsp::State;
 use crate::lsp::locate::FunctionSpan;
-use crate::pipeline::evolver::EvolveError;
 
 /// The write-tests job: a pytest file beside the document, never over an existing file.
 pub async fn write_tests(
@@ -16,27 +15,27 @@ pub async fn write_tests(
     uri: Uri,
     function: FunctionSpan,
     job: JobContext,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, JobError> {
     let (existing, engine) = existing_with_engine(&state, &uri, &function).await?;
-    let written = match engine.write_tests(&existing, job.events.clone(), job.cancel.clone()).await {
-        Ok(w) => w,
-        Err(EvolveError::Cancelled) => return Err("stopped; no file was written".into()),
-        Err(e) => return Err(e.to_string()),
-    };
+    let written = engine
+        .write_tests(&existing, job.events.clone(), job.cancel.clone())
+        .await
+        .map_err(|e| JobError::from_engine(e, "stopped; no file was written"))?;
     let report = serde_json::json!({ "function": function.name, "tests": written.report, "cases": written.cases });
     state.session().last_report = Some(report.clone());
     if job.cancel.is_cancelled() {
-        return Err("stopped; no file was written".into());
+        return Err(JobError::Stopped("stopped; no file was written".into()));
     }
     let dir = uri
         .to_file_path()
         .and_then(|p| p.parent().map(|d| d.to_path_buf()))
-        .ok_or("the document has no folder on disk to put the tests in")?;
+        .ok_or_else(|| JobError::File("the document has no folder on disk to put the tests in".into()))?;
     // File work off the async workers that serve requests.
     let (name, text) = (function.name.clone(), written.file_text.clone());
     let path = tokio::task::spawn_blocking(move || write_new_test_file(&dir, &name, &text))
         .await
-        .map_err(|e| format!("writing the test file failed: {e}"))??;
+        .map_err(|e| JobError::File(format!("writing the test file failed: {e}")))?
+        .map_err(JobError::File)?;
     if let Some(file_uri) = Uri::from_file_path(&path) {
         let _ = state
             .client
