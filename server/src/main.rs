@@ -281,7 +281,7 @@ fn main() {
     let global = Global { config: args.config, workspace: args.workspace, data_dir: args.data_dir };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    let code = runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         match args.command {
             Command::Evolve { task, no_run, no_optimize, no_memory, json } => {
                 let options =
@@ -318,7 +318,11 @@ fn main() {
                 }
                 MemoryCommand::Reembed => cli::memory::reembed(&global).await,
             },
-            Command::Lsp { .. } => code_evolver::lsp::serve_stdio(global).await,
+            Command::Lsp { .. } => match code_evolver::lsp::serve_stdio(global).await {
+                // LSP's own exit codes: 1 after `exit` without `shutdown`.
+                0 => Ok(()),
+                _ => Err(cli::CliError::Reported),
+            },
             Command::Setup { no_powerful, test_models, no_models } => {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
@@ -354,5 +358,8 @@ fn main() {
             }
         }
     });
-    std::process::exit(code);
+    if let Err(e) = &result {
+        e.print();
+    }
+    std::process::exit(result.as_ref().map_or_else(cli::CliError::exit_code, |()| 0));
 }

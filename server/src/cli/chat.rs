@@ -4,8 +4,9 @@
 //! background every `check_interval_minutes`.
 
 use super::render::{Renderer, result_text, summary};
-use super::{EXIT_USAGE, Global};
+use super::{CliResult, Global};
 use crate::pipeline::{EvolveError, EvolveRequest, Evolver};
+use crate::usage;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 use tokio_util::sync::CancellationToken;
@@ -33,16 +34,12 @@ Commands:
   quit                 leave (also exit, q, Ctrl-D)
 Ctrl-C cancels a running evolve.";
 
-pub async fn run(global: &Global) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+pub async fn run(global: &Global) -> CliResult {
+    let evolver = global.evolver()?;
     let mut editor = match DefaultEditor::new() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: cannot start the line editor: {e}");
-            return EXIT_USAGE;
+            return Err(usage!("cannot start the line editor: {e}"));
         }
     };
     let history = global.data_dir().join("chat_history.txt");
@@ -87,59 +84,59 @@ pub async fn run(global: &Global) -> i32 {
             "help" | "?" => println!("{}", HELP.replace("{auto}", if auto { "on" } else { "off" })),
             "clear" => print!("\x1b[2J\x1b[H"),
             "status" => {
-                super::status::run(global).await;
+                say(super::status::run(global).await);
             }
             "list" => {
-                super::nodes::list(global, false);
+                say(super::nodes::list(global, false));
             }
             "show" if !rest.is_empty() => {
-                super::nodes::show(global, rest, false);
+                say(super::nodes::show(global, rest, false));
             }
             "run" if !rest.is_empty() => run_node(&evolver, rest).await,
             "test" if !rest.is_empty() => {
-                super::lifecycle::test(global, rest).await;
+                say(super::lifecycle::test(global, rest).await);
             }
             "optimize" if !rest.is_empty() => {
-                super::lifecycle::optimize(global, rest).await;
+                say(super::lifecycle::optimize(global, rest).await);
             }
             "evaluate" if !rest.is_empty() => {
-                super::lifecycle::evaluate(global, rest, None, false).await;
+                say(super::lifecycle::evaluate(global, rest, None, false).await);
             }
             "rollback" if !rest.is_empty() => {
                 let (node, version) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-                match version.trim().trim_start_matches('v') {
+                say(match version.trim().trim_start_matches('v') {
                     "" => super::lifecycle::rollback(global, node, None),
                     v => match v.parse::<i64>() {
                         Ok(v) => super::lifecycle::rollback(global, node, Some(v)),
                         Err(_) => {
                             println!("usage: rollback NODE [VERSION]");
-                            EXIT_USAGE
+                            Ok(())
                         }
                     },
-                };
+                });
             }
             "delete" if !rest.is_empty() => {
-                super::lifecycle::delete(global, rest).await;
+                say(super::lifecycle::delete(global, rest).await);
             }
             "tools" => {
                 if rest.is_empty() {
-                    super::tools::list(global, false).await;
+                    say(super::tools::list(global, false).await);
                 } else {
-                    super::tools::search(global, rest, 5, false).await;
+                    say(super::tools::search(global, rest, 5, false).await);
                 }
             }
             "due" => {
-                super::lifecycle::evolve_due(global, true, false).await;
+                say(super::lifecycle::evolve_due(global, true, false).await);
             }
             "evolve-due" => {
-                super::lifecycle::evolve_due(global, false, false).await;
+                say(super::lifecycle::evolve_due(global, false, false).await);
             }
             "memory" => match rest.split_once(char::is_whitespace).map(|(a, b)| (a, b.trim())) {
                 Some(("delete", id)) => {
-                    super::memory::delete(global, id).await;
+                    say(super::memory::delete(global, id).await);
                 }
                 Some(("clear", kind)) => {
-                    super::memory::clear(global, kind.trim_start_matches("--kind").trim()).await;
+                    say(super::memory::clear(global, kind.trim_start_matches("--kind").trim()).await);
                 }
                 _ => println!("usage: memory delete ID | memory clear KIND"),
             },
@@ -167,7 +164,7 @@ pub async fn run(global: &Global) -> i32 {
             _ => evolve(&evolver, text, optimize).await,
         }
     }
-    0
+    Ok(())
 }
 
 /// Re-evolves due nodes every `check_interval_minutes` until the returned token is cancelled;
@@ -245,5 +242,12 @@ async fn run_node(evolver: &Evolver, rest: &str) {
             }
         }
         Err(e) => println!("error: {e}"),
+    }
+}
+
+/// A command's error in the REPL: said, and the session goes on.
+fn say(result: super::CliResult) {
+    if let Err(e) = result {
+        e.print();
     }
 }

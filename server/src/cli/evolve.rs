@@ -1,8 +1,9 @@
 //! `code-evolver evolve "task"`.
 
 use super::render::{Renderer, summary};
-use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, Global};
+use super::{CliError, CliResult, Global};
 use crate::pipeline::{EvolveError, EvolveRequest};
+use crate::{failed, usage};
 use tokio_util::sync::CancellationToken;
 
 pub struct Options {
@@ -12,16 +13,12 @@ pub struct Options {
     pub json: bool,
 }
 
-pub async fn run(global: &Global, task: &str, options: Options) -> i32 {
+pub async fn run(global: &Global, task: &str, options: Options) -> CliResult {
     let Options { run_task, optimize, use_memory, json } = options;
     if task.trim().is_empty() {
-        eprintln!("error: give the task to evolve, e.g. code-evolver evolve \"add 10 and 20\"");
-        return EXIT_USAGE;
+        return Err(usage!("give the task to evolve, e.g. code-evolver evolve \"add 10 and 20\""));
     }
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+    let evolver = global.evolver()?;
     let renderer = Renderer::new(json);
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -31,7 +28,7 @@ pub async fn run(global: &Global, task: &str, options: Options) -> i32 {
             interrupt.line("interrupted: cancelling (press Ctrl-C again to quit at once)");
             on_signal.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(EXIT_CANCELLED);
+                std::process::exit(CliError::Cancelled(String::new()).exit_code());
             }
         }
     });
@@ -57,17 +54,11 @@ pub async fn run(global: &Global, task: &str, options: Options) -> i32 {
                 }
             }
             match &outcome.result {
-                Some(run) if run.output.is_err() => EXIT_FAILED,
-                _ => 0,
+                Some(run) if run.output.is_err() => Err(CliError::Reported),
+                _ => Ok(()),
             }
         }
-        Err(EvolveError::Cancelled) => {
-            eprintln!("cancelled: nothing was saved");
-            EXIT_CANCELLED
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Err(EvolveError::Cancelled) => Err(CliError::Cancelled("nothing was saved".into())),
+        Err(e) => Err(failed!("{e}")),
     }
 }

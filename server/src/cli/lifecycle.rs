@@ -2,9 +2,10 @@
 //! `evolve-due` (the auto-evolution check, for cron). Each refuses a bad id clearly (exit 2).
 
 use super::render::Renderer;
-use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, Global};
+use super::{CliError, CliResult, Global};
 use crate::pipeline::EvolveError;
 use crate::pipeline::score::human_ns;
+use crate::{failed, usage};
 use tokio_util::sync::CancellationToken;
 
 fn cancel_on_ctrl_c() -> CancellationToken {
@@ -19,42 +20,30 @@ fn cancel_on_ctrl_c() -> CancellationToken {
 }
 
 /// Exit code for an engine error: a bad id or node is the user's input (2).
-fn failed(e: EvolveError) -> i32 {
+fn failed(e: EvolveError) -> CliResult {
     match e {
-        EvolveError::Cancelled => EXIT_CANCELLED,
-        e @ (EvolveError::Registry(_) | EvolveError::Node(_)) => {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        }
-        e => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        EvolveError::Cancelled => Err(CliError::Cancelled("nothing was saved".into())),
+        e @ (EvolveError::Registry(_) | EvolveError::Node(_)) => Err(usage!("{e}")),
+        e => Err(failed!("{e}")),
     }
 }
 
-pub async fn test(global: &Global, node: &str) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn test(global: &Global, node: &str) -> CliResult {
+    let evolver = global.evolver()?;
     match evolver.test_node(node, Renderer::new(true).sink(), cancel_on_ctrl_c()).await {
         Ok((id, version, report)) => {
             println!("node {id} v{version}: {}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms);
             for case in report.cases.iter().filter(|c| !c.passed) {
                 println!("  FAIL {}: {}", case.name, case.message);
             }
-            if report.all_passed() { 0 } else { EXIT_FAILED }
+            if report.all_passed() { Ok(()) } else { Err(CliError::Reported) }
         }
         Err(e) => failed(e),
     }
 }
 
-pub async fn optimize(global: &Global, node: &str) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn optimize(global: &Global, node: &str) -> CliResult {
+    let evolver = global.evolver()?;
     let renderer = Renderer::new(true);
     match evolver.optimize_node(node, renderer.sink(), cancel_on_ctrl_c()).await {
         Ok((id, Some(version), report)) => {
@@ -64,73 +53,61 @@ pub async fn optimize(global: &Global, node: &str) -> i32 {
                 human_ns(report.original_ns),
                 human_ns(report.final_ns)
             );
-            0
+            Ok(())
         }
         Ok((id, None, report)) => {
             println!(
                 "node {id}: no faster version kept{}",
                 report.skipped.map(|s| format!(" ({s})")).unwrap_or_default()
             );
-            0
+            Ok(())
         }
         Err(e) => failed(e),
     }
 }
 
-pub async fn evaluate(global: &Global, node: &str, version: Option<i64>, json: bool) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn evaluate(global: &Global, node: &str, version: Option<i64>, json: bool) -> CliResult {
+    let evolver = global.evolver()?;
     match evolver.evaluate_node(node, version, Renderer::new(true).sink(), cancel_on_ctrl_c()).await {
         Ok(q) if json => {
             println!("{}", serde_json::to_string_pretty(&q).unwrap_or_default());
-            0
+            Ok(())
         }
         Ok(q) => {
             println!("node {} v{}: quality {:.2}", q.node_id, q.version, q.score);
             for t in &q.terms {
                 println!("  {:<12} {:.2} × weight {:.2} — {}", t.name, t.value, t.weight, t.why);
             }
-            0
+            Ok(())
         }
         Err(e) => failed(e),
     }
 }
 
-pub fn rollback(global: &Global, node: &str, version: Option<i64>) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub fn rollback(global: &Global, node: &str, version: Option<i64>) -> CliResult {
+    let evolver = global.evolver()?;
     match evolver.rollback(node, version) {
         Ok((id, from, to)) => {
             println!("node {id}: current version v{from} -> v{to}");
-            0
+            Ok(())
         }
         Err(e) => failed(e),
     }
 }
 
-pub async fn delete(global: &Global, node: &str) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn delete(global: &Global, node: &str) -> CliResult {
+    let evolver = global.evolver()?;
     match evolver.delete_node(node).await {
         Ok((id, artifacts)) => {
             println!("deleted node {id} and {artifacts} memory artifact(s) learned from it");
-            0
+            Ok(())
         }
         Err(e) => failed(e),
     }
 }
 
-pub async fn evolve_due(global: &Global, dry_run: bool, json: bool) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn evolve_due(global: &Global, dry_run: bool, json: bool) -> CliResult {
+    let evolver = global.evolver()?;
     let renderer = Renderer::new(true);
     let sink = if json { crate::pipeline::events::discard() } else { renderer.sink() };
     match evolver.evolve_due(dry_run, sink, cancel_on_ctrl_c()).await {
@@ -147,13 +124,13 @@ pub async fn evolve_due(global: &Global, dry_run: bool, json: bool) -> i32 {
                     "{}",
                     serde_json::json!({ "due": due, "processed": done, "check_ms": checked.as_secs_f64() * 1000.0 })
                 );
-                return 0;
+                return Ok(());
             }
             println!("{} node(s) due (checked in {:.1} ms)", due.len(), checked.as_secs_f64() * 1000.0);
             for d in &due {
                 println!("  {} v{}: {}", d.node_id, d.version, d.reason.describe());
             }
-            let mut code = 0;
+            let mut failures = 0;
             for r in &done {
                 match r {
                     Ok(r) => {
@@ -170,11 +147,11 @@ pub async fn evolve_due(global: &Global, dry_run: bool, json: bool) -> i32 {
                     }
                     Err(e) => {
                         eprintln!("error: {e}");
-                        code = EXIT_FAILED;
+                        failures += 1;
                     }
                 }
             }
-            code
+            if failures == 0 { Ok(()) } else { Err(CliError::Reported) }
         }
         Err(e) => failed(e),
     }

@@ -1,13 +1,14 @@
 //! `code-evolver memory …`: search, stats, export / import (JSONL), migrate between the embedded
 //! store and Qdrant, and re-embed with a new embedding model.
 
+use crate::{failed, usage};
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EXIT_FAILED, EXIT_USAGE, Global};
+use super::{CliError, CliResult, Global};
 use crate::memory::qdrant::QdrantStore;
 use crate::memory::sqlite::SqliteStore;
 use crate::memory::{Artifact, ArtifactKind, EmbeddingInfo, Filter, Memory, VectorStore};
@@ -28,24 +29,15 @@ struct Header {
     dimension: usize,
 }
 
-fn open(global: &Global) -> Result<Memory, i32> {
+fn open(global: &Global) -> Result<Memory, CliError> {
     let config = global.config()?;
     let data = global.data_dir();
     let store = match crate::memory::open_store(&config, &data) {
         Ok(Some(store)) => store,
-        Ok(None) => {
-            eprintln!("error: memory is off (memory.store: off)");
-            return Err(EXIT_USAGE);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Err(EXIT_FAILED);
-        }
+        Ok(None) => return Err(usage!("memory is off (memory.store: off)")),
+        Err(e) => return Err(failed!("{e}")),
     };
-    let router = crate::llm::Router::new(&config, &data).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_USAGE
-    })?;
+    let router = crate::llm::Router::new(&config, &data).map_err(|e| usage!("{e}"))?;
     Ok(Memory::new(store, Arc::new(router)))
 }
 
@@ -54,19 +46,15 @@ async fn prepare(memory: &Memory) {
     let _ = memory.router().check_reachability().await;
 }
 
-pub async fn search(global: &Global, query: &str, k: usize, kind: Option<String>, json: bool) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub async fn search(global: &Global, query: &str, k: usize, kind: Option<String>, json: bool) -> CliResult {
+    let memory = open(global)?;
     let mut filter = Filter::default();
     if let Some(kind) = kind {
         match ArtifactKind::parse(&kind) {
             Some(k) => filter.kinds.push(k),
             None => {
                 let known: Vec<&str> = ArtifactKind::ALL.iter().map(|k| k.as_str()).collect();
-                eprintln!("error: --kind {kind}: not a kind ({})", known.join(", "));
-                return EXIT_USAGE;
+                return Err(usage!("--kind {kind}: not a kind ({})", known.join(", ")));
             }
         }
     }
@@ -74,13 +62,12 @@ pub async fn search(global: &Global, query: &str, k: usize, kind: Option<String>
     let hits = match memory.similar(query, k, &filter).await {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&hits).unwrap_or_default());
-        return 0;
+        return Ok(());
     }
     if hits.is_empty() {
         println!("nothing in {}", memory.store().describe());
@@ -88,28 +75,24 @@ pub async fn search(global: &Global, query: &str, k: usize, kind: Option<String>
     for hit in hits {
         let a = &hit.artifact;
         println!("{:.3}  {:<8} {}  {}", hit.score, a.kind.as_str(), &a.id[..8], a.payload.task);
-        if let Some(code) = a.payload.content.get("code").and_then(|c| c.as_str()) {
-            for line in code.lines().take(6) {
+        if let Some(stored) = crate::pipeline::learned::function_of(a) {
+            for line in stored.code.lines().take(6) {
                 println!("         | {line}");
             }
         }
     }
-    0
+    Ok(())
 }
 
-pub async fn stats(global: &Global) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub async fn stats(global: &Global) -> CliResult {
+    let memory = open(global)?;
     let store = memory.store();
     println!("store: {}", store.describe());
     match store.info().await {
         Ok(Some(info)) => println!("embedding: {} ({}-d)", info.model, info.dimension),
         Ok(None) => println!("embedding: none yet (the first artifact decides)"),
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     }
     let mut counts = std::collections::BTreeMap::new();
@@ -126,8 +109,7 @@ pub async fn stats(global: &Global) -> i32 {
                 }
             }
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         }
     }
@@ -136,7 +118,7 @@ pub async fn stats(global: &Global) -> i32 {
     for (kind, n) in counts {
         println!("  {kind:<9} {n}");
     }
-    0
+    Ok(())
 }
 
 /// Every artifact of a store with its vector.
@@ -153,17 +135,13 @@ async fn everything(store: &dyn VectorStore) -> Result<Vec<(Artifact, Vec<f32>)>
     }
 }
 
-pub async fn export(global: &Global, file: &Path) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub async fn export(global: &Global, file: &Path) -> CliResult {
+    let memory = open(global)?;
     let store = memory.store();
     let all = match everything(store).await {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     let info = store.info().await.ok().flatten();
@@ -183,23 +161,18 @@ pub async fn export(global: &Global, file: &Path) -> i32 {
         std::fs::rename(&tmp, file)
     };
     if let Err(e) = write() {
-        eprintln!("error: {}: {e}", file.display());
-        return EXIT_FAILED;
+        return Err(failed!("{}: {e}", file.display()));
     }
     println!("exported {} artifacts to {}", all.len(), file.display());
-    0
+    Ok(())
 }
 
-pub async fn import(global: &Global, file: &Path) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub async fn import(global: &Global, file: &Path) -> CliResult {
+    let memory = open(global)?;
     let reader = match std::fs::File::open(file) {
         Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
-            eprintln!("error: {}: {e}", file.display());
-            return EXIT_USAGE;
+            return Err(usage!("{}: {e}", file.display()));
         }
     };
     // Everything is read and checked first: a bad line imports nothing.
@@ -209,8 +182,7 @@ pub async fn import(global: &Global, file: &Path) -> i32 {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("error: {}:{}: {e}", file.display(), n + 1);
-                return EXIT_USAGE;
+                return Err(usage!("{}:{}: {e}", file.display(), n + 1));
             }
         };
         if line.trim().is_empty() {
@@ -225,8 +197,11 @@ pub async fn import(global: &Global, file: &Path) -> i32 {
         match serde_json::from_str::<Line>(&line) {
             Ok(l) => items.push((l.artifact, l.vector)),
             Err(e) => {
-                eprintln!("error: {}:{}: not an exported artifact: {e}; nothing was imported", file.display(), n + 1);
-                return EXIT_USAGE;
+                return Err(usage!(
+                    "{}:{}: not an exported artifact: {e}; nothing was imported",
+                    file.display(),
+                    n + 1
+                ));
             }
         }
     }
@@ -234,20 +209,18 @@ pub async fn import(global: &Global, file: &Path) -> i32 {
     let stored = store.info().await.ok().flatten();
     match (&header, &stored) {
         (Some(h), Some(s)) if h.model != s.model || h.dimension != s.dimension => {
-            eprintln!(
-                "error: {} holds vectors of `{}` ({}-d), the store `{}` ({}-d); nothing was imported",
+            return Err(failed!(
+                "{} holds vectors of `{}` ({}-d), the store `{}` ({}-d); nothing was imported",
                 file.display(),
                 h.model,
                 h.dimension,
                 s.model,
                 s.dimension
-            );
-            return EXIT_FAILED;
+            ));
         }
         (Some(h), None) => {
             if let Err(e) = store.set_info(&EmbeddingInfo { model: h.model.clone(), dimension: h.dimension }).await {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         }
         _ => {}
@@ -255,12 +228,9 @@ pub async fn import(global: &Global, file: &Path) -> i32 {
     match store.upsert(&items).await {
         Ok(new) => {
             println!("imported {} artifacts ({new} new) into {}", items.len(), store.describe());
-            0
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {e}; nothing was imported");
-            EXIT_FAILED
-        }
+        Err(e) => Err(failed!("{e}; nothing was imported")),
     }
 }
 
@@ -270,131 +240,102 @@ pub async fn migrate(
     target: &str,
     collection: Option<String>,
     api_key: Option<String>,
-) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+) -> CliResult {
+    let memory = open(global)?;
     let destination: Box<dyn VectorStore> = match to {
         "qdrant" => match QdrantStore::connect(target, api_key, collection.as_deref().unwrap_or("code_evolver")) {
             Ok(s) => Box::new(s),
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         },
         "sqlite" | "embedded" => match SqliteStore::open(Path::new(target)) {
             Ok(s) => Box::new(s),
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         },
         other => {
-            eprintln!("error: --to {other}: give qdrant URL or sqlite PATH");
-            return EXIT_USAGE;
+            return Err(usage!("--to {other}: give qdrant URL or sqlite PATH"));
         }
     };
     let source = memory.store();
     let all = match everything(source).await {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     if let Ok(Some(info)) = source.info().await {
         if let Ok(Some(there)) = destination.info().await
             && there != info
         {
-            eprintln!(
-                "error: {} holds `{}` ({}-d) vectors, this memory `{}` ({}-d): nothing was copied",
+            return Err(failed!(
+                "{} holds `{}` ({}-d) vectors, this memory `{}` ({}-d): nothing was copied",
                 destination.describe(),
                 there.model,
                 there.dimension,
                 info.model,
                 info.dimension
-            );
-            return EXIT_FAILED;
+            ));
         }
         if let Err(e) = destination.set_info(&info).await {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     }
     let mut copied = 0;
     for chunk in all.chunks(256) {
         if let Err(e) = destination.upsert(chunk).await {
-            eprintln!("error: {e} (after {copied} of {}); the source is unchanged", all.len());
-            return EXIT_FAILED;
+            return Err(failed!("{e} (after {copied} of {}); the source is unchanged", all.len()));
         }
         copied += chunk.len();
     }
     println!("copied {copied} artifacts from {} to {}", source.describe(), destination.describe());
     println!("(the source is unchanged; point memory.store / memory.path / memory.qdrant_url at the new one)");
-    0
+    Ok(())
 }
 
-pub async fn reembed(global: &Global) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub async fn reembed(global: &Global) -> CliResult {
+    let memory = open(global)?;
     prepare(&memory).await;
     let progress = |done: usize, total: usize| eprint!("\rre-embedding {done}/{total}");
     match memory.reembed(&progress).await {
         Ok(n) => {
             eprintln!();
             println!("re-embedded {n} artifacts in {}", memory.store().describe());
-            0
+            Ok(())
         }
         Err(e) => {
-            eprintln!("\nerror: {e}; the store is unchanged");
-            EXIT_FAILED
+            eprintln!();
+            Err(failed!("{e}; the store is unchanged"))
         }
     }
 }
 
 /// `memory delete ID`: one artifact; an unknown id is refused (exit 2), nothing else changes.
-pub async fn delete(global: &Global, id: &str) -> i32 {
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub async fn delete(global: &Global, id: &str) -> CliResult {
+    let memory = open(global)?;
     match memory.store().delete(id).await {
         Ok(true) => {
             println!("deleted artifact {id}");
-            0
+            Ok(())
         }
-        Ok(false) => {
-            eprintln!("error: no artifact with id `{id}` (ids are shown by `memory search --json`)");
-            EXIT_USAGE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Ok(false) => Err(usage!("no artifact with id `{id}` (ids are shown by `memory search --json`)")),
+        Err(e) => Err(failed!("{e}")),
     }
 }
 
 /// `memory clear --kind K`: every artifact of one kind (the prototype's `clear_rag`, by kind).
-pub async fn clear(global: &Global, kind: &str) -> i32 {
+pub async fn clear(global: &Global, kind: &str) -> CliResult {
     let Some(kind) = ArtifactKind::parse(kind) else {
-        eprintln!("error: --kind {kind}: give spec, function, workflow, pattern or fix");
-        return EXIT_USAGE;
+        return Err(usage!("--kind {kind}: give spec, function, workflow, pattern or fix"));
     };
-    let memory = match open(global) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+    let memory = open(global)?;
     match memory.forget_where(|a| a.kind == kind).await {
         Ok(n) => {
             println!("deleted {n} {} artifact(s)", kind.as_str());
-            0
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Err(e) => Err(failed!("{e}")),
     }
 }

@@ -14,43 +14,78 @@ pub mod tools;
 use crate::config::Config;
 use crate::pipeline::Evolver;
 
-/// Exit codes: 0 done, 1 the work failed, 2 bad input or configuration, 130 cancelled.
-pub const EXIT_FAILED: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_CANCELLED: i32 = 130;
+/// Why a command did not succeed. `main` prints it and exits with its code: the one table of exit
+/// codes is `CliError::exit_code` (0 done, 1 the work failed, 2 bad input or configuration,
+/// 130 cancelled).
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad input or configuration: what and where.
+    Usage(anyhow::Error),
+    /// The work failed: why.
+    Failed(anyhow::Error),
+    /// The work failed and the command's own output already says how.
+    Reported,
+    /// Stopped by Ctrl-C: what was kept.
+    Cancelled(String),
+}
 
-pub use crate::global::Global;
+pub type CliResult = Result<(), CliError>;
 
-/// What the CLI adds to the options both adapters share: errors printed, exit codes returned.
-impl Global {
-    /// The configuration, or a printed error (file, line, key) and exit code 2.
-    pub fn config(&self) -> Result<Config, i32> {
-        match self.loader().load_with_warnings() {
-            Ok((config, warnings)) => {
-                for w in warnings {
-                    eprintln!("warning: {w}");
-                }
-                Ok(config)
-            }
-            Err(e) => {
-                eprintln!("error: invalid configuration: {e}");
-                Err(EXIT_USAGE)
-            }
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Failed(_) | CliError::Reported => 1,
+            CliError::Usage(_) => 2,
+            CliError::Cancelled(_) => 130,
         }
     }
 
-    pub fn evolver(&self) -> Result<Evolver, i32> {
+    /// What the user reads on stderr (nothing for `Reported`).
+    pub fn print(&self) {
+        match self {
+            CliError::Usage(e) | CliError::Failed(e) => eprintln!("error: {e:#}"),
+            CliError::Reported => {}
+            CliError::Cancelled(kept) => eprintln!("cancelled: {kept}"),
+        }
+    }
+}
+
+/// `usage!("...", args)`: a bad input or configuration error (exit 2).
+#[macro_export]
+macro_rules! usage {
+    ($($arg:tt)*) => { $crate::cli::CliError::Usage(anyhow::anyhow!($($arg)*)) };
+}
+
+/// `failed!("...", args)`: the work failed (exit 1).
+#[macro_export]
+macro_rules! failed {
+    ($($arg:tt)*) => { $crate::cli::CliError::Failed(anyhow::anyhow!($($arg)*)) };
+}
+
+pub use crate::global::Global;
+
+/// What the CLI adds to the options both adapters share: the configuration and the engine, or
+/// the error that ends the command.
+impl Global {
+    /// The configuration (warnings printed), or a usage error that names file, line and key.
+    pub fn config(&self) -> Result<Config, CliError> {
+        let (config, warnings) =
+            self.loader().load_with_warnings().map_err(|e| usage!("invalid configuration: {e}"))?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(config)
+    }
+
+    pub fn evolver(&self) -> Result<Evolver, CliError> {
         self.evolver_with(|_| {})
     }
 
     /// The engine, after `adjust` has changed the loaded configuration (command-line flags).
-    pub fn evolver_with(&self, adjust: impl FnOnce(&mut Config)) -> Result<Evolver, i32> {
+    pub fn evolver_with(&self, adjust: impl FnOnce(&mut Config)) -> Result<Evolver, CliError> {
         let mut config = self.config()?;
         adjust(&mut config);
-        Evolver::new(config, &self.data_dir()).map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        })
+        Evolver::new(config, &self.data_dir()).map_err(|e| usage!("{e}"))
     }
 }
 

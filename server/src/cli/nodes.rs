@@ -1,32 +1,27 @@
 //! `list`, `show NODE`, `run NODE --input JSON`.
 
 use super::render::{Renderer, result_text};
-use super::{EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, Global};
+use super::{CliError, CliResult, Global};
 use crate::pipeline::EvolveError;
 use crate::pipeline::score::human_ns;
 use crate::registry::{Registry, format_unix};
+use crate::{failed, usage};
 use tokio_util::sync::CancellationToken;
 
-fn registry(global: &Global) -> Result<Registry, i32> {
-    Registry::open(&crate::paths::registry_path(&global.data_dir())).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_FAILED
-    })
+fn registry(global: &Global) -> Result<Registry, CliError> {
+    Registry::open(&crate::paths::registry_path(&global.data_dir())).map_err(|e| failed!("{e}"))
 }
 
-pub fn list(global: &Global, json: bool) -> i32 {
-    let reg = match registry(global) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
+pub fn list(global: &Global, json: bool) -> CliResult {
+    let reg = registry(global)?;
     match reg.list() {
         Ok(nodes) if json => {
             println!("{}", serde_json::to_string_pretty(&nodes).unwrap_or_default());
-            0
+            Ok(())
         }
         Ok(nodes) if nodes.is_empty() => {
             println!("no nodes yet: evolve one with code-evolver evolve \"add 10 and 20\"");
-            0
+            Ok(())
         }
         Ok(nodes) => {
             println!(
@@ -48,30 +43,23 @@ pub fn list(global: &Global, json: bool) -> i32 {
                     n.task
                 );
             }
-            0
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Err(e) => Err(failed!("{e}")),
     }
 }
 
-pub fn show(global: &Global, node: &str, json: bool) -> i32 {
-    let reg = match registry(global) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
+pub fn show(global: &Global, node: &str, json: bool) -> CliResult {
+    let reg = registry(global)?;
     let detail = match reg.get(node) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
+            return Err(usage!("{e}"));
         }
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&detail).unwrap_or_default());
-        return 0;
+        return Ok(());
     }
     println!("node {} · {} ({}) · function {}", detail.id, detail.kind, detail.complexity, detail.function_name);
     println!("task: {}", detail.task);
@@ -160,23 +148,19 @@ pub fn show(global: &Global, node: &str, json: bool) -> i32 {
             );
         }
     }
-    0
+    Ok(())
 }
 
-pub async fn run(global: &Global, node: &str, input: &str) -> i32 {
+pub async fn run(global: &Global, node: &str, input: &str) -> CliResult {
     let input: serde_json::Value = match serde_json::from_str(input) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!(
-                "error: --input is not JSON ({e}); give the named arguments, e.g. --input '{{\"a\": 1, \"b\": 2}}'"
-            );
-            return EXIT_USAGE;
+            return Err(usage!(
+                "--input is not JSON ({e}); give the named arguments, e.g. --input '{{\"a\": 1, \"b\": 2}}'"
+            ));
         }
     };
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+    let evolver = global.evolver()?;
     let renderer = Renderer::new(true);
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -197,22 +181,13 @@ pub async fn run(global: &Global, node: &str, input: &str) -> i32 {
             match run.output {
                 Ok(value) => {
                     println!("RESULT: {}", result_text(&value));
-                    0
+                    Ok(())
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_FAILED
-                }
+                Err(e) => Err(failed!("{e}")),
             }
         }
-        Err(EvolveError::Cancelled) => EXIT_CANCELLED,
-        Err(e @ (EvolveError::Registry(_) | EvolveError::Node(_))) => {
-            eprintln!("error: {e}");
-            EXIT_USAGE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Err(EvolveError::Cancelled) => Err(CliError::Cancelled("nothing was saved".into())),
+        Err(e @ (EvolveError::Registry(_) | EvolveError::Node(_))) => Err(usage!("{e}")),
+        Err(e) => Err(failed!("{e}")),
     }
 }

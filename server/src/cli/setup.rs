@@ -1,6 +1,7 @@
 //! `code-evolver setup`: the venv, then the embedded models, with a progress display.
 
-use super::{EXIT_FAILED, Global};
+use super::{CliResult, Global};
+use crate::failed;
 use crate::setup::models::{self, Purpose};
 use crate::setup::{SetupEvent, venv};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,7 +15,7 @@ pub struct SetupOptions {
     pub no_models: bool,
 }
 
-pub async fn run(global: &Global, options: SetupOptions) -> i32 {
+pub async fn run(global: &Global, options: SetupOptions) -> CliResult {
     let data = global.data_dir();
     let tty = std::io::stderr().is_terminal();
     let bar: Mutex<Option<(String, ProgressBar)>> = Mutex::new(None);
@@ -55,13 +56,12 @@ pub async fn run(global: &Global, options: SetupOptions) -> i32 {
     let python = match venv::ensure(&data, &progress) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     if options.no_models {
         println!("[setup] done (models skipped)");
-        return 0;
+        return Ok(());
     }
     for spec in models::catalogue() {
         let wanted = match spec.purpose {
@@ -73,10 +73,9 @@ pub async fn run(global: &Global, options: SetupOptions) -> i32 {
             continue;
         }
         if let Err(e) = models::install(&data, &python, &spec, &progress) {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     }
     println!("[setup] done: models in {}", models::models_dir(&data).display());
-    0
+    Ok(())
 }

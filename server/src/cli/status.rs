@@ -1,24 +1,21 @@
 //! `code-evolver status`: every configured endpoint (reachable, version, models present), the
 //! roles, the Python tools, the sandbox's confinement, and the data dir.
 
-use super::{EXIT_FAILED, EXIT_USAGE, Global};
+use super::{CliError, CliResult, Global};
 use crate::config::Role;
 use crate::llm::Router;
 use crate::sandbox::Sandbox;
+use crate::usage;
 use std::collections::BTreeMap;
 
-pub async fn run(global: &Global) -> i32 {
+pub async fn run(global: &Global) -> CliResult {
     let layers = match global.loader().layers() {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: invalid configuration: {e}");
-            return EXIT_USAGE;
+            return Err(usage!("invalid configuration: {e}"));
         }
     };
-    let config = match global.config() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let config = global.config()?;
     let mut problems = 0;
     println!("configuration (later overrides earlier):");
     for layer in &layers {
@@ -27,8 +24,7 @@ pub async fn run(global: &Global) -> i32 {
     let router = match Router::new(&config, &global.data_dir()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
+            return Err(usage!("{e}"));
         }
     };
     println!("\nendpoints:");
@@ -182,9 +178,9 @@ pub async fn run(global: &Global) -> i32 {
     }
     if problems > 0 {
         println!("\n{problems} problem(s) found");
-        EXIT_FAILED
+        Err(CliError::Reported)
     } else {
         println!("\nall good");
-        0
+        Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! `code-evolver tools list | search TEXT | show NAME`: the configured tools and the verified
 //! nodes callable through `call_tool`, found by meaning and ranked by fitness (terms shown).
 
-use super::{EXIT_FAILED, EXIT_USAGE, Global};
+use super::{CliResult, Global};
 use crate::pipeline::toolbox::{RankedTool, ToolInfo};
+use crate::{failed, usage};
 
 fn measured(t: &ToolInfo) -> String {
     if t.calls == 0 {
@@ -24,15 +25,12 @@ fn tiers(t: &ToolInfo) -> String {
         .join(", ")
 }
 
-pub async fn list(global: &Global, json: bool) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn list(global: &Global, json: bool) -> CliResult {
+    let evolver = global.evolver()?;
     match evolver.tool_catalogue() {
         Ok(tools) if json => {
             println!("{}", serde_json::to_string_pretty(&tools).unwrap_or_default());
-            0
+            Ok(())
         }
         Ok(tools) => {
             println!("{} tool(s): configured tools, then verified nodes (call_tool by name or id)", tools.len());
@@ -46,12 +44,9 @@ pub async fn list(global: &Global, json: bool) -> i32 {
                     if tiers(t).is_empty() { String::new() } else { format!(" · {}", tiers(t)) }
                 );
             }
-            0
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Err(e) => Err(failed!("{e}")),
     }
 }
 
@@ -66,43 +61,32 @@ fn print_ranked(r: &RankedTool) {
     );
 }
 
-pub async fn search(global: &Global, text: &str, k: usize, json: bool) -> i32 {
+pub async fn search(global: &Global, text: &str, k: usize, json: bool) -> CliResult {
     if text.trim().is_empty() {
-        eprintln!("error: say what the tool should do: tools search \"parse a date\"");
-        return EXIT_USAGE;
+        return Err(usage!("say what the tool should do: tools search \"parse a date\""));
     }
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+    let evolver = global.evolver()?;
     let _ = evolver.router().check_reachability().await;
     match evolver.search_tools(text, k).await {
         Ok(ranked) if json => {
             println!("{}", serde_json::to_string_pretty(&ranked).unwrap_or_default());
-            0
+            Ok(())
         }
         Ok(ranked) => {
             println!("fitness  tool (best first; terms after their weights in tool_fitness)");
             ranked.iter().for_each(print_ranked);
-            0
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
+        Err(e) => Err(failed!("{e}")),
     }
 }
 
-pub async fn show(global: &Global, name: &str) -> i32 {
-    let evolver = match global.evolver() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
+pub async fn show(global: &Global, name: &str) -> CliResult {
+    let evolver = global.evolver()?;
     let tools = match evolver.tool_catalogue() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     let found = tools.iter().find(|t| t.name == name).or_else(|| {
@@ -110,8 +94,7 @@ pub async fn show(global: &Global, name: &str) -> i32 {
         (matching.len() == 1).then(|| matching[0])
     });
     let Some(t) = found else {
-        eprintln!("error: no tool named `{name}` (see `code-evolver tools list`)");
-        return EXIT_USAGE;
+        return Err(usage!("no tool named `{name}` (see `code-evolver tools list`)"));
     };
     println!("{} ({})", t.name, t.kind);
     println!("  {}", t.description);
@@ -128,5 +111,5 @@ pub async fn show(global: &Global, name: &str) -> i32 {
     if t.manual_weight != 0.0 {
         println!("  manual weight: {:+}", t.manual_weight);
     }
-    0
+    Ok(())
 }

@@ -2,17 +2,17 @@
 //! nodes, each with a history of real runs (a few of them degraded or raising), through the
 //! engine's own `due_nodes`.
 
+use crate::failed;
 use std::time::Instant;
 
-use crate::cli::{EXIT_FAILED, Global};
+use crate::cli::{CliResult, Global};
 use crate::registry::{NewVersion, NodeRecord, Registry, RunMetrics};
 
-pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
+pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> CliResult {
     let data = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     let spec = serde_json::json!({
@@ -26,8 +26,7 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
         let registry = match Registry::open(&crate::paths::registry_path(data.path())) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         };
         for i in 0..nodes {
@@ -58,8 +57,7 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
                 uses_tools: false,
             };
             if let Err(e) = registry.save(&node, &[version]) {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
             for r in 0..runs_per_node {
                 // One node in 100 raised on a new input; one in 100 got slower.
@@ -80,8 +78,7 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
                     caller: None,
                 };
                 if let Err(e) = registry.record_run(&id, 1, &m) {
-                    eprintln!("error: {e}");
-                    return EXIT_FAILED;
+                    return Err(failed!("{e}"));
                 }
             }
         }
@@ -93,14 +90,13 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
     );
     let engine = match global.evolver_with(|_| {}) {
         Ok(e) => e,
-        Err(code) => return code,
+        Err(e) => return Err(e),
     };
     // The same engine settings on the bench's registry.
     let engine = match crate::pipeline::Evolver::new(engine.config().clone(), data.path()) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     let mut times = Vec::new();
@@ -110,8 +106,7 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
         match engine.due_nodes() {
             Ok(due) => found = due.len(),
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         }
         times.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -121,5 +116,5 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> i32 {
         "due check: {found} node(s) due of {nodes}; median {:.0} ms, min {:.0} ms, max {:.0} ms over 5 checks",
         times[2], times[0], times[4]
     );
-    0
+    Ok(())
 }

@@ -3,8 +3,9 @@
 //! in LLAMA_BENCH); then the smoke suite on the 0.5B alone and on the 0.5B -> 1.5B ladder.
 
 use super::smoke::{fast_only, suite};
-use crate::cli::{EXIT_FAILED, Global};
+use crate::cli::{CliResult, Global};
 use crate::config::Config;
+use crate::failed;
 use crate::llm::embedded::{Embedded, EmbeddedSettings, generate};
 use crate::llm::{ChatRequest, Message};
 use crate::pipeline::Evolver;
@@ -71,7 +72,7 @@ fn llama_bench(path: &std::path::Path, threads: i32) -> Option<LlamaBenchFigures
     Some(LlamaBenchFigures { prompt_tps: tps(true)?, gen_tps: tps(false)? })
 }
 
-pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
+pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> CliResult {
     let data = global.data_dir();
     let dir = models::models_dir(&data);
     println!("bench embedded: models in {}", dir.display());
@@ -92,8 +93,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             let model = match embedded.load(name) {
                 Ok(m) => m,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_FAILED;
+                    return Err(failed!("{e}"));
                 }
             };
             let load_ms = started.elapsed().as_millis();
@@ -112,8 +112,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             let (_, stats) = match measured {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_FAILED;
+                    return Err(failed!("{e}"));
                 }
             };
             let prompt_tps = stats.prompt_tokens as f64 / (stats.prompt_ms / 1000.0);
@@ -148,7 +147,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
     }
     bench_sentence_model(&dir);
     if no_smoke {
-        return 0;
+        return Ok(());
     }
     for (label, ladder) in [("0.5B alone", false), ("0.5B -> 1.5B ladder", true)] {
         let evolver: Evolver = match global.evolver_with(|c| {
@@ -158,7 +157,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
             }
         }) {
             Ok(e) => e,
-            Err(code) => return code,
+            Err(e) => return Err(e),
         };
         let top = evolver.ladder_top();
         println!("smoke suite, {label} (ladder tops out at {}):", evolver.router().route(top).model);
@@ -166,7 +165,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> i32 {
         let report = suite(&evolver, limit, 1, false, false).await;
         println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());
     }
-    0
+    Ok(())
 }
 
 /// Load time, latency of one sentence, throughput of a batch and peak RSS of the sentence model.

@@ -1,6 +1,7 @@
 //! `code-evolver bench humaneval`: pass@1 single-shot vs the pipeline on the same backend, scored
 //! by HumanEval's hidden checks; a JSONL of per-problem results and an SVG chart.
 
+use crate::{failed, usage};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,7 +10,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::humaneval_suite::{self, Outcome, Problem};
-use crate::cli::{EXIT_FAILED, EXIT_USAGE, Global};
+use crate::cli::{CliResult, Global};
 use crate::config::{Config, Role};
 use crate::setup::models::{FAST, POWERFUL};
 
@@ -91,10 +92,9 @@ fn summary(label: &str, outcomes: &[Outcome]) -> String {
     )
 }
 
-pub async fn run(global: &Global, options: Options) -> i32 {
+pub async fn run(global: &Global, options: Options) -> CliResult {
     if !["single", "pipeline", "both"].contains(&options.mode.as_str()) {
-        eprintln!("error: --mode {}: give single, pipeline or both", options.mode);
-        return EXIT_USAGE;
+        return Err(usage!("--mode {}: give single, pipeline or both", options.mode));
     }
     let mut failure = None;
     let evolver = match global.evolver_with(|c| {
@@ -103,25 +103,25 @@ pub async fn run(global: &Global, options: Options) -> i32 {
         }
     }) {
         Ok(e) => e,
-        Err(code) => return code,
+        Err(e) => return Err(e),
     };
     if let Some(e) = failure {
-        eprintln!("error: {e}");
-        return EXIT_USAGE;
+        return Err(usage!("{e}"));
     }
     let path = match &options.problems {
         Some(p) => p.clone(),
         None => {
             let python = crate::paths::find_python("", &global.data_dir());
             let Some(python) = python else {
-                eprintln!("error: no Python found to download {}: run `code-evolver setup`", humaneval_suite::PACKAGE);
-                return EXIT_USAGE;
+                return Err(usage!(
+                    "no Python found to download {}: run `code-evolver setup`",
+                    humaneval_suite::PACKAGE
+                ));
             };
             match humaneval_suite::fetch(&global.data_dir(), &python).await {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_FAILED;
+                    return Err(failed!("{e}"));
                 }
             }
         }
@@ -129,8 +129,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     let mut problems: Vec<Problem> = match humaneval_suite::load(&path) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
+            return Err(usage!("{e}"));
         }
     };
     if let Some(limit) = options.limit {
@@ -150,8 +149,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
         options.jobs
     );
     if let Err(e) = std::fs::create_dir_all(&options.out) {
-        eprintln!("error: {}: {e}", options.out.display());
-        return EXIT_FAILED;
+        return Err(failed!("{}: {e}", options.out.display()));
     }
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -164,8 +162,7 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     let mut file = match std::fs::File::create(&jsonl) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {}: {e}", jsonl.display());
-            return EXIT_FAILED;
+            return Err(failed!("{}: {e}", jsonl.display()));
         }
     };
     let started = Instant::now();
@@ -223,9 +220,8 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     let svg = options.out.join("pass_rates.svg");
     let title = format!("HumanEval pass@1, {} problems, {} @ {}", problems.len(), generator.model, generator.backend);
     if let Err(e) = std::fs::write(&svg, humaneval_suite::chart(&title, &bars)) {
-        eprintln!("error: {}: {e}", svg.display());
-        return EXIT_FAILED;
+        return Err(failed!("{}: {e}", svg.display()));
     }
     println!("chart: {}", svg.display());
-    0
+    Ok(())
 }

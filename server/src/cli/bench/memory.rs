@@ -2,9 +2,10 @@
 //! exact search, at 10k and 100k artifacts of 384 dimensions, for the embedded store (and for
 //! Qdrant when QDRANT_URL is set). The vectors are clustered, like embeddings of related tasks.
 
+use crate::failed;
 use std::time::Instant;
 
-use crate::cli::EXIT_FAILED;
+use crate::cli::CliResult;
 use crate::memory::qdrant::QdrantStore;
 use crate::memory::sqlite::SqliteStore;
 use crate::memory::{Artifact, ArtifactKind, EmbeddingInfo, Filter, Payload, VectorStore};
@@ -82,30 +83,27 @@ async fn searches(store: &dyn VectorStore, queries: &[Vec<f32>]) -> Result<Vec<f
     Ok(times)
 }
 
-pub async fn run(sizes: &[usize], queries: usize) -> i32 {
+pub async fn run(sizes: &[usize], queries: usize) -> CliResult {
     println!("bench memory: {DIMENSION}-d clustered vectors, k = 10, {queries} queries per size");
     for &n in sizes {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
         let data = dataset(n, &mut rng);
         let probes: Vec<Vec<f32>> = (0..queries).map(|i| rng.near(&data[(i * 7919) % n].1, 0.02)).collect();
         let Ok(dir) = tempfile::tempdir() else {
-            eprintln!("error: no temp dir");
-            return EXIT_FAILED;
+            return Err(failed!("no temp dir"));
         };
         let path = dir.path().join("memory.db");
         let rate = {
             let store = match SqliteStore::open(&path) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_FAILED;
+                    return Err(failed!("{e}"));
                 }
             };
             match insert(&store, &data).await {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return EXIT_FAILED;
+                    return Err(failed!("{e}"));
                 }
             }
         };
@@ -113,8 +111,7 @@ pub async fn run(sizes: &[usize], queries: usize) -> i32 {
         let store = match SqliteStore::open(&path) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         };
         let open_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -136,8 +133,7 @@ pub async fn run(sizes: &[usize], queries: usize) -> i32 {
         let full = match searches(&store, &probes).await {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILED;
+                return Err(failed!("{e}"));
             }
         };
         let recall = recall_hits as f64 / (probes.len() * 10) as f64;
@@ -173,5 +169,5 @@ pub async fn run(sizes: &[usize], queries: usize) -> i32 {
             Err(_) => println!("  Qdrant: skipped (set QDRANT_URL to measure a server)"),
         }
     }
-    0
+    Ok(())
 }

@@ -2,8 +2,9 @@
 //! what each part of the confinement adds (the jail around the runner, the per-run layers, a
 //! fresh bubblewrap per run as the alternative design).
 
-use crate::cli::EXIT_FAILED;
+use crate::cli::CliResult;
 use crate::config::SandboxConfig;
+use crate::failed;
 use crate::pipeline::score::median;
 use crate::sandbox::jail::{JailPlan, find_bwrap};
 use crate::sandbox::{NodeLimits, RunKind, RunRequest, Sandbox};
@@ -69,25 +70,22 @@ fn line(label: &str, times: &[f64]) {
     );
 }
 
-pub async fn run(runs: usize) -> i32 {
+pub async fn run(runs: usize) -> CliResult {
     let runs = runs.max(10);
     let data = crate::paths::data_dir();
     let Some(python) = crate::paths::find_python("", &data) else {
-        eprintln!("error: no Python: run `code-evolver setup`");
-        return EXIT_FAILED;
+        return Err(failed!("no Python: run `code-evolver setup`"));
     };
     let scratch = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     let runtime = match crate::paths::runtime_dir(scratch.path()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return Err(failed!("{e}"));
         }
     };
     println!("sandbox bench: {} runs each, Python {}", runs, python.display());
@@ -142,5 +140,5 @@ pub async fn run(runs: usize) -> i32 {
         let bare = timed_command(c, runs.min(100));
         line("bubblewrap alone around /bin/true", &bare);
     }
-    0
+    Ok(())
 }

@@ -3,11 +3,12 @@
 
 use super::smoke_suite::{self, SmokeReport};
 use crate::cli::render::Renderer;
-use crate::cli::{EXIT_FAILED, EXIT_USAGE, Global};
+use crate::cli::{CliError, CliResult, Global};
 use crate::config::Config;
 use crate::config::Role;
 use crate::pipeline::Evolver;
 use crate::pipeline::events;
+use crate::{failed, usage};
 use tokio_util::sync::CancellationToken;
 
 pub struct Options {
@@ -61,7 +62,7 @@ pub async fn suite(evolver: &Evolver, limit: Option<usize>, jobs: usize, optimiz
     report
 }
 
-pub async fn run(global: &Global, options: Options) -> i32 {
+pub async fn run(global: &Global, options: Options) -> CliResult {
     let mut failure = None;
     let evolver = match global.evolver_with(|c| {
         // --fast-only: the ladder on the fast generator, every other role as configured.
@@ -74,11 +75,10 @@ pub async fn run(global: &Global, options: Options) -> i32 {
         }
     }) {
         Ok(e) => e,
-        Err(code) => return code,
+        Err(e) => return Err(e),
     };
     if let Some(e) = failure {
-        eprintln!("error: {e}");
-        return EXIT_USAGE;
+        return Err(usage!("{e}"));
     }
     crate::cli::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     let fast = evolver.router().route(crate::config::Role::GeneratorFast);
@@ -96,9 +96,8 @@ pub async fn run(global: &Global, options: Options) -> i32 {
     if let Some(path) = &options.json {
         let lines: Vec<String> = report.results.iter().filter_map(|r| serde_json::to_string(r).ok()).collect();
         if let Err(e) = std::fs::write(path, lines.join("\n") + "\n") {
-            eprintln!("error: {}: {e}", path.display());
-            return EXIT_FAILED;
+            return Err(failed!("{}: {e}", path.display()));
         }
     }
-    if report.total == 0 { EXIT_FAILED } else { 0 }
+    if report.total == 0 { Err(CliError::Reported) } else { Ok(()) }
 }
