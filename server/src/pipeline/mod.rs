@@ -12,6 +12,7 @@ pub mod evolver;
 pub mod existing;
 pub mod extend;
 pub mod generate;
+pub mod learned;
 pub mod lifecycle;
 pub mod mutation;
 pub mod node;

@@ -2,6 +2,7 @@
 //! (with the verifying test run as the first version's run), and the solution in memory.
 
 use super::evolver::{Ctx, EvolveError, Evolver, Kept};
+use super::learned::Figures;
 use super::recall;
 use crate::memory::Memory;
 use crate::registry::{NewVersion, NodeRecord};
@@ -94,13 +95,13 @@ impl Evolver {
             spec,
             verified,
             code: &optimized.code,
-            metrics: serde_json::json!({
-                "tests_passed": verified.report.passed,
-                "tests_total": verified.report.total,
-                "per_call_ns": optimized.report.final_ns,
-                "score": optimized.report.score,
-                "peak_rss_kb": optimized.report.peak_rss_kb,
-            }),
+            figures: Figures {
+                tests_passed: verified.report.passed,
+                tests_total: verified.report.total,
+                per_call_ns: optimized.report.final_ns,
+                score: optimized.report.score,
+                peak_rss_kb: optimized.report.peak_rss_kb,
+            },
             stages: vec![
                 format!("classified {} / {}", classification.kind.as_str(), classification.complexity.as_str()),
                 format!("spec {} with {} cases", spec.signature(), spec.test_cases.len()),

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::escalate::{AttemptRecord, Verified};
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
+use super::learned::{self, Figures, FixContent, FunctionContent, WorkflowContent};
 use super::spec::{Spec, TestCase};
 use super::verify::{run_spec_tests, run_tests};
 use super::{node, schema};
@@ -45,14 +46,14 @@ pub struct Recalled {
 }
 
 fn candidate(hit: &Hit) -> Option<Candidate> {
-    let c = &hit.artifact.payload.content;
+    let stored = learned::function_of(&hit.artifact)?;
     Some(Candidate {
         artifact_id: hit.artifact.id.clone(),
         score: hit.score,
         task: hit.artifact.payload.task.clone(),
-        code: c["code"].as_str()?.to_string(),
-        cases: serde_json::from_value(c["spec"]["test_cases"].clone()).unwrap_or_default(),
-        function: c["function"].as_str()?.to_string(),
+        code: stored.code,
+        cases: stored.spec.test_cases,
+        function: stored.function,
     })
 }
 
@@ -238,12 +239,11 @@ pub async fn fixes_for(ctx: &Ctx<'_>, failures: &str) -> Option<String> {
         format!("{} stored fix(es) for a similar error (best similarity {:.3})", useful.len(), useful[0].score),
     );
     let mut text = String::from("\nSimilar errors were fixed before like this:\n");
-    for hit in useful {
-        let c = &hit.artifact.payload.content;
+    for fix in useful.iter().filter_map(|hit| learned::fix_of(&hit.artifact)) {
         text.push_str(&format!(
             "- error: {}\n  fixed code:\n```python\n{}\n```\n",
-            c["error"].as_str().unwrap_or_default().lines().next().unwrap_or_default(),
-            c["after"].as_str().unwrap_or_default().trim_end()
+            fix.error.lines().next().unwrap_or_default(),
+            fix.after.trim_end()
         ));
     }
     Some(text)
@@ -258,7 +258,7 @@ pub struct Learned<'a> {
     pub spec: &'a Spec,
     pub verified: &'a Verified,
     pub code: &'a str,
-    pub metrics: Value,
+    pub figures: Figures,
     pub stages: Vec<String>,
 }
 
@@ -273,7 +273,7 @@ pub fn artifacts(l: &Learned<'_>) -> Vec<Artifact> {
         tags: tags.clone(),
         language: "python".into(),
         quality,
-        metrics: l.metrics.clone(),
+        metrics: serde_json::to_value(&l.figures).unwrap_or(Value::Null),
         lineage: lineage.clone(),
         created: now,
         content,
@@ -284,25 +284,39 @@ pub fn artifacts(l: &Learned<'_>) -> Vec<Artifact> {
         Artifact::new(
             ArtifactKind::Function,
             l.task,
-            payload(json!({
-                "function": l.spec.function.name,
-                "signature": l.spec.signature(),
-                "code": l.code,
-                "tests": l.verified.tests,
-                "spec": spec_json,
-            })),
+            payload(
+                serde_json::to_value(FunctionContent {
+                    function: l.spec.function.name.clone(),
+                    signature: l.spec.signature(),
+                    code: l.code.to_string(),
+                    tests: l.verified.tests.clone(),
+                    spec: l.spec.clone(),
+                })
+                .unwrap_or(Value::Null),
+            ),
         ),
         Artifact::new(
             ArtifactKind::Workflow,
             l.task,
-            payload(json!({"stages": l.stages, "attempts": l.verified.attempts})),
+            payload(
+                serde_json::to_value(WorkflowContent { stages: &l.stages, attempts: &l.verified.attempts })
+                    .unwrap_or(Value::Null),
+            ),
         ),
     ];
     if let Some((error, before)) = &l.verified.repaired {
         out.push(Artifact::new(
             ArtifactKind::Fix,
             error.clone(),
-            payload(json!({"error": error, "before": before, "after": l.verified.code, "task": l.task})),
+            payload(
+                serde_json::to_value(FixContent {
+                    error: error.clone(),
+                    before: before.clone(),
+                    after: l.verified.code.clone(),
+                    task: l.task.to_string(),
+                })
+                .unwrap_or(Value::Null),
+            ),
         ));
     }
     out

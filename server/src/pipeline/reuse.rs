@@ -33,9 +33,8 @@ async fn stored_for(ctx: &Ctx<'_>, memory: &Memory, task: &str) -> Option<Stored
     if best.score < ctx.config.memory.reuse_threshold || normalised(&best.artifact.payload.task) != normalised(task) {
         return None;
     }
-    let content = &best.artifact.payload.content;
-    let spec: Spec = serde_json::from_value(content["spec"].clone()).ok()?;
-    let code = content["code"].as_str()?.to_string();
+    let stored = super::learned::function_of(&best.artifact)?;
+    let (spec, code) = (stored.spec, stored.code);
     (!spec.test_cases.is_empty() && !code.trim().is_empty()).then_some(Stored { spec, code, score: best.score })
 }
 

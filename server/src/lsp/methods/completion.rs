@@ -7,6 +7,7 @@ use tower_lsp_server::ls_types::*;
 
 use crate::lsp::{State, locate};
 use crate::memory::{ArtifactKind, Filter};
+use crate::pipeline::learned;
 
 /// The longest a completion waits for memory (embedding the query and searching).
 const COMPLETION_BUDGET: std::time::Duration = std::time::Duration::from_millis(500);
@@ -49,14 +50,15 @@ pub async fn handle(state: &State, params: CompletionParams) -> Result<Option<Co
         .into_iter()
         .filter_map(|hit| {
             let a = &hit.artifact;
-            let code = a.payload.content["code"].as_str()?.trim_end().to_string();
-            let signature = a.payload.content["signature"].as_str().unwrap_or_default().to_string();
-            let m = &a.payload.metrics;
+            let stored = learned::function_of(a)?;
+            let code = stored.code.trim_end().to_string();
+            let signature = stored.signature;
+            let m = learned::figures_of(a);
             let figures = format!(
                 "{}/{} tests pass · {:.1}× · similarity {:.2}",
-                m["tests_passed"].as_u64().unwrap_or(0),
-                m["tests_total"].as_u64().unwrap_or(0),
-                m["score"].as_f64().unwrap_or(1.0),
+                m.tests_passed,
+                m.tests_total,
+                if m.score > 0.0 { m.score } else { 1.0 },
                 hit.score
             );
             let indented: String =

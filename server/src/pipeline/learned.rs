@@ -1,0 +1,69 @@
+//! What each kind of memory artifact holds, as types: written by `recall::artifacts` after a
+//! verified evolve, read by recall, reuse, the fix search, the editor's completion and
+//! `memory search`. Fields added later are `default`, so older stores still read.
+
+use serde::{Deserialize, Serialize};
+
+use super::escalate::AttemptRecord;
+use super::spec::Spec;
+use crate::memory::{Artifact, ArtifactKind};
+
+/// A verified function: what an editor inserts and what reuse re-tests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FunctionContent {
+    pub function: String,
+    #[serde(default)]
+    pub signature: String,
+    pub code: String,
+    #[serde(default)]
+    pub tests: String,
+    pub spec: Spec,
+}
+
+/// A repair that made failing code pass: the error, the code before and after.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FixContent {
+    pub error: String,
+    #[serde(default)]
+    pub before: String,
+    pub after: String,
+    #[serde(default)]
+    pub task: String,
+}
+
+/// How an evolve went: its stages and attempts.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkflowContent<'a> {
+    pub stages: &'a [String],
+    pub attempts: &'a [AttemptRecord],
+}
+
+/// The measured figures stored with each artifact of a verified node.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Figures {
+    pub tests_passed: usize,
+    pub tests_total: usize,
+    pub per_call_ns: f64,
+    pub score: f64,
+    pub peak_rss_kb: u64,
+}
+
+/// The function an artifact holds (None: another kind, or a payload that does not read).
+pub fn function_of(artifact: &Artifact) -> Option<FunctionContent> {
+    (artifact.kind == ArtifactKind::Function)
+        .then(|| serde_json::from_value(artifact.payload.content.clone()).ok())
+        .flatten()
+}
+
+/// The fix an artifact holds.
+pub fn fix_of(artifact: &Artifact) -> Option<FixContent> {
+    (artifact.kind == ArtifactKind::Fix)
+        .then(|| serde_json::from_value(artifact.payload.content.clone()).ok())
+        .flatten()
+}
+
+/// The figures stored with an artifact (zeros where none were).
+pub fn figures_of(artifact: &Artifact) -> Figures {
+    serde_json::from_value(artifact.payload.metrics.clone()).unwrap_or_default()
+}
