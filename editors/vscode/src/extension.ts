@@ -2,6 +2,7 @@
 // commands, a status bar item, an output channel and a report view. Everything it does goes through
 // LSP and the server's commands; code actions, diagnostics, hover and code lens come from the server.
 
+import type { JobDone, JobStarted, StageEvent, StatusResult } from "./protocol";
 import * as fs from "fs";
 import * as os from "os";
 import * as vscode from "vscode";
@@ -132,43 +133,10 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
 
 const LONG_COMMANDS = new Set(["codeEvolver.evolve", "codeEvolver.optimize", "codeEvolver.writeTests"]);
 
-/** What a long command answers at once: the job runs on in the server. */
-interface JobStarted {
-  token: string;
-  title: string;
-  started: boolean;
-}
-
-/** `codeEvolver/jobDone`: how a long job ended. */
-interface JobDone {
-  token: string;
-  title: string;
-  ok: boolean;
-  cancelled: boolean;
-  message: string;
-  result: { message?: string; report?: Report } | null;
-  error: string | null;
-}
-
-/** `codeEvolver/stage`: one engine event, with its typed detail for the ones that have one. */
-interface StageEvent {
-  token: string;
-  stage: string;
-  percent: number;
-  level: "info" | "model" | "warning";
-  message: string;
-  detail?:
-    | { type: "model_call"; role: string; model: string; backend: string; endpoint: string; prompt_tokens: number; completion_tokens: number; duration_ms: number }
-    | { type: "attempt"; number: number; of: number; role: string; model: string; backend: string; temperature: number }
-    | { type: "verdict"; passed: number; total: number; wall_ms: number; abnormal: string | null }
-    | { type: "classified"; kind: string; complexity: string; by_keywords: boolean }
-    | { type: "spec"; signature: string; cases: number }
-    | { type: "saved"; node_id: string; version: number };
-}
-
 /** Model calls and tokens per running job, for the status bar. */
 const jobCalls = new Map<string, { calls: number; tokens: number }>();
 
+/** `codeEvolver/stage`: one engine event; the typed detail, when there is one, is rendered here. */
 function onStage(event: StageEvent): void {
   const detail = event.detail;
   if (detail?.type === "model_call") {
@@ -197,7 +165,7 @@ function onJobDone(done: JobDone): void {
   running = pendingJobs.size;
   showStatus();
   if (done.ok) {
-    if (done.result?.report) lastReport = done.result.report;
+    if (done.result?.report) lastReport = done.result.report as Report;
     void vscode.window.showInformationMessage(`Code Evolver: ${done.message}`);
   }
   // Failures and cancels: the server has shown them already (window/showMessage).
@@ -263,26 +231,25 @@ async function functionCommand(command: string): Promise<void> {
 
 async function showStatusDocument(): Promise<void> {
   if (!client) return;
-  const result = (await run("codeEvolver.status", {})) as Record<string, unknown> | undefined;
+  const result = (await run("codeEvolver.status", {})) as StatusResult | undefined;
   if (!result) return;
-  const roles = (result["roles"] as { role: string; model: string; backend: string; kind: string }[]) ?? [];
-  const memory = (result["memory"] as Record<string, unknown>) ?? {};
   const lines = [
-    `# Code Evolver ${String(result["version"] ?? "")}`,
+    `# Code Evolver ${result.version}`,
     "",
-    `Data: ${String(result["data_dir"])}`,
+    `Data: ${result.data_dir}`,
     "",
     "## Roles",
     "",
-    ...roles.map((r) => `- ${r.role}: ${r.model} @ ${r.backend} (${r.kind})`),
+    ...result.roles.map((r) => `- ${r.role}: ${r.model} @ ${r.backend} (${r.kind})`),
     "",
     "## Memory",
     "",
-    `- store: ${String(memory["store"] ?? "")}`,
-    `- artifacts: ${String(memory["artifacts"] ?? 0)}`,
-    `- embedding: ${String(memory["embedding"] ?? "none yet")}`,
+    `- store: ${result.memory.store}`,
+    `- artifacts: ${result.memory.artifacts ?? 0}`,
+    `- embedding: ${result.memory.embedding ?? "none yet"}`,
+    ...(result.memory.error ? [`- error: ${result.memory.error}`] : []),
     "",
-    `Registry: ${String((result["registry"] as Record<string, unknown>)?.["nodes"] ?? 0)} nodes; running jobs: ${String((result["jobs"] as unknown[])?.length ?? 0)}`,
+    `Registry: ${result.registry.nodes} nodes; running jobs: ${result.jobs.length}`,
   ];
   const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: lines.join("\n") });
   await vscode.window.showTextDocument(doc, { preview: true });

@@ -3,9 +3,9 @@
 
 pub mod budget;
 pub mod embedded;
-pub mod ollama;
-pub mod openai;
-pub mod router;
+pub(crate) mod ollama;
+pub(crate) mod openai;
+pub(crate) mod router;
 pub mod sentence;
 mod stream;
 

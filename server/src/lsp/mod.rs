@@ -4,12 +4,13 @@
 //! One file per LSP method in `methods/`.
 
 mod auto_evolve;
-pub mod document;
+pub(crate) mod document;
 mod edits;
 mod jobs;
 mod lint;
-pub mod locate;
+pub(crate) mod locate;
 mod methods;
+pub(crate) mod protocol;
 mod report;
 mod settings;
 mod transport;

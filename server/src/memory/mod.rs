@@ -3,7 +3,7 @@
 //! one machine) — and `Memory`, which embeds text through the router's embedding role and
 //! records which embedding model filled the store.
 
-pub mod index;
+pub(crate) mod index;
 pub mod qdrant;
 pub mod sqlite;
 

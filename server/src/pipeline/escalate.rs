@@ -43,8 +43,6 @@ pub struct Verified {
 pub struct Failed {
     pub attempts: Vec<AttemptRecord>,
     pub last_report: Option<TestReport>,
-    pub last_code: Option<String>,
-    pub oracle: Option<OracleReport>,
 }
 
 /// What the ladder works on.
@@ -280,7 +278,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         }
         attempts.push(record);
     }
-    Ok(Err(Failed { attempts, last_report, last_code, oracle }))
+    Ok(Err(Failed { attempts, last_report }))
 }
 
 /// Code without blank lines or trailing spaces: two answers that differ only there are the same.

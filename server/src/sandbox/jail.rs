@@ -132,7 +132,8 @@ impl JailPlan {
             // Not root: a user namespace maps the runner to nobody inside (the caller's own uid
             // outside). As root, the runner drops to the host's nobody itself once the jail is up:
             // a user namespace would map it to host root.
-            args.extend(["--unshare-user", "--uid", "65534", "--gid", "65534"].map(String::from));
+            let nobody = NOBODY.to_string();
+            args.extend(["--unshare-user", "--uid", &nobody, "--gid", &nobody].map(String::from));
         }
         let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
         // The private /tmp first: an interpreter that lives under the host's /tmp is bound into it.

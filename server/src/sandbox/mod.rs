@@ -2,10 +2,10 @@
 //! confined child per run (run.rs; confine.rs says which limits); a run's `call_tool` requests
 //! come back over its own channel (tools.rs).
 
-pub mod confine;
-pub mod jail;
-pub mod run;
-pub mod tools;
+pub(crate) mod confine;
+pub(crate) mod jail;
+pub(crate) mod run;
+pub(crate) mod tools;
 
 pub use confine::NodeLimits;
 pub use run::{Isolation, RunKind, RunOutcome, RunRequest, Sandbox, SandboxError};

@@ -3,7 +3,7 @@
 //! their model is assembled; a model is moved into place only after its sha256 matches.
 
 pub mod models;
-pub mod venv;
+pub(crate) mod venv;
 
 /// What setup reports as it goes (the CLI prints it; tests collect it).
 pub type Progress<'a> = &'a dyn Fn(SetupEvent);

@@ -12,6 +12,7 @@ use tower_lsp_server::ls_types::*;
 
 use super::document::Document;
 use super::locate::{self, FunctionSpan};
+use super::protocol::{JobDone, JobStarted, StageNotice};
 use super::{Job, State, next_token};
 use crate::pipeline::events::{Event, EventSink};
 use crate::pipeline::evolver::EvolveError;
@@ -113,7 +114,8 @@ where
     let cancel = CancellationToken::new();
     let token = next_token(state);
     state.session().jobs.insert(token.clone(), Job { title: title.clone(), uri: uri.clone(), cancel: cancel.clone() });
-    let answer = serde_json::json!({"token": token, "title": title, "started": true});
+    let answer = serde_json::to_value(JobStarted { token: token.clone(), title: title.clone(), started: true })
+        .unwrap_or(serde_json::Value::Null);
     let state = state.clone();
     tokio::spawn(async move {
         lifecycle(&state, token, title, cancel, work).await;
@@ -137,14 +139,17 @@ where
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
                 client
-                    .send_notification::<StageNotification>(serde_json::json!({
-                        "token": token,
-                        "stage": event.stage.as_str(),
-                        "percent": event.percent,
-                        "level": event.level,
-                        "message": event.message,
-                        "detail": event.detail,
-                    }))
+                    .send_notification::<StageNotification>(
+                        serde_json::to_value(StageNotice {
+                            token: &token,
+                            stage: event.stage.as_str(),
+                            percent: event.percent,
+                            level: event.level,
+                            message: &event.message,
+                            detail: event.detail.as_ref(),
+                        })
+                        .unwrap_or(serde_json::Value::Null),
+                    )
                     .await;
                 progress
                     .send(WorkDoneProgress::Report(WorkDoneProgressReport {
@@ -164,13 +169,17 @@ where
         handle.await.unwrap_or_else(|e| Err(JobError::Engine(EvolveError::Node(format!("the job failed: {e}")))));
     let _ = forwarder.await;
     state.session().jobs.remove(&token);
-    let done = |ok: bool, cancelled: bool, message: &str, result: serde_json::Value, error: Option<&JobError>| {
-        serde_json::json!({
-            "token": token, "title": title, "ok": ok, "cancelled": cancelled,
-            "message": message, "result": result,
-            "error": error.map(|e| e.to_string()), "error_kind": error.map(JobError::kind),
-        })
-    };
+    let done =
+        |ok: bool, cancelled: bool, message: &str, result: serde_json::Value, error: Option<&JobError>| JobDone {
+            token: token.clone(),
+            title: title.clone(),
+            ok,
+            cancelled,
+            message: message.to_string(),
+            result,
+            error: error.map(|e| e.to_string()),
+            error_kind: error.map(JobError::kind),
+        };
     let notice = match result {
         Ok(value) => {
             let message = value.get("message").and_then(|m| m.as_str()).unwrap_or("done").to_string();
@@ -190,7 +199,10 @@ where
             done(false, false, &message, serde_json::Value::Null, Some(&error))
         }
     };
-    state.client.send_notification::<JobDoneNotification>(notice).await;
+    state
+        .client
+        .send_notification::<JobDoneNotification>(serde_json::to_value(notice).unwrap_or(serde_json::Value::Null))
+        .await;
 }
 
 /// How long the editor may take to answer `workspace/applyEdit`.

@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
+use crate::lsp::protocol::{
+    CancelArgs, CancelResult, JobRef, MemoryStatus, RegistryStatus, RoleRoute, ShowReportArgs, StatusResult, TargetArgs,
+};
 use crate::lsp::{State, commands, edits, jobs, report};
 
 /// Long jobs (evolve, optimize, write tests) running at once: each holds model calls and a
@@ -38,78 +41,55 @@ fn bad_args(command: &str, why: impl std::fmt::Display) -> Error {
     Error::invalid_params(format!("{command}: {why}"))
 }
 
-fn argument(params: &ExecuteCommandParams) -> Value {
-    params.arguments.first().cloned().unwrap_or(Value::Null)
+/// The command's argument as its type: a missing argument reads as `{}`; a wrong shape is refused
+/// with serde's words for what and where.
+fn args<T: serde::de::DeserializeOwned + Default>(command: &str, params: &ExecuteCommandParams) -> Result<T> {
+    match params.arguments.first() {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|e| bad_args(command, e)),
+    }
 }
 
-fn uri_of(command: &str, arg: &Value) -> Result<Uri> {
-    let text = arg.get("uri").and_then(Value::as_str).ok_or_else(|| bad_args(command, "missing `uri`"))?;
-    text.parse().map_err(|e| bad_args(command, format!("bad uri `{text}`: {e:?}")))
-}
-
-/// `range`, or `position`, or `line` (cursor at its start).
-fn range_of(command: &str, arg: &Value) -> Result<Range> {
-    if let Some(r) = arg.get("range") {
-        let range: Range =
-            serde_json::from_value(r.clone()).map_err(|e| bad_args(command, format!("bad range: {e}")))?;
-        if (range.end.line, range.end.character) < (range.start.line, range.start.character) {
-            return Err(bad_args(command, "the range ends before it starts"));
-        }
-        return Ok(range);
+/// Where the command works, as a document URI and a range.
+fn target(command: &str, params: &ExecuteCommandParams) -> Result<(Uri, Range)> {
+    let target: TargetArgs = args(command, params)?;
+    if target.uri.is_empty() {
+        return Err(bad_args(command, "missing `uri`"));
     }
-    if let Some(p) = arg.get("position") {
-        let p: Position =
-            serde_json::from_value(p.clone()).map_err(|e| bad_args(command, format!("bad position: {e}")))?;
-        return Ok(Range::new(p, p));
-    }
-    if let Some(line) = arg.get("line") {
-        let line = line
-            .as_u64()
-            .and_then(|l| u32::try_from(l).ok())
-            .ok_or_else(|| bad_args(command, format!("`line` must be a line number, not {line}")))?;
-        let p = Position::new(line, 0);
-        return Ok(Range::new(p, p));
-    }
-    Err(bad_args(command, "give `range`, `position` or `line`"))
+    let uri = target.uri.parse().map_err(|e| bad_args(command, format!("bad uri `{}`: {e:?}", target.uri)))?;
+    Ok((uri, target.range().map_err(|why| bad_args(command, why))?))
 }
 
 pub async fn handle(state: &Arc<State>, params: ExecuteCommandParams) -> Result<Option<Value>> {
     let command = params.command.as_str();
-    let arg = argument(&params);
     match command {
-        commands::EVOLVE => evolve(state, &arg).await,
-        commands::OPTIMIZE | commands::WRITE_TESTS => function_job(state, command, &arg).await,
+        commands::EVOLVE => evolve(state, &params).await,
+        commands::OPTIMIZE | commands::WRITE_TESTS => function_job(state, command, &params).await,
         commands::CANCEL => {
             // No argument or `{}`: every job; `{"token": "..."}`: that one; anything else is refused.
-            let wanted = match arg.get("token") {
-                None => None,
-                Some(Value::String(token)) => Some(token.clone()),
-                Some(other) => {
-                    return Err(bad_args(command, format!("`token` must be a job token string, not {other}")));
-                }
-            };
-            if !(arg.is_null() || arg.is_object()) {
-                return Err(bad_args(command, format!("the argument must be an object, not {arg}")));
-            }
+            let wanted = args::<CancelArgs>(command, &params)?.token;
             let mut cancelled = Vec::new();
             for (token, job) in state.session().jobs.iter() {
                 if wanted.as_ref().is_none_or(|w| w == token) {
                     job.cancel.cancel();
-                    cancelled.push(json!({"token": token, "title": job.title}));
+                    cancelled.push(JobRef { token: token.clone(), title: job.title.clone(), uri: None });
                 }
             }
-            Ok(Some(json!({"cancelled": cancelled})))
+            Ok(Some(to_value(CancelResult { cancelled })))
         }
-        commands::STATUS => status(state).await.map(Some),
-        commands::SHOW_REPORT => show_report(state, &arg).await.map(Some),
+        commands::STATUS => status(state).await.map(|s| Some(to_value(s))),
+        commands::SHOW_REPORT => show_report(state, &args(command, &params)?).await.map(Some),
         other => Err(Error::invalid_params(format!("unknown command `{other}` (known: {})", commands::ALL.join(", ")))),
     }
 }
 
-async fn evolve(state: &Arc<State>, arg: &Value) -> Result<Option<Value>> {
+fn to_value(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+async fn evolve(state: &Arc<State>, params: &ExecuteCommandParams) -> Result<Option<Value>> {
     let command = commands::EVOLVE;
-    let uri = uri_of(command, arg)?;
-    let range = range_of(command, arg)?;
+    let (uri, range) = target(command, params)?;
     let doc = state.document(&uri).ok_or_else(|| bad_args(command, format!("{} is not open", uri.as_str())))?;
     let Some(target) = edits::evolve_target(&doc, range, state.encoding()) else {
         let message = format!(
@@ -145,9 +125,8 @@ async fn evolve(state: &Arc<State>, arg: &Value) -> Result<Option<Value>> {
     })))
 }
 
-async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<Option<Value>> {
-    let uri = uri_of(command, arg)?;
-    let range = range_of(command, arg)?;
+async fn function_job(state: &Arc<State>, command: &str, params: &ExecuteCommandParams) -> Result<Option<Value>> {
+    let (uri, range) = target(command, params)?;
     let doc = state.document(&uri).ok_or_else(|| bad_args(command, format!("{} is not open", uri.as_str())))?;
     let Some(function) = crate::lsp::locate::function_at(&doc, range.start.line as usize) else {
         return Err(bad_args(command, format!("no Python function at line {}", range.start.line + 1)));
@@ -165,13 +144,19 @@ async fn function_job(state: &Arc<State>, command: &str, arg: &Value) -> Result<
     Ok(Some(answer))
 }
 
-async fn status(state: &Arc<State>) -> Result<Value> {
+async fn status(state: &Arc<State>) -> Result<StatusResult> {
     let engine = state.engine().await.map_err(|e| Error::invalid_params(format!("no engine: {e}")))?;
-    let routes: Vec<Value> = crate::config::Role::ALL
+    let roles: Vec<RoleRoute> = crate::config::Role::ALL
         .iter()
         .map(|role| {
             let r = engine.router().route(*role);
-            json!({"role": role.as_str(), "backend": r.backend, "kind": r.kind.as_str(), "model": r.model, "endpoints": r.endpoints})
+            RoleRoute {
+                role: role.as_str().into(),
+                backend: r.backend,
+                kind: r.kind.as_str().into(),
+                model: r.model,
+                endpoints: r.endpoints,
+            }
         })
         .collect();
     let listing = engine.clone();
@@ -181,29 +166,38 @@ async fn status(state: &Arc<State>) -> Result<Value> {
         Some(m) => {
             let store = m.store();
             let info = store.info().await.ok().flatten();
-            json!({"store": store.describe(), "artifacts": store.count().await.unwrap_or(0),
-                   "embedding": info.map(|i| format!("{} ({}-d)", i.model, i.dimension))})
+            MemoryStatus {
+                store: store.describe(),
+                artifacts: Some(store.count().await.unwrap_or(0)),
+                embedding: info.map(|i| format!("{} ({}-d)", i.model, i.dimension)),
+                error: None,
+            }
         }
-        None => json!({"store": "off", "error": engine.memory_error()}),
+        None => MemoryStatus {
+            store: "off".into(),
+            artifacts: None,
+            embedding: None,
+            error: engine.memory_error().map(String::from),
+        },
     };
-    let jobs: Vec<Value> = state
+    let jobs: Vec<JobRef> = state
         .session()
         .jobs
         .iter()
-        .map(|(token, job)| json!({"token": token, "title": job.title, "uri": job.uri}))
+        .map(|(token, job)| JobRef { token: token.clone(), title: job.title.clone(), uri: Some(job.uri.to_string()) })
         .collect();
-    Ok(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "data_dir": engine.data_dir(),
-        "roles": routes,
-        "registry": {"nodes": nodes},
-        "memory": memory,
-        "jobs": jobs,
-    }))
+    Ok(StatusResult {
+        version: env!("CARGO_PKG_VERSION").into(),
+        data_dir: engine.data_dir().display().to_string(),
+        roles,
+        registry: RegistryStatus { nodes },
+        memory,
+        jobs,
+    })
 }
 
-async fn show_report(state: &Arc<State>, arg: &Value) -> Result<Value> {
-    if let Some(id) = arg.get("node_id").and_then(Value::as_str) {
+async fn show_report(state: &Arc<State>, args: &ShowReportArgs) -> Result<Value> {
+    if let Some(id) = &args.node_id {
         let engine = state.engine().await.map_err(|e| Error::invalid_params(format!("no engine: {e}")))?;
         let wanted = id.to_string();
         let node = tokio::task::spawn_blocking(move || engine.registry().get(&wanted))
