@@ -15,7 +15,7 @@ forbid() { # folder, pattern, what it must not use
     fail=1
   fi
 }
-for engine in pipeline llm memory sandbox registry analysis config; do
+for engine in pipeline llm memory sandbox registry analysis config python.rs; do
   forbid "$engine" 'crate::(cli|lsp|setup)\b' "an adapter, the installer or test code"
 done
 for lower in llm memory sandbox; do

@@ -20,6 +20,7 @@ pub mod lsp;
 pub mod memory;
 pub mod paths;
 pub mod pipeline;
+pub mod python;
 pub mod registry;
 pub mod sandbox;
 pub mod setup;

@@ -17,27 +17,84 @@ pub struct Document {
     pub text: Rope,
     pub version: i32,
     pub language: String,
+    /// The Python syntax tree of `text` (Python documents only), kept in step with each edit and
+    /// reparsed incrementally: structure comes from the parser, not from scanning lines.
+    pub tree: Option<tree_sitter::Tree>,
 }
 
 impl Document {
     pub fn new(text: &str, version: i32, language: &str) -> Document {
-        Document { text: Rope::from_str(text), version, language: language.to_string() }
+        let mut doc = Document { text: Rope::from_str(text), version, language: language.to_string(), tree: None };
+        doc.reparse();
+        doc
+    }
+
+    fn is_python(&self) -> bool {
+        self.language == "python"
+    }
+
+    /// Parses the text again, reusing the (edited) old tree for what did not change.
+    fn reparse(&mut self) {
+        if !self.is_python() {
+            return;
+        }
+        let text = &self.text;
+        let mut chunk_at = |byte: usize| -> &[u8] {
+            if byte >= text.len_bytes() {
+                return &[];
+            }
+            let (chunk, chunk_start, _, _) = text.chunk_at_byte(byte);
+            &chunk.as_bytes()[byte - chunk_start..]
+        };
+        self.tree = crate::python::parse_chunks(&mut chunk_at, self.tree.as_ref());
+    }
+
+    /// The byte offset and tree-sitter point of a character offset.
+    fn point_of(&self, char_offset: usize) -> (usize, tree_sitter::Point) {
+        let byte = self.text.char_to_byte(char_offset);
+        let line = self.text.byte_to_line(byte);
+        (byte, tree_sitter::Point { row: line, column: byte - self.text.line_to_byte(line) })
     }
 
     /// Applies `didChange` events in order (full replacements or ranges).
     pub fn apply(&mut self, version: i32, changes: &[TextDocumentContentChangeEvent], encoding: Encoding) {
         for change in changes {
             match change.range {
-                None => self.text = Rope::from_str(&change.text),
+                None => {
+                    self.text = Rope::from_str(&change.text);
+                    self.tree = None;
+                }
                 Some(range) => {
                     let start = self.char_offset(range.start, encoding);
                     let end = self.char_offset(range.end, encoding).max(start);
+                    let (start_byte, start_position) = self.point_of(start);
+                    let (old_end_byte, old_end_position) = self.point_of(end);
                     self.text.remove(start..end);
                     self.text.insert(start, &change.text);
+                    if let Some(tree) = self.tree.as_mut() {
+                        let (new_end_byte, new_end_position) = {
+                            let new_end = start + change.text.chars().count();
+                            let byte = self.text.char_to_byte(new_end);
+                            let line = self.text.byte_to_line(byte);
+                            (byte, tree_sitter::Point { row: line, column: byte - self.text.line_to_byte(line) })
+                        };
+                        crate::python::edit(
+                            tree,
+                            &tree_sitter::InputEdit {
+                                start_byte,
+                                old_end_byte,
+                                new_end_byte,
+                                start_position,
+                                old_end_position,
+                                new_end_position,
+                            },
+                        );
+                    }
                 }
             }
         }
         self.version = version;
+        self.reparse();
     }
 
     /// The character offset of `position`, clamped to the document (the protocol allows a
@@ -120,6 +177,13 @@ impl Document {
 
     pub fn to_text(&self) -> String {
         self.text.to_string()
+    }
+}
+
+/// Lines as LSP counts them, for the parser's byte offsets.
+impl crate::python::Lines for Document {
+    fn line_of(&self, byte: usize) -> usize {
+        self.text.byte_to_line(byte.min(self.text.len_bytes()))
     }
 }
 
@@ -239,6 +303,11 @@ mod tests {
                 for (i, &(ls, le)) in want.iter().enumerate() {
                     assert_eq!(doc.line(i), &reference[ls..le], "line {i} after edit {version}");
                 }
+                // The incrementally kept syntax tree is the tree of the text as it is now.
+                let kept = doc.tree.as_ref().expect("a Python document keeps its tree");
+                let fresh = crate::python::parse(&reference).unwrap();
+                assert_eq!(kept.root_node().to_sexp(), fresh.root_node().to_sexp(), "tree after edit {version}");
+                assert_eq!(kept.root_node().byte_range(), fresh.root_node().byte_range(), "after edit {version}");
             }
         }
     }

@@ -1,5 +1,7 @@
-//! What the cursor is on: a task comment, a Python function, an evolved node's header. Plain text
-//! scanning (line-based), so it answers in microseconds on large files.
+//! What the cursor is on: a task comment, a Python function, an evolved node's header. Comments and
+//! headers are found in the line's text; Python structure (functions, their spans, a module's
+//! imports and constants) comes from the document's syntax tree (`crate::python`), kept
+//! up to date incrementally, so the answers take microseconds on large files too.
 
 use super::document::Document;
 
@@ -76,80 +78,52 @@ pub struct FunctionSpan {
     pub indent: String,
 }
 
-fn def_name(line: &str) -> Option<String> {
-    let t = line.trim_start();
-    let t = t.strip_prefix("async ").map(str::trim_start).unwrap_or(t);
-    let rest = t.strip_prefix("def ")?;
-    let name: String = rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    (!name.is_empty()).then_some(name)
+/// The document's syntax tree: the one kept in step with its edits, or a parse of its text (a
+/// document opened with another language id).
+fn tree_of(doc: &Document) -> Option<std::borrow::Cow<'_, tree_sitter::Tree>> {
+    match &doc.tree {
+        Some(tree) => Some(std::borrow::Cow::Borrowed(tree)),
+        None => crate::python::parse(&doc.to_text()).map(std::borrow::Cow::Owned),
+    }
 }
 
-/// The innermost Python function whose definition contains `line`. The scan upwards stops at
-/// the first statement at column 0 that is not a definition: no function above it reaches the
-/// cursor, so the work is the distance to the enclosing definition, not the file's length.
+fn text_of(doc: &Document) -> impl Fn(std::ops::Range<usize>) -> String + '_ {
+    move |range: std::ops::Range<usize>| {
+        let end = range.end.min(doc.text.len_bytes());
+        doc.text.byte_slice(range.start.min(end)..end).to_string()
+    }
+}
+
+fn span_of(doc: &Document, def: crate::python::Def) -> FunctionSpan {
+    FunctionSpan {
+        name: def.name,
+        start: def.start,
+        def_line: def.def_line,
+        end: def.end,
+        indent: indent_of(&doc.line(def.start)),
+    }
+}
+
+/// The innermost Python function whose definition (decorators included) contains `line`.
 pub fn function_at(doc: &Document, line: usize) -> Option<FunctionSpan> {
-    let count = doc.line_count();
-    let mut candidate = line.min(count.saturating_sub(1));
-    loop {
-        let text = doc.line(candidate);
-        let top_level = candidate < line
-            && text.starts_with(|c: char| !c.is_whitespace())
-            && !text.starts_with(['#', '@', ')', ']', '}', '"', '\''])
-            && def_name(&text).is_none();
-        if top_level {
-            return None;
-        }
-        if let Some(name) = def_name(&text) {
-            let indent = indent_of(&text);
-            let end = block_end(doc, candidate, indent.len());
-            if line < end {
-                let mut start = candidate;
-                while start > 0 && doc.line(start - 1).trim_start().starts_with('@') {
-                    start -= 1;
-                }
-                return Some(FunctionSpan { name, start, def_line: candidate, end, indent });
-            }
-            if indent.is_empty() {
-                return None; // a top-level definition that ends above the line: nothing above reaches it
-            }
-        }
-        if candidate == 0 {
-            return None;
-        }
-        candidate -= 1;
+    if line >= doc.line_count() {
+        return None;
     }
+    let tree = tree_of(doc)?;
+    let text = text_of(doc);
+    let byte = doc.text.line_to_byte(line);
+    crate::python::function_at(&tree, byte, line, &text, doc).map(|d| span_of(doc, d))
 }
 
-/// One past the last line of the block that starts at `def_line` (indented deeper than
-/// `indent` columns; blank lines inside belong to it, trailing ones do not).
-fn block_end(doc: &Document, def_line: usize, indent: usize) -> usize {
-    let count = doc.line_count();
-    let mut last_body = def_line;
-    let mut line = def_line + 1;
-    // A signature spread over several lines ends at the line ending in ':'.
-    if !doc.line(def_line).trim_end().ends_with(':') {
-        while line < count && !doc.line(line).trim_end().ends_with(':') {
-            line += 1;
-        }
-        last_body = line.min(count.saturating_sub(1));
-        line += 1;
-    }
-    while line < count {
-        let text = doc.line(line);
-        if !text.trim().is_empty() {
-            if indent_of(&text).len() <= indent {
-                break;
-            }
-            last_body = line;
-        }
-        line += 1;
-    }
-    last_body + 1
-}
-
-/// The Python functions defined in a document (any nesting).
+/// The Python functions defined in a document (any nesting), in order.
 pub fn functions(doc: &Document) -> Vec<FunctionSpan> {
-    (0..doc.line_count()).filter(|&l| def_name(&doc.line(l)).is_some()).filter_map(|l| function_at(doc, l)).collect()
+    let Some(tree) = tree_of(doc) else { return Vec::new() };
+    let text = text_of(doc);
+    crate::python::definitions(&tree, &text, doc)
+        .into_iter()
+        .filter(|d| d.kind == crate::python::DefKind::Function)
+        .map(|d| span_of(doc, d))
+        .collect()
 }
 
 /// The function's source lines `[start, end)`.
@@ -157,55 +131,43 @@ pub fn function_source(doc: &Document, f: &FunctionSpan) -> String {
     (f.start..f.end).map(|l| doc.line(l) + "\n").collect()
 }
 
+/// The module's top-level import statements, each with its lines (`\n`-ended).
+pub fn imports(doc: &Document) -> Vec<String> {
+    let Some(tree) = tree_of(doc) else { return Vec::new() };
+    let text = text_of(doc);
+    crate::python::top_level(&tree, &text, doc)
+        .into_iter()
+        .filter(|(_, _, what)| *what == crate::python::TopLevel::Import)
+        .map(|(start, end, _)| (start..end).map(|l| doc.line(l) + "\n").collect())
+        .collect()
+}
+
 /// What a top-level function may need from its module to run alone: the module's imports, its
 /// other top-level functions and classes, and its single-line UPPER_CASE constants.
 pub fn module_context(doc: &Document, except: &FunctionSpan) -> String {
+    use crate::python::TopLevel;
+    let Some(tree) = tree_of(doc) else { return String::new() };
+    let text = text_of(doc);
     let mut out = String::new();
-    let mut line = 0;
-    while line < doc.line_count() {
-        let text = doc.line(line);
-        if line == except.start {
-            line = except.end;
-            continue;
-        }
-        let is_constant = text.split_once('=').is_some_and(|(name, _)| {
-            let name = name.trim().split(':').next().unwrap_or("").trim();
-            !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-                && !text.starts_with(' ')
-        });
-        if text.starts_with("import ") || text.starts_with("from ") || is_constant {
-            out.push_str(&text);
-            out.push('\n');
-        } else if text.starts_with("def ")
-            || text.starts_with("async def ")
-            || text.starts_with("class ")
-            || text.starts_with('@')
-        {
-            let end = if text.starts_with("class ") || text.starts_with('@') && !def_at_or_after(doc, line) {
-                block_end(doc, line, 0)
-            } else {
-                function_at(doc, line).map(|f| f.end).unwrap_or(line + 1)
-            };
-            out.push('\n');
-            for l in line..end {
-                out.push_str(&doc.line(l));
-                out.push('\n');
+    for (start, end, what) in crate::python::top_level(&tree, &text, doc) {
+        match what {
+            TopLevel::Import | TopLevel::Constant => {
+                for l in start..end {
+                    out.push_str(&doc.line(l));
+                    out.push('\n');
+                }
             }
-            line = end;
-            continue;
+            TopLevel::Def(def) if def.start != except.start => {
+                out.push('\n');
+                for l in def.start..def.end {
+                    out.push_str(&doc.line(l));
+                    out.push('\n');
+                }
+            }
+            _ => {}
         }
-        line += 1;
     }
     out
-}
-
-/// Whether the decorators at `line` decorate a function (not a class).
-fn def_at_or_after(doc: &Document, mut line: usize) -> bool {
-    while line < doc.line_count() && doc.line(line).starts_with('@') {
-        line += 1;
-    }
-    def_name(&doc.line(line)).is_some()
 }
 
 /// An evolved node's header line.
@@ -302,6 +264,24 @@ mod tests {
         assert_eq!(find_again(&moved, &block), Some(3));
         let gone = Document::new("x = 1\n", 3, "python");
         assert_eq!(find_again(&gone, &block), None);
+    }
+
+    /// A docstring whose lines go back to column 0 and a `def` inside a string are text: the
+    /// function still spans its whole body, and no function is found in the string.
+    #[test]
+    fn strings_are_text_not_structure() {
+        let text = "import re\n\nPATTERN = re.compile('x')\n\n\ndef parse(line):\n    \"\"\"Parse a line.\n\nExample:\ndef not_code():\n    pass\n\"\"\"\n    found = PATTERN.findall(line)\n    return found\n\n\nTEMPLATE = '''\ndef template():\n    pass\n'''\n";
+        let doc = Document::new(text, 1, "python");
+        let parse = function_at(&doc, 12).unwrap();
+        assert_eq!((parse.name.as_str(), parse.start, parse.end), ("parse", 5, 14));
+        assert_eq!(function_at(&doc, 9).unwrap().name, "parse", "a line of the docstring is in the function");
+        assert!(function_at(&doc, 17).is_none(), "a `def` in a string is no function");
+        let names: Vec<_> = functions(&doc).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["parse"]);
+        assert_eq!(function_source(&doc, &parse).lines().count(), 9);
+        let context = module_context(&doc, &parse);
+        assert!(context.contains("import re\nPATTERN = re.compile('x')\n"), "{context}");
+        assert!(!context.contains("def parse"), "{context}");
     }
 
     #[test]

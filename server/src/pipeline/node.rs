@@ -11,25 +11,19 @@ pub const HARNESS_MARKER: &str = "# --- node I/O (written by code-evolver) ---";
 /// a `return`.
 pub fn clean_model_code(code: &str) -> String {
     let code = code.trim();
-    let mut kept = Vec::new();
-    for line in code.lines() {
-        if line.starts_with("if __name__") {
-            break;
-        }
-        kept.push(line);
-    }
+    let kept: Vec<&str> = match crate::python::main_guard_line(code) {
+        Some(guard) => code.lines().take(guard).collect(),
+        None => code.lines().collect(),
+    };
     let mut text = kept.join("\n").trim_end().to_string();
     text.push('\n');
     text
 }
 
-/// Names of top-level functions defined in `code`.
+/// Names of top-level functions defined in `code` (from the parser: a `def` inside a string is
+/// not one).
 pub fn top_level_functions(code: &str) -> Vec<String> {
-    code.lines()
-        .filter_map(|l| l.strip_prefix("def ").or_else(|| l.strip_prefix("async def ")))
-        .filter_map(|rest| rest.split('(').next())
-        .map(|n| n.trim().to_string())
-        .collect()
+    crate::python::top_level_functions(code)
 }
 
 /// The model's code with the function the spec names. When the model named its only function

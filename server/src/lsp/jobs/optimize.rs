@@ -25,14 +25,15 @@ fn replacement_text(doc: &Document, name: &str, code: &str) -> Result<String, St
         .ok_or_else(|| format!("the optimized code has no top-level `{name}`"))?;
     let existing = doc.to_text();
     let mut out = String::new();
-    for line in (0..new.line_count()).map(|l| new.line(l)) {
-        if (line.starts_with("import ") || line.starts_with("from ")) && !existing.lines().any(|l| l == line) {
-            out.push_str(&line);
-            out.push('\n');
+    // The new code's top-level imports (whole statements, however many lines) the document lacks.
+    for import in locate::imports(&new) {
+        if !existing.contains(import.trim_end()) {
+            out.push_str(&import);
         }
     }
+    let present = locate::functions(doc);
     for helper in locate::functions(&new).into_iter().filter(|f| f.indent.is_empty() && f.name != name) {
-        let defined = locate::functions(doc).iter().any(|f| f.name == helper.name && f.indent.is_empty());
+        let defined = present.iter().any(|f| f.name == helper.name && f.indent.is_empty());
         if !defined {
             out.push_str(&locate::function_source(&new, &helper));
             out.push_str("\n\n");
