@@ -121,3 +121,64 @@ async fn bad_command_arguments_are_refused_not_misread() {
     assert_eq!(all["result"]["cancelled"], json!([]), "{all}");
     client.shutdown().await;
 }
+
+/// A large file's syntax tree is parsed off the request path: requests answer at once, and the
+/// function under the cursor is found once the parse is in, and again after an edit shifts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_is_parsed_off_the_request_path_and_kept_up_to_date() {
+    let (env, mut client) = started().await;
+    let uri = format!("file://{}", env.workspace.path().join("big.py").display());
+    let mut text = String::from("import math\n\n\n");
+    for i in 0..8000 {
+        text.push_str(&format!(
+            "def step_{i}(values):\n    \"\"\"Sum number {i}.\n\nnot code: def fake_{i}():\n\"\"\"\n    return sum(values) + {i}\n\n\n"
+        ));
+    }
+    assert!(text.len() > 256 * 1024, "large enough to be parsed in the background");
+    client.open(&uri, &text).await;
+    let actions_at = |line: u32| {
+        let at = json!({"line": line, "character": 4});
+        json!({"textDocument": {"uri": uri}, "range": {"start": at, "end": at}, "context": {"diagnostics": []}})
+    };
+    // Line 3 + 8*10 + 5: the `return` of step_10 (its docstring has a line at column 0).
+    let line = 3 + 8 * 10 + 5;
+    let titles = |answer: &Value| -> Vec<String> {
+        answer["result"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x["title"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
+    };
+    let mut found = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let asked = Instant::now();
+        let answer = client.request("textDocument/codeAction", actions_at(line)).await;
+        assert!(asked.elapsed() < Duration::from_millis(500), "codeAction took {:?}", asked.elapsed());
+        found = titles(&answer);
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(found.contains(&"Evolve: optimize step_10".to_string()), "{found:?}");
+    // Two lines inserted at the top: the same function is two lines further down.
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                "text": "import os\nimport re\n"}]}),
+        )
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = client.request("textDocument/codeAction", actions_at(line + 2)).await;
+        found = titles(&answer);
+        if found.contains(&"Evolve: optimize step_10".to_string()) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(found.contains(&"Evolve: optimize step_10".to_string()), "{found:?}");
+    client.shutdown().await;
+}

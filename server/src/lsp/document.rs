@@ -17,26 +17,50 @@ pub struct Document {
     pub text: Rope,
     pub version: i32,
     pub language: String,
-    /// The Python syntax tree of `text` (Python documents only), kept in step with each edit and
-    /// reparsed incrementally: structure comes from the parser, not from scanning lines.
+    /// The Python syntax tree of `text` (Python documents only): edited with each change and
+    /// reparsed incrementally off the request path (`lsp::refresh_tree`); structure comes from
+    /// the parser, not from scanning lines.
     pub tree: Option<tree_sitter::Tree>,
+    /// The version `tree` was parsed for (it may lag a moment behind `version`, edited to match).
+    pub tree_version: Option<i32>,
 }
 
 impl Document {
+    /// A document with its syntax tree (code the server handles itself, tests).
     pub fn new(text: &str, version: i32, language: &str) -> Document {
-        let mut doc = Document { text: Rope::from_str(text), version, language: language.to_string(), tree: None };
-        doc.reparse();
+        let mut doc = Document::opened(text, version, language);
+        if let Some(tree) = doc.reparsed() {
+            doc.set_tree(version, tree);
+        }
         doc
     }
 
-    fn is_python(&self) -> bool {
+    /// A document the editor opened: the tree comes later, parsed off the request path.
+    pub fn opened(text: &str, version: i32, language: &str) -> Document {
+        Document { text: Rope::from_str(text), version, language: language.to_string(), tree: None, tree_version: None }
+    }
+
+    pub fn is_python(&self) -> bool {
         self.language == "python"
     }
 
-    /// Parses the text again, reusing the (edited) old tree for what did not change.
-    fn reparse(&mut self) {
+    /// Whether the tree lags behind the text.
+    pub fn needs_parse(&self) -> bool {
+        self.is_python() && self.tree_version != Some(self.version)
+    }
+
+    /// Takes a tree parsed for `version` (a parse of an older text is dropped).
+    pub fn set_tree(&mut self, version: i32, tree: tree_sitter::Tree) {
+        if version == self.version {
+            self.tree = Some(tree);
+            self.tree_version = Some(version);
+        }
+    }
+
+    /// A parse of the text as it is, reusing the (edited) tree for what did not change.
+    pub fn reparsed(&self) -> Option<tree_sitter::Tree> {
         if !self.is_python() {
-            return;
+            return None;
         }
         let text = &self.text;
         let mut chunk_at = |byte: usize| -> &[u8] {
@@ -46,7 +70,7 @@ impl Document {
             let (chunk, chunk_start, _, _) = text.chunk_at_byte(byte);
             &chunk.as_bytes()[byte - chunk_start..]
         };
-        self.tree = crate::python::parse_chunks(&mut chunk_at, self.tree.as_ref());
+        crate::python::parse_chunks(&mut chunk_at, self.tree.as_ref())
     }
 
     /// The byte offset and tree-sitter point of a character offset.
@@ -63,6 +87,7 @@ impl Document {
                 None => {
                     self.text = Rope::from_str(&change.text);
                     self.tree = None;
+                    self.tree_version = None;
                 }
                 Some(range) => {
                     let start = self.char_offset(range.start, encoding);
@@ -94,7 +119,6 @@ impl Document {
             }
         }
         self.version = version;
-        self.reparse();
     }
 
     /// The character offset of `position`, clamped to the document (the protocol allows a
@@ -297,6 +321,8 @@ mod tests {
                 let e = reference_offset(&reference, end.0 as usize, end.1 as usize, encoding).max(s);
                 reference.replace_range(s..e, &text);
                 doc.apply(version, &[change(Some((start, end)), &text)], encoding);
+                let tree = doc.reparsed().unwrap();
+                doc.set_tree(version, tree);
                 assert_eq!(doc.to_text(), reference, "after edit {version} ({encoding:?})");
                 let want = reference_lines(&reference);
                 assert_eq!(doc.line_count(), want.len(), "line count after edit {version}: {reference:?}");

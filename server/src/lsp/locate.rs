@@ -78,11 +78,13 @@ pub struct FunctionSpan {
     pub indent: String,
 }
 
-/// The document's syntax tree: the one kept in step with its edits, or a parse of its text (a
-/// document opened with another language id).
+/// The document's syntax tree: the one kept in step with its edits (edited at once, reparsed a
+/// moment later off the request path), none while a just-opened Python document is first parsed,
+/// or a parse of its text (a document opened with another language id).
 fn tree_of(doc: &Document) -> Option<std::borrow::Cow<'_, tree_sitter::Tree>> {
     match &doc.tree {
         Some(tree) => Some(std::borrow::Cow::Borrowed(tree)),
+        None if doc.is_python() => None,
         None => crate::python::parse(&doc.to_text()).map(std::borrow::Cow::Owned),
     }
 }

@@ -75,6 +75,8 @@ pub struct Session {
     pub diagnostics: HashMap<Uri, (i32, Vec<Diagnostic>)>,
     /// The last finished job's report (for `codeEvolver.showReport`).
     pub last_report: Option<serde_json::Value>,
+    /// Documents whose syntax tree is being brought up to date.
+    pub parsing: std::collections::HashSet<Uri>,
 }
 
 /// Everything the handlers share: the client, the session, the engine (built on first use), the
@@ -294,6 +296,43 @@ pub async fn serve_stdio(global: Global) -> i32 {
 }
 
 /// A fresh job token ("code-evolver/N").
+/// Documents up to this size are parsed in the handler that changes them (under 5 ms); larger
+/// ones off the request path.
+pub(crate) const INLINE_PARSE_BYTES: usize = 256 * 1024;
+
+/// Brings the document's syntax tree up to its text, off the async workers: parse a snapshot
+/// (reusing the edited tree), store it if the text has not changed meanwhile, else go again. One
+/// refresh per document runs at a time; a change during it is picked up by its next round.
+pub(crate) fn refresh_tree(state: &Arc<State>, uri: &Uri) {
+    if !state.session().parsing.insert(uri.clone()) {
+        return;
+    }
+    let (state, uri) = (state.clone(), uri.clone());
+    tokio::task::spawn_blocking(move || {
+        loop {
+            // Deciding to stop and leaving `parsing` happen under one lock, so that a change
+            // made meanwhile either is seen here or starts a refresh of its own.
+            let doc = {
+                let mut session = state.session();
+                match session.documents.get(&uri).filter(|d| d.needs_parse()).cloned() {
+                    Some(doc) => doc,
+                    None => {
+                        session.parsing.remove(&uri);
+                        return;
+                    }
+                }
+            };
+            let Some(tree) = doc.reparsed() else {
+                state.session().parsing.remove(&uri);
+                return;
+            };
+            if let Some(current) = state.session().documents.get_mut(&uri) {
+                current.set_tree(doc.version, tree);
+            }
+        }
+    });
+}
+
 pub(crate) fn next_token(state: &State) -> String {
     format!("code-evolver/{}", state.next_job.fetch_add(1, Ordering::Relaxed))
 }

@@ -9,7 +9,7 @@ use crate::lsp::{State, lint};
 
 pub async fn handle(state: &Arc<State>, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
-    {
+    let pending = {
         let encoding = state.encoding();
         let mut session = state.session();
         let Some(doc) = session.documents.get_mut(&uri) else {
@@ -27,6 +27,18 @@ pub async fn handle(state: &Arc<State>, params: DidChangeTextDocumentParams) {
             );
         }
         doc.apply(params.text_document.version, &params.content_changes, encoding);
+        // A small file's tree is reparsed here (incremental: microseconds), so the next request
+        // sees the structure of this version; a large one's off the request path.
+        if doc.text.len_bytes() <= crate::lsp::INLINE_PARSE_BYTES {
+            if let Some(tree) = doc.reparsed() {
+                let version = doc.version;
+                doc.set_tree(version, tree);
+            }
+        }
+        doc.needs_parse()
+    };
+    if pending {
+        crate::lsp::refresh_tree(state, &uri);
     }
     lint::lint_later(state, &uri);
 }
