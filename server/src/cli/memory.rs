@@ -2,32 +2,13 @@
 //! store and Qdrant, and re-embed with a new embedding model.
 
 use crate::{failed, usage};
-use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 use super::{CliError, CliResult, Global};
 use crate::memory::qdrant::QdrantStore;
 use crate::memory::sqlite::SqliteStore;
 use crate::memory::{Artifact, ArtifactKind, EmbeddingInfo, Filter, Memory, VectorStore};
-
-/// One line of an export.
-#[derive(Serialize, Deserialize)]
-struct Line {
-    #[serde(flatten)]
-    artifact: Artifact,
-    vector: Vec<f32>,
-}
-
-/// The header line of an export: which embedder made the vectors.
-#[derive(Serialize, Deserialize)]
-struct Header {
-    code_evolver_memory: u32,
-    model: String,
-    dimension: usize,
-}
 
 fn open(global: &Global) -> Result<Memory, CliError> {
     let config = global.config()?;
@@ -145,66 +126,15 @@ pub async fn export(global: &Global, file: &Path) -> CliResult {
         }
     };
     let info = store.info().await.ok().flatten();
-    // Written beside the target and renamed at the end: a failed export leaves no half file.
-    let write = || -> std::io::Result<()> {
-        let tmp = file.with_extension("jsonl.partial");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        if let Some(info) = &info {
-            let header = Header { code_evolver_memory: 1, model: info.model.clone(), dimension: info.dimension };
-            writeln!(out, "{}", serde_json::to_string(&header)?)?;
-        }
-        for (artifact, vector) in &all {
-            writeln!(out, "{}", serde_json::to_string(&Line { artifact: artifact.clone(), vector: vector.clone() })?)?;
-        }
-        out.flush()?;
-        drop(out);
-        std::fs::rename(&tmp, file)
-    };
-    if let Err(e) = write() {
-        return Err(failed!("{}: {e}", file.display()));
-    }
+    crate::memory::export::write(file, info.as_ref(), &all).map_err(|e| failed!("{}: {e}", file.display()))?;
     println!("exported {} artifacts to {}", all.len(), file.display());
     Ok(())
 }
 
 pub async fn import(global: &Global, file: &Path) -> CliResult {
     let memory = open(global)?;
-    let reader = match std::fs::File::open(file) {
-        Ok(f) => std::io::BufReader::new(f),
-        Err(e) => {
-            return Err(usage!("{}: {e}", file.display()));
-        }
-    };
     // Everything is read and checked first: a bad line imports nothing.
-    let mut header: Option<Header> = None;
-    let mut items = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                return Err(usage!("{}:{}: {e}", file.display(), n + 1));
-            }
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        if n == 0
-            && let Ok(h) = serde_json::from_str::<Header>(&line)
-        {
-            header = Some(h);
-            continue;
-        }
-        match serde_json::from_str::<Line>(&line) {
-            Ok(l) => items.push((l.artifact, l.vector)),
-            Err(e) => {
-                return Err(usage!(
-                    "{}:{}: not an exported artifact: {e}; nothing was imported",
-                    file.display(),
-                    n + 1
-                ));
-            }
-        }
-    }
+    let (header, items) = crate::memory::export::read(file).map_err(|e| usage!("{e}"))?;
     let store = memory.store();
     let stored = store.info().await.ok().flatten();
     match (&header, &stored) {

@@ -3,6 +3,7 @@
 //! one machine) — and `Memory`, which embeds text through the router's embedding role and
 //! records which embedding model filled the store.
 
+pub mod export;
 pub(crate) mod index;
 pub mod qdrant;
 pub mod sqlite;

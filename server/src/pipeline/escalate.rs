@@ -13,10 +13,28 @@ use crate::config::Role;
 use crate::sandbox::NodeLimits;
 use serde::Serialize;
 
+/// Who made an attempt: a model in its role, or memory (a recalled solution, re-tested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptBy {
+    Model(Role),
+    Memory,
+}
+
+/// Written as the role's name, or `memory`.
+impl Serialize for AttemptBy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match self {
+            AttemptBy::Model(role) => role.as_str(),
+            AttemptBy::Memory => "memory",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptRecord {
     pub rung: usize,
-    pub role: String,
+    #[serde(rename = "role")]
+    pub by: AttemptBy,
     pub model: String,
     pub temperature: f32,
     pub passed: usize,
@@ -73,55 +91,56 @@ fn show_plan(ctx: &Ctx<'_>, spec: &Spec, rung: &crate::llm::router::RoleRoute) -
         && (overseer.backend.as_str(), overseer.model.as_str()) != (rung.backend.as_str(), rung.model.as_str())
 }
 
+/// What the ladder has learned so far: the spec and tests as judged, the failed code and why,
+/// the attempts, and which models made an independent attempt.
+struct Ladder {
+    spec: Spec,
+    tests: String,
+    /// Whether failing cases were judged already (once per evolve).
+    reviewed: bool,
+    oracle: Option<OracleReport>,
+    attempts: Vec<AttemptRecord>,
+    last_code: Option<String>,
+    last_failures: Option<String>,
+    last_report: Option<TestReport>,
+    /// Code that failed, normalised, so a repeat is caught.
+    tried: Vec<String>,
+    /// The models that have made an independent (not repair) attempt.
+    asked: Vec<(String, String)>,
+}
+
+/// The code of one attempt, its node program and its test report.
+struct Tested {
+    code: String,
+    program: String,
+    report: TestReport,
+}
+
 pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
     let Job { task, start_rung, limits, template, first_temperature, .. } = *job;
-    let mut spec = job.spec.clone();
-    let mut tests = job.tests.to_string();
-    let mut reviewed = false;
-    let mut oracle: Option<OracleReport> = None;
-    let ladder = &ctx.config.pipeline.escalation;
-    let mut attempts = Vec::new();
-    let mut last_code: Option<String> = None;
-    let mut last_failures: Option<String> = None;
-    let mut last_report = None;
-    // Code that failed, normalised, so a repeat is caught.
-    let mut tried: Vec<String> = Vec::new();
-    // The models that have made an independent (not repair) attempt.
-    let mut asked: Vec<(String, String)> = Vec::new();
-    let rungs: Vec<usize> = (start_rung.min(ladder.len() - 1)..ladder.len()).collect();
+    let mut ladder = Ladder {
+        spec: job.spec.clone(),
+        tests: job.tests.to_string(),
+        reviewed: false,
+        oracle: None,
+        attempts: Vec::new(),
+        last_code: None,
+        last_failures: None,
+        last_report: None,
+        tried: Vec::new(),
+        asked: Vec::new(),
+    };
+    let rungs_config = &ctx.config.pipeline.escalation;
+    let rungs: Vec<usize> = (start_rung.min(rungs_config.len() - 1)..rungs_config.len()).collect();
     let span = 40.0 / rungs.len().max(1) as f32;
     for (i, &rung_index) in rungs.iter().enumerate() {
-        let rung = &ladder[rung_index];
-        let role = rung.role;
+        let rung = &rungs_config[rung_index];
         let base = 30 + (i as f32 * span) as u8;
         let stage = if i == 0 { Stage::Generate } else { Stage::Escalate };
-        let route = ctx.router.route(role);
-        let message = format!(
-            "attempt {}/{}: {} ({} via {}) at temperature {:.1}",
-            i + 1,
-            rungs.len(),
-            role,
-            route.model,
-            route.backend,
-            rung.temperature
-        );
-        ctx.tell(Event::new(stage, base, Level::Info, message).with(Detail::Attempt {
-            number: i + 1,
-            of: rungs.len(),
-            role,
-            model: route.model.clone(),
-            backend: route.backend.clone(),
-            temperature: rung.temperature,
-        }));
-        // A stored fix for a similar error goes to the next rung with the failures.
-        let failures = match &last_failures {
-            Some(f) if !rung.fresh => Some(match super::recall::fixes_for(ctx, f).await {
-                Some(hint) => format!("{f}{hint}"),
-                None => f.clone(),
-            }),
-            _ => None,
-        };
-        let repair = match (&last_code, &failures) {
+        let route = ctx.router.route(rung.role);
+        announce(ctx, stage, base, (i + 1, rungs.len()), rung, &route);
+        let failures = ladder.failures_for(ctx, rung).await;
+        let repair = match (&ladder.last_code, &failures) {
             (Some(c), Some(f)) => Some((c.as_str(), f.as_str())),
             (None, Some(f)) => Some(("# (no usable code)", f.as_str())),
             _ => None,
@@ -130,155 +149,234 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         // next one, and every repair, is asked in the task's own words under the code rules,
         // unless the rung says which.
         let model = (route.backend.clone(), route.model.clone());
-        let form = rung.form.unwrap_or(if repair.is_none() && !asked.contains(&model) {
+        let form = rung.form.unwrap_or(if repair.is_none() && !ladder.asked.contains(&model) {
             StubForm::Completion
         } else {
             StubForm::Instruction
         });
         if repair.is_none() {
-            asked.push(model);
+            ladder.asked.push(model);
         }
         let attempt = Attempt {
-            role,
+            role: rung.role,
             temperature: if i == 0 { first_temperature.unwrap_or(rung.temperature) } else { rung.temperature },
             repair,
             form,
             template,
             task,
-            show_plan: show_plan(ctx, &spec, &route),
+            show_plan: show_plan(ctx, &ladder.spec, &route),
         };
         let mut record = AttemptRecord {
             rung: rung_index + 1,
-            role: role.as_str().into(),
+            by: AttemptBy::Model(rung.role),
             model: route.model.clone(),
             temperature: rung.temperature,
             passed: 0,
-            total: spec.test_cases.len(),
+            total: ladder.spec.test_cases.len(),
             outcome: String::new(),
         };
-        let mut generated = generate(ctx, &spec, &attempt, base + 2).await?;
-        // Small models often answer a repair with the very code that failed; testing it again
-        // would waste the rung, so the model is asked once more, hotter.
+        let generated = ladder.generate_fresh(ctx, &attempt, stage, base, rung.temperature).await?;
+        match generated {
+            Generated::Unusable { reason, raw } => {
+                ctx.warn(stage, base + 3, format!("unusable answer: {reason}"));
+                record.outcome = format!("unusable: {reason}");
+                ladder.last_failures = Some(format!("- {reason}\n"));
+                if raw.contains("def ") {
+                    ladder.last_code = Some(raw);
+                }
+            }
+            Generated::Code { code, note } => {
+                if let Some(note) = note {
+                    ctx.warn(stage, base + 3, note);
+                }
+                let program = node::assemble(task, &code, &ladder.spec.function.name);
+                ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
+                let report = run_spec_tests(ctx, &ladder.spec, &program, limits).await?;
+                let mut tested = Tested { code, program, report };
+                if !tested.report.all_passed() && tested.report.abnormal.is_none() && !ladder.reviewed {
+                    ladder.reviewed = true;
+                    ladder.judge_failing_cases(ctx, task, limits, base, &mut tested, &mut record).await?;
+                }
+                if let Some(verified) = ladder.verdict(ctx, base, tested, record) {
+                    return Ok(Ok(verified));
+                }
+                continue;
+            }
+        }
+        ladder.attempts.push(record);
+    }
+    Ok(Err(Failed { attempts: ladder.attempts, last_report: ladder.last_report }))
+}
+
+/// The attempt's event: rung, role, model, backend, temperature.
+fn announce(
+    ctx: &Ctx<'_>,
+    stage: Stage,
+    base: u8,
+    (number, of): (usize, usize),
+    rung: &crate::config::Rung,
+    route: &crate::llm::router::RoleRoute,
+) {
+    let message = format!(
+        "attempt {number}/{of}: {} ({} via {}) at temperature {:.1}",
+        rung.role, route.model, route.backend, rung.temperature
+    );
+    ctx.tell(Event::new(stage, base, Level::Info, message).with(Detail::Attempt {
+        number,
+        of,
+        role: rung.role,
+        model: route.model.clone(),
+        backend: route.backend.clone(),
+        temperature: rung.temperature,
+    }));
+}
+
+impl Ladder {
+    /// The last failures for a repairing rung, with a stored fix for a similar error when memory
+    /// has one (a fresh rung sees none).
+    async fn failures_for(&self, ctx: &Ctx<'_>, rung: &crate::config::Rung) -> Option<String> {
+        match &self.last_failures {
+            Some(f) if !rung.fresh => Some(match super::recall::fixes_for(ctx, f).await {
+                Some(hint) => format!("{f}{hint}"),
+                None => f.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The model's answer. Small models often answer a repair with the very code that failed;
+    /// testing it again would waste the rung, so the model is asked once more, hotter.
+    async fn generate_fresh(
+        &self,
+        ctx: &Ctx<'_>,
+        attempt: &Attempt<'_>,
+        stage: Stage,
+        base: u8,
+        temperature: f32,
+    ) -> Result<Generated, EvolveError> {
+        let generated = generate(ctx, &self.spec, attempt, base + 2).await?;
         if let Generated::Code { code, .. } = &generated
-            && tried.contains(&normalised(code))
+            && self.tried.contains(&normalised(code))
         {
-            let hotter = (rung.temperature + 0.4).min(1.0);
+            let hotter = (temperature + 0.4).min(1.0);
             ctx.warn(
                 stage,
                 base + 2,
                 format!("the answer repeats code that already failed; asking again at temperature {hotter:.1}"),
             );
-            generated = generate(ctx, &spec, &Attempt { temperature: hotter, ..attempt }, base + 2).await?;
+            return generate(ctx, &self.spec, &Attempt { temperature: hotter, ..*attempt }, base + 2).await;
         }
-        match generated {
-            Generated::Unusable { reason, raw } => {
-                ctx.warn(stage, base + 3, format!("unusable answer: {reason}"));
-                record.outcome = format!("unusable: {reason}");
-                last_failures = Some(format!("- {reason}\n"));
-                if raw.contains("def ") {
-                    last_code = Some(raw);
-                }
-            }
-            Generated::Code { mut code, note } => {
-                if let Some(note) = note {
-                    ctx.warn(stage, base + 3, note);
-                }
-                let mut program = node::assemble(task, &code, &spec.function.name);
-                ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
-                let mut report = run_spec_tests(ctx, &spec, &program, limits).await?;
-                // Once per evolve, failing cases are judged: by a consensus of fresh
-                // implementations when one forms, else by the overseer re-deriving them from the
-                // problem alone. Corrected cases are tested again on the same code.
-                if !report.all_passed() && report.abnormal.is_none() && !reviewed {
-                    reviewed = true;
-                    match super::consensus::adjudicate(ctx, task, &spec, &code, limits, base + 6).await? {
-                        Some(adjudication) => {
-                            if adjudication.report.changed() {
-                                spec = adjudication.spec;
-                                tests = super::tests::render(&spec, task, spec.tools.is_empty());
-                                report = run_spec_tests(ctx, &spec, &program, limits).await?;
-                            }
-                            // The agreeing group's code, when this code is not one of them.
-                            if !report.all_passed() && adjudication.code != code {
-                                let member = node::assemble(task, &adjudication.code, &spec.function.name);
-                                let member_report = run_spec_tests(ctx, &spec, &member, limits).await?;
-                                if member_report.all_passed() {
-                                    ctx.emit(
-                                        Stage::Verify,
-                                        base + 7,
-                                        "a consensus implementation passes every case: it is the one kept",
-                                    );
-                                    tried.push(normalised(&code));
-                                    code = adjudication.code;
-                                    program = member;
-                                    report = member_report;
-                                    record.model = format!(
-                                        "{} (consensus)",
-                                        ctx.router.route(ctx.config.pipeline.consensus.role).model
-                                    );
-                                }
-                            }
-                            oracle = Some(adjudication.report);
-                        }
-                        None => {
-                            let failing: Vec<String> =
-                                report.cases.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
-                            let disputed = super::review::review(ctx, task, &spec, &failing, base + 6).await?;
-                            if !disputed.is_empty() {
-                                // Two derivations by the overseer disagree: the case is not reliable
-                                // enough to judge code by. It is dropped (the task's own case never is).
-                                let first = spec.test_cases.first().map(|c| c.name.clone());
-                                for d in &disputed {
-                                    if Some(&d.case) == first.as_ref() {
-                                        continue;
-                                    }
-                                    ctx.warn(
-                                        Stage::Tests,
-                                        base + 6,
-                                        format!(
-                                            "spec case {} dropped: the overseer derived {} now, {} before",
-                                            d.case, d.now, d.was
-                                        ),
-                                    );
-                                    spec.test_cases.retain(|t| t.name != d.case);
-                                }
-                                tests = super::tests::render(&spec, task, spec.tools.is_empty());
-                                report = run_spec_tests(ctx, &spec, &program, limits).await?;
-                            }
-                        }
-                    }
-                }
-                record.passed = report.passed;
-                record.total = report.total.max(spec.test_cases.len());
-                let verdict = Detail::Verdict {
-                    passed: report.passed,
-                    total: report.total,
-                    wall_ms: report.wall_ms,
-                    abnormal: report.abnormal.clone(),
-                };
-                if report.all_passed() {
-                    let message = format!("{}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms);
-                    ctx.tell(Event::new(Stage::Verify, base + 8, Level::Info, message).with(verdict));
-                    record.outcome = "passed".into();
-                    attempts.push(record);
-                    let repaired = last_failures.clone().zip(last_code.clone());
-                    return Ok(Ok(Verified { spec, tests, code, node: program, report, attempts, repaired, oracle }));
-                }
-                let summary = match &report.abnormal {
-                    Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),
-                    None => format!("{}/{} tests pass", report.passed, report.total),
-                };
-                ctx.tell(Event::new(Stage::Verify, base + 8, Level::Warning, summary.clone()).with(verdict));
-                record.outcome = summary;
-                last_failures = Some(report.failures_text());
-                tried.push(normalised(&code));
-                last_code = Some(code);
-                last_report = Some(report);
-            }
-        }
-        attempts.push(record);
+        Ok(generated)
     }
-    Ok(Err(Failed { attempts, last_report }))
+
+    /// Once per evolve, failing cases are judged: by a consensus of fresh implementations when
+    /// one forms, else by the overseer re-deriving them from the problem alone. Corrected cases
+    /// are tested again on the same code; a consensus member that passes every case is kept.
+    async fn judge_failing_cases(
+        &mut self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        limits: &NodeLimits,
+        base: u8,
+        tested: &mut Tested,
+        record: &mut AttemptRecord,
+    ) -> Result<(), EvolveError> {
+        let Some(adjudication) =
+            super::consensus::adjudicate(ctx, task, &self.spec, &tested.code, limits, base + 6).await?
+        else {
+            return self.review_failing_cases(ctx, task, limits, base, tested).await;
+        };
+        if adjudication.report.changed() {
+            self.spec = adjudication.spec;
+            self.tests = super::tests::render(&self.spec, task, self.spec.tools.is_empty());
+            tested.report = run_spec_tests(ctx, &self.spec, &tested.program, limits).await?;
+        }
+        // The agreeing group's code, when this code is not one of them.
+        if !tested.report.all_passed() && adjudication.code != tested.code {
+            let member = node::assemble(task, &adjudication.code, &self.spec.function.name);
+            let member_report = run_spec_tests(ctx, &self.spec, &member, limits).await?;
+            if member_report.all_passed() {
+                ctx.emit(Stage::Verify, base + 7, "a consensus implementation passes every case: it is the one kept");
+                self.tried.push(normalised(&tested.code));
+                *tested = Tested { code: adjudication.code, program: member, report: member_report };
+                record.model = format!("{} (consensus)", ctx.router.route(ctx.config.pipeline.consensus.role).model);
+            }
+        }
+        self.oracle = Some(adjudication.report);
+        Ok(())
+    }
+
+    /// No consensus: the overseer re-derives the failing cases; a case two derivations disagree
+    /// on is not reliable enough to judge code by and is dropped (the task's own case never is).
+    async fn review_failing_cases(
+        &mut self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        limits: &NodeLimits,
+        base: u8,
+        tested: &mut Tested,
+    ) -> Result<(), EvolveError> {
+        let failing: Vec<String> = tested.report.cases.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
+        let disputed = super::review::review(ctx, task, &self.spec, &failing, base + 6).await?;
+        if disputed.is_empty() {
+            return Ok(());
+        }
+        let first = self.spec.test_cases.first().map(|c| c.name.clone());
+        for d in disputed.iter().filter(|d| Some(&d.case) != first.as_ref()) {
+            ctx.warn(
+                Stage::Tests,
+                base + 6,
+                format!("spec case {} dropped: the overseer derived {} now, {} before", d.case, d.now, d.was),
+            );
+            self.spec.test_cases.retain(|t| t.name != d.case);
+        }
+        self.tests = super::tests::render(&self.spec, task, self.spec.tools.is_empty());
+        tested.report = run_spec_tests(ctx, &self.spec, &tested.program, limits).await?;
+        Ok(())
+    }
+
+    /// The attempt's verdict: the verified node when every case passes; else the failures are
+    /// kept for the next rung and None.
+    fn verdict(&mut self, ctx: &Ctx<'_>, base: u8, tested: Tested, mut record: AttemptRecord) -> Option<Verified> {
+        let Tested { code, program, report } = tested;
+        record.passed = report.passed;
+        record.total = report.total.max(self.spec.test_cases.len());
+        let detail = Detail::Verdict {
+            passed: report.passed,
+            total: report.total,
+            wall_ms: report.wall_ms,
+            abnormal: report.abnormal.clone(),
+        };
+        if report.all_passed() {
+            let message = format!("{}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms);
+            ctx.tell(Event::new(Stage::Verify, base + 8, Level::Info, message).with(detail));
+            record.outcome = "passed".into();
+            self.attempts.push(record);
+            let repaired = self.last_failures.clone().zip(self.last_code.clone());
+            return Some(Verified {
+                spec: self.spec.clone(),
+                tests: self.tests.clone(),
+                code,
+                node: program,
+                report,
+                attempts: std::mem::take(&mut self.attempts),
+                repaired,
+                oracle: self.oracle.take(),
+            });
+        }
+        let summary = match &report.abnormal {
+            Some(why) => format!("the test run {}", why.lines().next().unwrap_or("")),
+            None => format!("{}/{} tests pass", report.passed, report.total),
+        };
+        ctx.tell(Event::new(Stage::Verify, base + 8, Level::Warning, summary.clone()).with(detail));
+        record.outcome = summary;
+        self.attempts.push(record);
+        self.last_failures = Some(report.failures_text());
+        self.tried.push(normalised(&code));
+        self.last_code = Some(code);
+        self.last_report = Some(report);
+        None
+    }
 }
 
 /// Code without blank lines or trailing spaces: two answers that differ only there are the same.

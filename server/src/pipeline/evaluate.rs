@@ -8,32 +8,13 @@ use super::schema;
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 use crate::registry::NodeDetail;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const EVALUATE_SYSTEM: &str = "You review one Python function against its task. Judge correctness (does it do \
 what the task says, on edge cases too), robustness (unexpected but valid input), latency and memory (is the \
 approach efficient), each in [0, 1], and an overall score in [0, 1]. Answer with JSON only: {\"scores\": \
 {\"correctness\": ..., \"robustness\": ..., \"latency\": ..., \"memory\": ...}, \"score_overall\": ..., \
 \"verdict\": \"...\", \"notes\": \"...\"}.";
-
-pub fn schema() -> Value {
-    let unit = json!({ "type": "number", "minimum": 0, "maximum": 1 });
-    json!({
-        "title": "evaluate",
-        "type": "object",
-        "properties": {
-            "scores": {
-                "type": "object",
-                "properties": { "correctness": unit, "robustness": unit, "latency": unit, "memory": unit },
-                "required": ["correctness", "robustness", "latency", "memory"]
-            },
-            "score_overall": unit,
-            "verdict": { "type": "string", "maxLength": 200 },
-            "notes": { "type": "string", "maxLength": 400 }
-        },
-        "required": ["scores", "score_overall", "verdict"]
-    })
-}
 
 /// Ok((overall score, "verdict: notes")) from the evaluator, or Err(why there is none).
 pub async fn ask(
@@ -59,7 +40,7 @@ pub async fn ask(
     );
     let request = ChatRequest {
         messages: vec![Message::system(EVALUATE_SYSTEM), Message::user(user)],
-        schema: Some(schema()),
+        schema: Some(schema::evaluate()),
         temperature: Some(0.0),
         ..Default::default()
     };

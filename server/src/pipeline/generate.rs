@@ -115,7 +115,9 @@ pub fn extract(text: &str, spec: &Spec) -> Generated {
 /// answer when it has no fence but defines one. Explanations around the block are dropped.
 pub fn code_in_answer(text: &str) -> Option<&str> {
     let blocks = schema::fenced_blocks(text);
-    let defines = |b: &str| b.lines().any(|l| l.trim_start().starts_with("def ") || l.starts_with("async def "));
+    // From the parser: a `def` in a string or a comment does not define anything.
+    let defines =
+        |b: &str| crate::python::source_definitions(b).iter().any(|d| d.kind == crate::python::DefKind::Function);
     if let Some((_, block)) = blocks.iter().find(|(_, b)| defines(b)).or(blocks.first()) {
         return Some(block);
     }

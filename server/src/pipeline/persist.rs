@@ -1,6 +1,7 @@
 //! What an evolve keeps: the verified version and each accepted optimization in the registry
 //! (with the verifying test run as the first version's run), and the solution in memory.
 
+use super::escalate::AttemptBy;
 use super::evolver::{Ctx, EvolveError, Evolver, Kept};
 use super::learned::Figures;
 use super::recall;
@@ -17,7 +18,7 @@ impl Evolver {
         let findings_json = serde_json::to_string(kept.analysis).unwrap_or_default();
         let mutation_score = kept.mutation.map(|m| m.score);
         let mutation_json = kept.mutation.and_then(|m| serde_json::to_string(m).ok());
-        let origin = if verified.attempts.first().is_some_and(|a| a.role == "memory") {
+        let origin = if verified.attempts.first().is_some_and(|a| a.by == AttemptBy::Memory) {
             "recalled"
         } else if verified.attempts.len() > 1 {
             "escalated"

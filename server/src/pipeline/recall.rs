@@ -12,10 +12,11 @@
 
 use serde_json::{Value, json};
 
-use super::escalate::{AttemptRecord, Verified};
+use super::escalate::{AttemptBy, AttemptRecord, Verified};
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
 use super::learned::{self, Figures, FixContent, FunctionContent, WorkflowContent};
+use super::schema::Verdict;
 use super::spec::{Spec, TestCase};
 use super::verify::{run_spec_tests, run_tests};
 use super::{node, schema};
@@ -57,7 +58,7 @@ fn candidate(hit: &Hit) -> Option<Candidate> {
     })
 }
 
-async fn judge(ctx: &Ctx<'_>, stored: &str, task: &str) -> Result<String, EvolveError> {
+async fn judge(ctx: &Ctx<'_>, stored: &str, task: &str) -> Result<Verdict, EvolveError> {
     let request = ChatRequest {
         messages: vec![
             Message::system(
@@ -72,10 +73,7 @@ async fn judge(ctx: &Ctx<'_>, stored: &str, task: &str) -> Result<String, Evolve
         ..Default::default()
     };
     let answer = ctx.ask(Stage::Recall, 7, Role::Evaluator, None, request).await?;
-    let verdict = schema::parse_json_answer(&answer.text)
-        .and_then(|v| v["verdict"].as_str().map(str::to_uppercase))
-        .unwrap_or_else(|| "DIFFERENT".into());
-    Ok(verdict)
+    Ok(schema::parse_json_answer(&answer.text).map(|v| Verdict::of(&v)).unwrap_or(Verdict::Different))
 }
 
 /// Looks the task up in memory; every finding is reported as a recall event with its similarity.
@@ -110,7 +108,7 @@ pub async fn recall(ctx: &Ctx<'_>, memory: &Memory, task: &str) -> Result<Recall
                 Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
                 Err(e) => {
                     ctx.warn(Stage::Recall, 8, format!("the memory judge failed ({e}); the recalled code is not used"));
-                    "DIFFERENT".to_string()
+                    Verdict::Different
                 }
             };
             ctx.emit(
@@ -121,10 +119,10 @@ pub async fn recall(ctx: &Ctx<'_>, memory: &Memory, task: &str) -> Result<Recall
                     found.function, found.task, best.score
                 ),
             );
-            match verdict.as_str() {
-                "SAME" => recalled.reuse = Some(found),
-                "RELATED" => recalled.template = Some(found.code),
-                _ => {}
+            match verdict {
+                Verdict::Same => recalled.reuse = Some(found),
+                Verdict::Related => recalled.template = Some(found.code),
+                Verdict::Different => {}
             }
         } else {
             ctx.emit(Stage::Recall, 7, format!("nothing similar enough in memory (best {:.3})", best.score));
@@ -202,7 +200,7 @@ pub async fn try_reuse(
     );
     let attempt = AttemptRecord {
         rung: 0,
-        role: "memory".into(),
+        by: AttemptBy::Memory,
         model: format!(
             "recalled {} (similarity {:.3})",
             &candidate.artifact_id[..8.min(candidate.artifact_id.len())],

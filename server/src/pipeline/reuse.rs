@@ -114,7 +114,7 @@ impl Evolver {
         ctx.emit(Stage::Done, 100, "done");
         let attempts = vec![AttemptRecord {
             rung: 0,
-            role: "memory".into(),
+            by: super::escalate::AttemptBy::Memory,
             model: format!("recalled (similarity {:.3})", stored.score),
             temperature: 0.0,
             passed: report.passed,

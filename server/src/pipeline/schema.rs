@@ -1,146 +1,238 @@
 //! The JSON schema of each stage's answer. The `title` names the stage: backends pass it as the
 //! structured-output name, and the scripted test server routes on it.
 
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde_json::{Map, Value};
+
+use super::spec::{Complexity, Spec, TaskKind};
+
+/// The JSON schema of `T`, as backends take it: derived from the type (schemars), every
+/// sub-schema inline, titled `title`, and without what grammar engines do not need (doc comments,
+/// number formats, `additionalProperties: true`).
+fn derived<T: JsonSchema>(title: &str) -> Value {
+    let settings = schemars::generate::SchemaSettings::draft07().with(|s| {
+        s.inline_subschemas = true;
+        s.meta_schema = None;
+    });
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut value = plain(serde_json::to_value(&schema).unwrap_or(Value::Null));
+    let mut titled = Map::new();
+    titled.insert("title".into(), Value::String(title.into()));
+    if let Value::Object(fields) = &mut value {
+        fields.remove("title");
+        titled.extend(std::mem::take(fields));
+    }
+    Value::Object(titled)
+}
+
+/// A schema reduced to what constrains an answer.
+fn plain(value: Value) -> Value {
+    match value {
+        // Property names are names, not keywords: only their schemas are reduced.
+        Value::Object(fields) if fields.contains_key("properties") => {
+            let mut out = Map::new();
+            for (key, v) in fields {
+                if key == "properties"
+                    && let Value::Object(props) = v
+                {
+                    out.insert(key, Value::Object(props.into_iter().map(|(k, p)| (k, plain(p))).collect()));
+                } else if let Value::Object(one) = plain(Value::Object(Map::from_iter([(key.clone(), v)]))) {
+                    out.extend(one);
+                }
+            }
+            Value::Object(out)
+        }
+        other => plain_keywords(other),
+    }
+}
+
+fn plain_keywords(value: Value) -> Value {
+    match value {
+        // `true` (anything) is written `{}`.
+        Value::Bool(true) => Value::Object(Map::new()),
+        Value::Object(fields) => {
+            let mut out = Map::new();
+            for (key, v) in fields {
+                match (key.as_str(), &v) {
+                    ("description" | "format" | "$schema" | "default", _) => {}
+                    ("additionalProperties", Value::Bool(true)) => {}
+                    // `Option<T>`: the key may be absent; when present it is a `T`.
+                    ("type", Value::Array(types)) if types.len() == 2 && types.contains(&Value::from("null")) => {
+                        let other = types.iter().find(|t| *t != "null").cloned().unwrap_or(Value::Null);
+                        out.insert(key, other);
+                    }
+                    ("minimum" | "maximum" | "minItems" | "maxItems" | "maxLength", Value::Number(n)) => {
+                        let whole = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64);
+                        out.insert(key, whole.map(Value::from).unwrap_or(v));
+                    }
+                    _ => {
+                        out.insert(key, plain(v));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(plain).collect()),
+        other => other,
+    }
+}
+
+/// The classifier's answer.
+#[derive(JsonSchema)]
+#[allow(dead_code)] // a schema; the answer is read leniently (classify::parse)
+struct ClassifyAnswer {
+    #[schemars(length(max = 200))]
+    reason: String,
+    kind: TaskKind,
+    complexity: Complexity,
+}
 
 pub fn classify() -> Value {
-    json!({
-        "title": "classify",
-        "type": "object",
-        "properties": {
-            "reason": { "type": "string", "maxLength": 200 },
-            "kind": { "type": "string", "enum": ["arithmetic", "simple_content", "complex_content", "algorithm"] },
-            "complexity": { "type": "string", "enum": ["simple", "moderate", "complex"] }
-        },
-        "required": ["reason", "kind", "complexity"]
-    })
+    derived::<ClassifyAnswer>("classify")
 }
 
 pub fn plan() -> Value {
-    json!({
-        "title": "plan",
-        "type": "object",
-        "properties": {
-            "problem": { "type": "string", "maxLength": 400 },
-            "requirements": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 6 },
-            "limits": { "type": "string", "maxLength": 200 },
-            "plan": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 8 },
-            "function": {
-                "type": "object",
-                "properties": {
-                    "name": { "type": "string" },
-                    "parameters": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "name": { "type": "string" },
-                                "type": { "type": "string" },
-                                "description": { "type": "string" }
-                            },
-                            "required": ["name", "type"]
-                        }
-                    },
-                    "returns": { "type": "string" }
-                },
-                "required": ["name", "parameters", "returns"]
-            },
-            "task_input": { "type": "object" },
-            "example_output": {},
-            "test_cases": {
-                "type": "array",
-                "minItems": 3,
-                "maxItems": 8,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": { "type": "string" },
-                        "input": { "type": "object" },
-                        "expected": {},
-                        "check": { "type": "string", "enum": ["equals", "approx", "contains", "nonempty", "type"] }
-                    },
-                    "required": ["name", "input", "expected", "check"]
-                }
-            },
-            "benchmark_input": { "type": "object" },
-            "tools": { "type": "array", "items": { "type": "string" } }
-        },
-        "required": ["problem", "requirements", "plan", "function", "task_input", "test_cases", "tools"]
-    })
+    derived::<Spec>("plan")
+}
+
+/// The review: each case worked out by hand.
+#[derive(JsonSchema)]
+#[allow(dead_code)] // a schema; the answer is read leniently (review.rs)
+struct ReviewAnswer {
+    cases: Vec<ReviewedCase>,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ReviewedCase {
+    name: String,
+    #[schemars(length(max = 600))]
+    work: String,
+    result: Value,
 }
 
 pub fn review() -> Value {
-    json!({
-        "title": "review",
-        "type": "object",
-        "properties": {
-            "cases": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": { "type": "string" },
-                        "work": { "type": "string", "maxLength": 600 },
-                        "result": {}
-                    },
-                    "required": ["name", "work", "result"]
-                }
-            }
-        },
-        "required": ["cases"]
-    })
+    derived::<ReviewAnswer>("review")
 }
 
 /// More cases for weak tests (see extend.rs).
+#[derive(JsonSchema)]
+#[allow(dead_code)] // a schema; the answer is read leniently (extend.rs)
+struct ExtendAnswer {
+    #[schemars(length(min = 1, max = 5))]
+    test_cases: Vec<ExtendedCase>,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ExtendedCase {
+    name: String,
+    #[schemars(length(max = 400))]
+    work: Option<String>,
+    input: Map<String, Value>,
+    expected: Value,
+    check: ExtendedCheck,
+}
+
+/// The checks a new case may use (no `nonempty` or `type`: those would not strengthen tests).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ExtendedCheck {
+    Equals,
+    Approx,
+    Contains,
+}
+
 pub fn extend() -> Value {
-    json!({
-        "title": "extend",
-        "type": "object",
-        "properties": {
-            "test_cases": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 5,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": { "type": "string" },
-                        "work": { "type": "string", "maxLength": 400 },
-                        "input": { "type": "object" },
-                        "expected": {},
-                        "check": { "type": "string", "enum": ["equals", "approx", "contains"] }
-                    },
-                    "required": ["name", "input", "expected", "check"]
-                }
-            }
-        },
-        "required": ["test_cases"]
-    })
+    derived::<ExtendAnswer>("extend")
 }
 
 /// Memory: is a stored solution's task the same as the new one, related, or different?
+#[derive(JsonSchema)]
+#[allow(dead_code)] // a schema; the verdict is read leniently (recall.rs)
+struct JudgeAnswer {
+    verdict: Verdict,
+    #[schemars(length(max = 300))]
+    reason: String,
+}
+
+/// The memory judge's verdict: one function solves both tasks, a related one is a template, or
+/// the stored solution does not help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Same,
+    Related,
+    Different,
+}
+
+impl Verdict {
+    /// The verdict in a judge's answer (any case); anything else does not help.
+    pub fn of(answer: &Value) -> Verdict {
+        answer["verdict"]
+            .as_str()
+            .and_then(|v| serde_json::from_value(Value::String(v.trim().to_uppercase())).ok())
+            .unwrap_or(Verdict::Different)
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Same => "SAME",
+            Verdict::Related => "RELATED",
+            Verdict::Different => "DIFFERENT",
+        })
+    }
+}
+
 pub fn judge() -> Value {
-    json!({
-        "title": "judge",
-        "type": "object",
-        "properties": {
-            "verdict": { "type": "string", "enum": ["SAME", "RELATED", "DIFFERENT"] },
-            "reason": { "type": "string", "maxLength": 300 }
-        },
-        "required": ["verdict", "reason"]
-    })
+    derived::<JudgeAnswer>("judge")
+}
+
+/// A faster version and what changed.
+#[derive(JsonSchema)]
+#[allow(dead_code)] // a schema; the answer is read leniently (optimize.rs)
+struct OptimizeAnswer {
+    #[schemars(length(max = 1800))]
+    code: String,
+    #[schemars(length(max = 300))]
+    change: String,
 }
 
 pub fn optimize() -> Value {
-    json!({
-        "title": "optimize",
-        "type": "object",
-        "properties": {
-            "code": { "type": "string", "maxLength": 1800 },
-            "change": { "type": "string", "maxLength": 300 }
-        },
-        "required": ["code", "change"]
-    })
+    derived::<OptimizeAnswer>("optimize")
+}
+
+/// The evaluator's verdict on a version (evaluate.rs).
+#[derive(JsonSchema)]
+#[allow(dead_code)] // a schema; the answer is read leniently (evaluate.rs)
+struct EvaluateAnswer {
+    scores: Scores,
+    #[schemars(range(min = 0, max = 1))]
+    score_overall: f64,
+    #[schemars(length(max = 200))]
+    verdict: String,
+    #[schemars(length(max = 400))]
+    notes: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct Scores {
+    #[schemars(range(min = 0, max = 1))]
+    correctness: f64,
+    #[schemars(range(min = 0, max = 1))]
+    robustness: f64,
+    #[schemars(range(min = 0, max = 1))]
+    latency: f64,
+    #[schemars(range(min = 0, max = 1))]
+    memory: f64,
+}
+
+pub fn evaluate() -> Value {
+    derived::<EvaluateAnswer>("evaluate")
 }
 
 /// Parses a model's JSON answer defensively: code fences, text around the object, and trailing
@@ -224,6 +316,202 @@ pub fn strip_fences(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The schemas as they were written by hand before they were derived from the types: what
+    /// the models are asked must not change with the derivation (values, and property order,
+    /// which a grammar follows).
+    mod previous {
+        use serde_json::{Value, json};
+
+        pub fn previous_classify() -> Value {
+            json!({
+                "title": "classify",
+                "type": "object",
+                "properties": {
+                    "reason": { "type": "string", "maxLength": 200 },
+                    "kind": { "type": "string", "enum": ["arithmetic", "simple_content", "complex_content", "algorithm"] },
+                    "complexity": { "type": "string", "enum": ["simple", "moderate", "complex"] }
+                },
+                "required": ["reason", "kind", "complexity"]
+            })
+        }
+
+        pub fn previous_plan() -> Value {
+            json!({
+                "title": "plan",
+                "type": "object",
+                "properties": {
+                    "problem": { "type": "string", "maxLength": 400 },
+                    "requirements": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 6 },
+                    "limits": { "type": "string", "maxLength": 200 },
+                    "plan": { "type": "array", "items": { "type": "string", "maxLength": 200 }, "maxItems": 8 },
+                    "function": {
+                        "type": "object",
+                        "properties": {
+                            "name": { "type": "string" },
+                            "parameters": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "name": { "type": "string" },
+                                        "type": { "type": "string" },
+                                        "description": { "type": "string" }
+                                    },
+                                    "required": ["name", "type"]
+                                }
+                            },
+                            "returns": { "type": "string" }
+                        },
+                        "required": ["name", "parameters", "returns"]
+                    },
+                    "task_input": { "type": "object" },
+                    "example_output": {},
+                    "test_cases": {
+                        "type": "array",
+                        "minItems": 3,
+                        "maxItems": 8,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": { "type": "string" },
+                                "input": { "type": "object" },
+                                "expected": {},
+                                "check": { "type": "string", "enum": ["equals", "approx", "contains", "nonempty", "type"] }
+                            },
+                            "required": ["name", "input", "expected", "check"]
+                        }
+                    },
+                    "benchmark_input": { "type": "object" },
+                    "tools": { "type": "array", "items": { "type": "string" } }
+                },
+                "required": ["problem", "requirements", "plan", "function", "task_input", "test_cases", "tools"]
+            })
+        }
+
+        pub fn previous_review() -> Value {
+            json!({
+                "title": "review",
+                "type": "object",
+                "properties": {
+                    "cases": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": { "type": "string" },
+                                "work": { "type": "string", "maxLength": 600 },
+                                "result": {}
+                            },
+                            "required": ["name", "work", "result"]
+                        }
+                    }
+                },
+                "required": ["cases"]
+            })
+        }
+
+        pub fn previous_extend() -> Value {
+            json!({
+                "title": "extend",
+                "type": "object",
+                "properties": {
+                    "test_cases": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 5,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": { "type": "string" },
+                                "work": { "type": "string", "maxLength": 400 },
+                                "input": { "type": "object" },
+                                "expected": {},
+                                "check": { "type": "string", "enum": ["equals", "approx", "contains"] }
+                            },
+                            "required": ["name", "input", "expected", "check"]
+                        }
+                    }
+                },
+                "required": ["test_cases"]
+            })
+        }
+
+        pub fn previous_judge() -> Value {
+            json!({
+                "title": "judge",
+                "type": "object",
+                "properties": {
+                    "verdict": { "type": "string", "enum": ["SAME", "RELATED", "DIFFERENT"] },
+                    "reason": { "type": "string", "maxLength": 300 }
+                },
+                "required": ["verdict", "reason"]
+            })
+        }
+
+        pub fn previous_optimize() -> Value {
+            json!({
+                "title": "optimize",
+                "type": "object",
+                "properties": {
+                    "code": { "type": "string", "maxLength": 1800 },
+                    "change": { "type": "string", "maxLength": 300 }
+                },
+                "required": ["code", "change"]
+            })
+        }
+
+        pub fn previous_evaluate() -> Value {
+            let unit = json!({ "type": "number", "minimum": 0, "maximum": 1 });
+            json!({
+                "title": "evaluate",
+                "type": "object",
+                "properties": {
+                    "scores": {
+                        "type": "object",
+                        "properties": { "correctness": unit, "robustness": unit, "latency": unit, "memory": unit },
+                        "required": ["correctness", "robustness", "latency", "memory"]
+                    },
+                    "score_overall": unit,
+                    "verdict": { "type": "string", "maxLength": 200 },
+                    "notes": { "type": "string", "maxLength": 400 }
+                },
+                "required": ["scores", "score_overall", "verdict"]
+            })
+        }
+    }
+
+    fn property_orders(value: &Value, path: String, out: &mut Vec<(String, Vec<String>)>) {
+        if let Value::Object(fields) = value {
+            for (key, v) in fields {
+                if key == "properties"
+                    && let Value::Object(props) = v
+                {
+                    out.push((path.clone(), props.keys().cloned().collect()));
+                }
+                property_orders(v, format!("{path}/{key}"), out);
+            }
+        }
+    }
+
+    #[test]
+    fn derived_schemas_are_the_schemas_the_models_were_asked_with() {
+        for (derived, written) in [
+            (classify(), previous::previous_classify()),
+            (plan(), previous::previous_plan()),
+            (review(), previous::previous_review()),
+            (extend(), previous::previous_extend()),
+            (judge(), previous::previous_judge()),
+            (optimize(), previous::previous_optimize()),
+            (evaluate(), previous::previous_evaluate()),
+        ] {
+            assert_eq!(derived, written, "{}", serde_json::to_string_pretty(&derived).unwrap());
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            property_orders(&derived, String::new(), &mut a);
+            property_orders(&written, String::new(), &mut b);
+            assert_eq!(a, b, "property order of {}", written["title"]);
+        }
+    }
 
     #[test]
     fn parses_fenced_and_wrapped_json() {

@@ -1,10 +1,11 @@
 //! The overseer's spec: what the function is, its arguments, the user's own input, and the test
 //! cases the tests are written from before any code exists.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     Arithmetic,
@@ -27,7 +28,7 @@ impl TaskKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Complexity {
     Simple,
@@ -55,7 +56,8 @@ pub struct Classification {
     pub by_keywords: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[schemars(transform = |s: &mut schemars::Schema| require(s, &["name", "type"]))]
 pub struct Parameter {
     pub name: String,
     #[serde(rename = "type", default)]
@@ -64,7 +66,8 @@ pub struct Parameter {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[schemars(transform = |s: &mut schemars::Schema| require(s, &["name", "parameters", "returns"]))]
 pub struct FunctionSig {
     pub name: String,
     pub parameters: Vec<Parameter>,
@@ -72,7 +75,7 @@ pub struct FunctionSig {
     pub returns: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Check {
     #[default]
@@ -83,7 +86,8 @@ pub enum Check {
     Type,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[schemars(transform = |s: &mut schemars::Schema| require(s, &["name", "input", "expected", "check"]))]
 pub struct TestCase {
     pub name: String,
     pub input: serde_json::Map<String, Value>,
@@ -94,17 +98,27 @@ pub struct TestCase {
     /// The task's author wrote this case (a stub's docstring example): it is the definition of
     /// right, so the review never disputes it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(skip)]
     pub author: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The overseer's spec. Its JSON schema (what the plan stage asks for, `schema::plan`) is derived
+/// from this type: the limits below are what small models' grammars can hold.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = |s: &mut schemars::Schema| {
+    require(s, &["problem", "requirements", "plan", "function", "task_input", "test_cases", "tools"])
+})]
 pub struct Spec {
+    #[schemars(length(max = 400))]
     pub problem: String,
     #[serde(default)]
+    #[schemars(length(max = 6), inner(length(max = 200)))]
     pub requirements: Vec<String>,
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub limits: String,
     #[serde(default)]
+    #[schemars(length(max = 8), inner(length(max = 200)))]
     pub plan: Vec<String>,
     pub function: FunctionSig,
     /// The arguments for the user's own task ("add 10 and 20" -> {"a": 10, "b": 20}).
@@ -112,6 +126,7 @@ pub struct Spec {
     pub task_input: serde_json::Map<String, Value>,
     #[serde(default)]
     pub example_output: Value,
+    #[schemars(length(min = 3, max = 8))]
     pub test_cases: Vec<TestCase>,
     /// An input big enough to time, for the optimizer.
     #[serde(default)]
@@ -120,6 +135,7 @@ pub struct Spec {
     pub tools: Vec<String>,
     /// How to call each tool that is a saved node (configured tools describe themselves).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schemars(skip)]
     pub tool_notes: std::collections::BTreeMap<String, String>,
     /// The stub the task carried, as its author wrote it: its docstring is the problem in the
     /// author's own words, and the overseer's plan only a paraphrase (see escalate::show_plan).
@@ -333,6 +349,13 @@ pub fn same_value(expected: &Value, actual: &Value) -> bool {
         }
         (e, a) => e == a,
     }
+}
+
+/// The keys a model's answer must have: the fields a missing value of which is an error in the
+/// answer, though the type reads leniently with defaults (schemars would list only the fields
+/// without `serde(default)`).
+fn require(schema: &mut schemars::Schema, names: &[&str]) {
+    schema.insert("required".into(), Value::from(names.iter().map(|n| Value::from(*n)).collect::<Vec<_>>()));
 }
 
 #[cfg(test)]

@@ -46,155 +46,176 @@ pub struct UseFigures {
 impl Registry {
     /// Success rate, p50/p95 latency and peak RSS of each version's real runs.
     pub fn version_stats(&self, id: &str) -> Result<Vec<VersionStats>, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        stats_with(&conn, id).map_err(|e| self.sql(e))
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            stats_with(&conn, id).map_err(|e| self.sql(e))
+        })
     }
 
     /// The last `limit` real runs of a node, oldest first (for the latency plot).
     pub fn latency_points(&self, id: &str, limit: usize) -> Result<Vec<Point>, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT version, wall_ms, ok FROM runs WHERE node_id = ?1 AND purpose IN {USE_PURPOSES} ORDER BY id DESC LIMIT ?2"
-            ))
-            .map_err(|e| self.sql(e))?;
-        let mut points: Vec<Point> = stmt
-            .query_map(params![id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql(e))?;
-        points.reverse();
-        Ok(points)
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT version, wall_ms, ok FROM runs WHERE node_id = ?1 AND purpose IN {USE_PURPOSES} ORDER BY id DESC LIMIT ?2"
+                ))
+                .map_err(|e| self.sql(e))?;
+            let mut points: Vec<Point> = stmt
+                .query_map(params![id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sql(e))?;
+            points.reverse();
+            Ok(points)
+        })
     }
 
     /// Every node's current version and its last `window` real runs: what the due check reads.
     /// One pass over the runs index per node.
     pub fn use_figures(&self, window: usize) -> Result<Vec<UseFigures>, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let mut nodes =
-            conn.prepare("SELECT id, current_version, task FROM nodes ORDER BY id").map_err(|e| self.sql(e))?;
-        let heads: Vec<(String, i64, String)> = nodes
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql(e))?;
-        let mut runs = conn
-            .prepare(&format!(
-                "SELECT id, ok, wall_ms, input, COALESCE(error, output) FROM runs
-                 WHERE node_id = ?1 AND version = ?2 AND purpose IN {USE_PURPOSES} ORDER BY id DESC LIMIT ?3"
-            ))
-            .map_err(|e| self.sql(e))?;
-        let mut attempts = conn
-            .prepare("SELECT MAX(id) FROM runs WHERE node_id = ?1 AND purpose = 'auto-evolve'")
-            .map_err(|e| self.sql(e))?;
-        let mut out = Vec::with_capacity(heads.len());
-        for (node_id, current_version, task) in heads {
-            let recent: Vec<(i64, bool, f64, String, String)> = runs
-                .query_map(params![node_id, current_version, window as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut nodes =
+                conn.prepare("SELECT id, current_version, task FROM nodes ORDER BY id").map_err(|e| self.sql(e))?;
+            let heads: Vec<(String, i64, String)> = nodes
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(|e| self.sql(e))?
                 .collect::<Result<_, _>>()
                 .map_err(|e| self.sql(e))?;
-            let last_attempt_id: Option<i64> = attempts.query_row([&node_id], |r| r.get(0)).map_err(|e| self.sql(e))?;
-            out.push(UseFigures { node_id, current_version, task, recent, last_attempt_id });
-        }
-        Ok(out)
+            let mut runs = conn
+                .prepare(&format!(
+                    "SELECT id, ok, wall_ms, input, COALESCE(error, output) FROM runs
+                     WHERE node_id = ?1 AND version = ?2 AND purpose IN {USE_PURPOSES} ORDER BY id DESC LIMIT ?3"
+                ))
+                .map_err(|e| self.sql(e))?;
+            let mut attempts = conn
+                .prepare("SELECT MAX(id) FROM runs WHERE node_id = ?1 AND purpose = 'auto-evolve'")
+                .map_err(|e| self.sql(e))?;
+            let mut out = Vec::with_capacity(heads.len());
+            for (node_id, current_version, task) in heads {
+                let recent: Vec<(i64, bool, f64, String, String)> = runs
+                    .query_map(params![node_id, current_version, window as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .map_err(|e| self.sql(e))?
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| self.sql(e))?;
+                let last_attempt_id: Option<i64> =
+                    attempts.query_row([&node_id], |r| r.get(0)).map_err(|e| self.sql(e))?;
+                out.push(UseFigures { node_id, current_version, task, recent, last_attempt_id });
+            }
+            Ok(out)
+        })
     }
 
     /// Real runs of versions before `version` (newest first, at most `limit`): wall ms and ok.
     pub fn earlier_use(&self, id: &str, version: i64, limit: usize) -> Result<Vec<(bool, f64)>, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT ok, wall_ms FROM runs WHERE node_id = ?1 AND version < ?2 AND purpose IN {USE_PURPOSES} ORDER BY id DESC LIMIT ?3"
-            ))
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map(params![id, version, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql(e))?;
-        Ok(rows)
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT ok, wall_ms FROM runs WHERE node_id = ?1 AND version < ?2 AND purpose IN {USE_PURPOSES} ORDER BY id DESC LIMIT ?3"
+                ))
+                .map_err(|e| self.sql(e))?;
+            let rows = stmt
+                .query_map(params![id, version, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sql(e))?;
+            Ok(rows)
+        })
     }
 
     /// Nodes whose function has this name.
     pub fn ids_with_function(&self, name: &str) -> Result<Vec<String>, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let mut stmt =
-            conn.prepare("SELECT id FROM nodes WHERE function_name = ?1 ORDER BY id").map_err(|e| self.sql(e))?;
-        let ids = stmt
-            .query_map([name], |r| r.get(0))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql(e))?;
-        Ok(ids)
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut stmt =
+                conn.prepare("SELECT id FROM nodes WHERE function_name = ?1 ORDER BY id").map_err(|e| self.sql(e))?;
+            let ids = stmt
+                .query_map([name], |r| r.get(0))
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sql(e))?;
+            Ok(ids)
+        })
     }
 
     /// Replaces a node's spec and tests (its cases grew; the code stays).
     pub fn update_spec(&self, id: &str, spec_json: &str, tests: &str) -> Result<(), RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        conn.execute(
-            "UPDATE nodes SET spec_json = ?2, tests = ?3, updated_at = strftime('%s','now') WHERE id = ?1",
-            params![id, spec_json, tests],
-        )
-        .map_err(|e| self.sql(e))?;
-        Ok(())
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            conn.execute(
+                "UPDATE nodes SET spec_json = ?2, tests = ?3, updated_at = strftime('%s','now') WHERE id = ?1",
+                params![id, spec_json, tests],
+            )
+            .map_err(|e| self.sql(e))?;
+            Ok(())
+        })
     }
 
     /// Makes `version` the node's current one; it must exist.
     pub fn set_current(&self, id: &str, version: i64) -> Result<(), RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let exists: Option<i64> = conn
-            .query_row("SELECT version FROM versions WHERE node_id = ?1 AND version = ?2", params![id, version], |r| {
-                r.get(0)
-            })
-            .optional()
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let exists: Option<i64> = conn
+                .query_row(
+                    "SELECT version FROM versions WHERE node_id = ?1 AND version = ?2",
+                    params![id, version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            if exists.is_none() {
+                return Err(RegistryError::NoVersion(id.to_string(), version));
+            }
+            conn.execute(
+                "UPDATE nodes SET current_version = ?2, updated_at = strftime('%s','now') WHERE id = ?1",
+                params![id, version],
+            )
             .map_err(|e| self.sql(e))?;
-        if exists.is_none() {
-            return Err(RegistryError::NoVersion(id.to_string(), version));
-        }
-        conn.execute(
-            "UPDATE nodes SET current_version = ?2, updated_at = strftime('%s','now') WHERE id = ?1",
-            params![id, version],
-        )
-        .map_err(|e| self.sql(e))?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Removes versions (never the current one) and their runs. Children of a removed version
     /// keep their number; their parent link then names a version that is gone, which `show`
     /// says.
     pub fn delete_versions(&self, id: &str, versions: &[i64]) -> Result<usize, RegistryError> {
-        let mut conn = self.conn.lock().unwrap();
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        let current: i64 = tx
-            .query_row("SELECT current_version FROM nodes WHERE id = ?1", [id], |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
-        let mut removed = 0;
-        for v in versions.iter().filter(|v| **v != current) {
-            tx.execute("DELETE FROM runs WHERE node_id = ?1 AND version = ?2", params![id, v])
+        crate::memory::blocking(|| {
+            let mut conn = self.conn.lock().unwrap();
+            let tx = conn.transaction().map_err(|e| self.sql(e))?;
+            let current: i64 = tx
+                .query_row("SELECT current_version FROM nodes WHERE id = ?1", [id], |r| r.get(0))
                 .map_err(|e| self.sql(e))?;
-            removed += tx
-                .execute("DELETE FROM versions WHERE node_id = ?1 AND version = ?2", params![id, v])
-                .map_err(|e| self.sql(e))?;
-        }
-        tx.commit().map_err(|e| self.sql(e))?;
-        Ok(removed)
+            let mut removed = 0;
+            for v in versions.iter().filter(|v| **v != current) {
+                tx.execute("DELETE FROM runs WHERE node_id = ?1 AND version = ?2", params![id, v])
+                    .map_err(|e| self.sql(e))?;
+                removed += tx
+                    .execute("DELETE FROM versions WHERE node_id = ?1 AND version = ?2", params![id, v])
+                    .map_err(|e| self.sql(e))?;
+            }
+            tx.commit().map_err(|e| self.sql(e))?;
+            Ok(removed)
+        })
     }
 
     /// Removes a node, its versions and its runs.
     pub fn delete_node(&self, id: &str) -> Result<(), RegistryError> {
-        let mut conn = self.conn.lock().unwrap();
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        tx.execute("DELETE FROM runs WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
-        tx.execute("DELETE FROM versions WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
-        let gone = tx.execute("DELETE FROM nodes WHERE id = ?1", [id]).map_err(|e| self.sql(e))?;
-        if gone == 0 {
-            return Err(RegistryError::NotFound(id.to_string()));
-        }
-        tx.commit().map_err(|e| self.sql(e))?;
-        Ok(())
+        crate::memory::blocking(|| {
+            let mut conn = self.conn.lock().unwrap();
+            let tx = conn.transaction().map_err(|e| self.sql(e))?;
+            tx.execute("DELETE FROM runs WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
+            tx.execute("DELETE FROM versions WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
+            let gone = tx.execute("DELETE FROM nodes WHERE id = ?1", [id]).map_err(|e| self.sql(e))?;
+            if gone == 0 {
+                return Err(RegistryError::NotFound(id.to_string()));
+            }
+            tx.commit().map_err(|e| self.sql(e))?;
+            Ok(())
+        })
     }
 }
 

@@ -254,225 +254,235 @@ impl Registry {
     /// versions appended, each one's parent being the previous current version. Returns the
     /// number of the last version written.
     pub fn save(&self, node: &NodeRecord<'_>, versions: &[NewVersion]) -> Result<i64, RegistryError> {
-        let NodeRecord { id, task, kind, complexity, function_name, spec_json, tests, uses_tools } = *node;
-        let mut conn = self.conn.lock().unwrap();
-        let tx = conn.transaction().map_err(|e| self.sql(e))?;
-        let t = now();
-        let current: Option<i64> = tx
-            .query_row("SELECT current_version FROM nodes WHERE id = ?1", [id], |r| r.get(0))
-            .optional()
-            .map_err(|e| self.sql(e))?;
-        // The node row first (versions refer to it), then the versions, then its current version.
-        tx.execute(
-            "INSERT INTO nodes (id, task, kind, complexity, function_name, spec_json, tests, uses_tools, current_version, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-             ON CONFLICT(id) DO UPDATE SET task = excluded.task, kind = excluded.kind, complexity = excluded.complexity,
-                function_name = excluded.function_name, spec_json = excluded.spec_json, tests = excluded.tests,
-                uses_tools = excluded.uses_tools, updated_at = excluded.updated_at",
-            params![id, task, kind, complexity, function_name, spec_json, tests, uses_tools, current.unwrap_or(0), t],
-        )
-        .map_err(|e| self.sql(e))?;
-        // After a rollback the current version is not the newest: new numbers follow the newest.
-        let newest: Option<i64> = tx
-            .query_row("SELECT MAX(version) FROM versions WHERE node_id = ?1", [id], |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
-        let mut parent = current;
-        let mut version = newest.or(current).unwrap_or(0);
-        for v in versions {
-            version += 1;
+        crate::memory::blocking(|| {
+            let NodeRecord { id, task, kind, complexity, function_name, spec_json, tests, uses_tools } = *node;
+            let mut conn = self.conn.lock().unwrap();
+            let tx = conn.transaction().map_err(|e| self.sql(e))?;
+            let t = now();
+            let current: Option<i64> = tx
+                .query_row("SELECT current_version FROM nodes WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            // The node row first (versions refer to it), then the versions, then its current version.
             tx.execute(
-                "INSERT INTO versions (node_id, version, parent_version, origin, code, program, model, change,
-                    tests_passed, tests_total, per_call_ns, peak_rss_kb, score, findings_json, created_at, mutation_score, mutation_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params![
-                    id,
-                    version,
-                    parent,
-                    v.origin,
-                    v.code,
-                    v.program,
-                    v.model,
-                    v.change,
-                    v.tests_passed as i64,
-                    v.tests_total as i64,
-                    v.per_call_ns,
-                    v.peak_rss_kb.map(|x| x as i64),
-                    v.score,
-                    v.findings_json,
-                    t,
-                    v.mutation_score,
-                    v.mutation_json
-                ],
+                "INSERT INTO nodes (id, task, kind, complexity, function_name, spec_json, tests, uses_tools, current_version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                 ON CONFLICT(id) DO UPDATE SET task = excluded.task, kind = excluded.kind, complexity = excluded.complexity,
+                    function_name = excluded.function_name, spec_json = excluded.spec_json, tests = excluded.tests,
+                    uses_tools = excluded.uses_tools, updated_at = excluded.updated_at",
+                params![id, task, kind, complexity, function_name, spec_json, tests, uses_tools, current.unwrap_or(0), t],
             )
             .map_err(|e| self.sql(e))?;
-            parent = Some(version);
-        }
-        tx.execute("UPDATE nodes SET current_version = ?2 WHERE id = ?1", params![id, version])
-            .map_err(|e| self.sql(e))?;
-        tx.commit().map_err(|e| self.sql(e))?;
-        Ok(version)
+            // After a rollback the current version is not the newest: new numbers follow the newest.
+            let newest: Option<i64> = tx
+                .query_row("SELECT MAX(version) FROM versions WHERE node_id = ?1", [id], |r| r.get(0))
+                .map_err(|e| self.sql(e))?;
+            let mut parent = current;
+            let mut version = newest.or(current).unwrap_or(0);
+            for v in versions {
+                version += 1;
+                tx.execute(
+                    "INSERT INTO versions (node_id, version, parent_version, origin, code, program, model, change,
+                        tests_passed, tests_total, per_call_ns, peak_rss_kb, score, findings_json, created_at, mutation_score, mutation_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                    params![
+                        id,
+                        version,
+                        parent,
+                        v.origin,
+                        v.code,
+                        v.program,
+                        v.model,
+                        v.change,
+                        v.tests_passed as i64,
+                        v.tests_total as i64,
+                        v.per_call_ns,
+                        v.peak_rss_kb.map(|x| x as i64),
+                        v.score,
+                        v.findings_json,
+                        t,
+                        v.mutation_score,
+                        v.mutation_json
+                    ],
+                )
+                .map_err(|e| self.sql(e))?;
+                parent = Some(version);
+            }
+            tx.execute("UPDATE nodes SET current_version = ?2 WHERE id = ?1", params![id, version])
+                .map_err(|e| self.sql(e))?;
+            tx.commit().map_err(|e| self.sql(e))?;
+            Ok(version)
+        })
     }
 
     pub fn record_run(&self, node_id: &str, version: i64, m: &RunMetrics<'_>) -> Result<(), RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        conn.execute(
-            "INSERT INTO runs (node_id, version, purpose, input, output, ok, wall_ms, user_ms, sys_ms, max_rss_kb, exit_code, error, at, caller)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                node_id, version, m.purpose, m.input, m.output, m.ok, m.wall_ms, m.user_ms, m.sys_ms,
-                m.max_rss_kb as i64, m.exit_code, m.error, now(), m.caller
-            ],
-        )
-        .map_err(|e| self.sql(e))?;
-        Ok(())
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            conn.execute(
+                "INSERT INTO runs (node_id, version, purpose, input, output, ok, wall_ms, user_ms, sys_ms, max_rss_kb, exit_code, error, at, caller)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    node_id, version, m.purpose, m.input, m.output, m.ok, m.wall_ms, m.user_ms, m.sys_ms,
+                    m.max_rss_kb as i64, m.exit_code, m.error, now(), m.caller
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+            Ok(())
+        })
     }
 
     pub fn list(&self) -> Result<Vec<NodeSummary>, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let mut stmt = conn
-            .prepare(
-                "SELECT n.id, n.task, n.kind, n.function_name, n.current_version,
-                    (SELECT COUNT(*) FROM versions v WHERE v.node_id = n.id),
-                    (SELECT COUNT(*) FROM runs r WHERE r.node_id = n.id),
-                    n.updated_at, v.tests_passed, v.tests_total, v.score, v.mutation_score,
-                    (SELECT AVG(r.ok) FROM runs r WHERE r.node_id = n.id AND r.version = n.current_version
-                        AND r.purpose IN ('run', 'evolve', 'call', 'step', 'editor'))
-                 FROM nodes n JOIN versions v ON v.node_id = n.id AND v.version = n.current_version
-                 ORDER BY n.updated_at DESC, n.id",
-            )
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(NodeSummary {
-                    id: r.get(0)?,
-                    task: r.get(1)?,
-                    kind: r.get(2)?,
-                    function_name: r.get(3)?,
-                    current_version: r.get(4)?,
-                    versions: r.get(5)?,
-                    runs: r.get(6)?,
-                    updated_at: r.get(7)?,
-                    tests_passed: r.get(8)?,
-                    tests_total: r.get(9)?,
-                    score: r.get(10)?,
-                    mutation_score: r.get(11)?,
-                    success_rate: r.get(12)?,
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT n.id, n.task, n.kind, n.function_name, n.current_version,
+                        (SELECT COUNT(*) FROM versions v WHERE v.node_id = n.id),
+                        (SELECT COUNT(*) FROM runs r WHERE r.node_id = n.id),
+                        n.updated_at, v.tests_passed, v.tests_total, v.score, v.mutation_score,
+                        (SELECT AVG(r.ok) FROM runs r WHERE r.node_id = n.id AND r.version = n.current_version
+                            AND r.purpose IN ('run', 'evolve', 'call', 'step', 'editor'))
+                     FROM nodes n JOIN versions v ON v.node_id = n.id AND v.version = n.current_version
+                     ORDER BY n.updated_at DESC, n.id",
+                )
+                .map_err(|e| self.sql(e))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(NodeSummary {
+                        id: r.get(0)?,
+                        task: r.get(1)?,
+                        kind: r.get(2)?,
+                        function_name: r.get(3)?,
+                        current_version: r.get(4)?,
+                        versions: r.get(5)?,
+                        runs: r.get(6)?,
+                        updated_at: r.get(7)?,
+                        tests_passed: r.get(8)?,
+                        tests_total: r.get(9)?,
+                        score: r.get(10)?,
+                        mutation_score: r.get(11)?,
+                        success_rate: r.get(12)?,
+                    })
                 })
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
-        Ok(rows)
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.sql(e))?;
+            Ok(rows)
+        })
     }
 
     /// A node by id or unique id prefix.
     pub fn resolve(&self, id_or_prefix: &str) -> Result<String, RegistryError> {
-        let conn = self.conn.lock().unwrap();
-        let pattern = format!("{}%", id_or_prefix.replace('%', "").replace('_', "\\_"));
-        let mut stmt = conn
-            .prepare("SELECT id FROM nodes WHERE id = ?1 OR id LIKE ?2 ESCAPE '\\' ORDER BY id")
-            .map_err(|e| self.sql(e))?;
-        let ids: Vec<String> = stmt
-            .query_map(params![id_or_prefix, pattern], |r| r.get(0))
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.sql(e))?;
-        if ids.iter().any(|i| i == id_or_prefix) {
-            return Ok(id_or_prefix.to_string());
-        }
-        match ids.len() {
-            0 => Err(RegistryError::NotFound(id_or_prefix.to_string())),
-            1 => Ok(ids[0].clone()),
-            _ => Err(RegistryError::Ambiguous(id_or_prefix.to_string(), ids.join(", "))),
-        }
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let pattern = format!("{}%", id_or_prefix.replace('%', "").replace('_', "\\_"));
+            let mut stmt = conn
+                .prepare("SELECT id FROM nodes WHERE id = ?1 OR id LIKE ?2 ESCAPE '\\' ORDER BY id")
+                .map_err(|e| self.sql(e))?;
+            let ids: Vec<String> = stmt
+                .query_map(params![id_or_prefix, pattern], |r| r.get(0))
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sql(e))?;
+            if ids.iter().any(|i| i == id_or_prefix) {
+                return Ok(id_or_prefix.to_string());
+            }
+            match ids.len() {
+                0 => Err(RegistryError::NotFound(id_or_prefix.to_string())),
+                1 => Ok(ids[0].clone()),
+                _ => Err(RegistryError::Ambiguous(id_or_prefix.to_string(), ids.join(", "))),
+            }
+        })
     }
 
     pub fn get(&self, id_or_prefix: &str) -> Result<NodeDetail, RegistryError> {
-        let id = self.resolve(id_or_prefix)?;
-        let conn = self.conn.lock().unwrap();
-        let (task, kind, complexity, function_name, spec_json, tests, uses_tools, current_version): (
-            String, String, String, String, String, String, bool, i64,
-        ) = conn
-            .query_row(
-                "SELECT task, kind, complexity, function_name, spec_json, tests, uses_tools, current_version FROM nodes WHERE id = ?1",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
-            )
-            .map_err(|e| self.sql(e))?;
-        let (program, code): (String, String) = conn
-            .query_row(
-                "SELECT program, code FROM versions WHERE node_id = ?1 AND version = ?2",
-                params![id, current_version],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| self.sql(e))?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT version, parent_version, origin, model, change, tests_passed, tests_total, per_call_ns, peak_rss_kb, score, created_at, mutation_score, mutation_json
-                 FROM versions WHERE node_id = ?1 ORDER BY version",
-            )
-            .map_err(|e| self.sql(e))?;
-        let versions = stmt
-            .query_map([&id], |r| {
-                Ok(VersionRow {
-                    version: r.get(0)?,
-                    parent_version: r.get(1)?,
-                    origin: r.get(2)?,
-                    model: r.get(3)?,
-                    change: r.get(4)?,
-                    tests_passed: r.get(5)?,
-                    tests_total: r.get(6)?,
-                    per_call_ns: r.get(7)?,
-                    peak_rss_kb: r.get(8)?,
-                    score: r.get(9)?,
-                    created_at: r.get(10)?,
-                    mutation_score: r.get(11)?,
-                    mutation_json: r.get(12)?,
+        crate::memory::blocking(|| {
+            let id = self.resolve(id_or_prefix)?;
+            let conn = self.conn.lock().unwrap();
+            let (task, kind, complexity, function_name, spec_json, tests, uses_tools, current_version): (
+                String, String, String, String, String, String, bool, i64,
+            ) = conn
+                .query_row(
+                    "SELECT task, kind, complexity, function_name, spec_json, tests, uses_tools, current_version FROM nodes WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+                )
+                .map_err(|e| self.sql(e))?;
+            let (program, code): (String, String) = conn
+                .query_row(
+                    "SELECT program, code FROM versions WHERE node_id = ?1 AND version = ?2",
+                    params![id, current_version],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(|e| self.sql(e))?;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT version, parent_version, origin, model, change, tests_passed, tests_total, per_call_ns, peak_rss_kb, score, created_at, mutation_score, mutation_json
+                     FROM versions WHERE node_id = ?1 ORDER BY version",
+                )
+                .map_err(|e| self.sql(e))?;
+            let versions = stmt
+                .query_map([&id], |r| {
+                    Ok(VersionRow {
+                        version: r.get(0)?,
+                        parent_version: r.get(1)?,
+                        origin: r.get(2)?,
+                        model: r.get(3)?,
+                        change: r.get(4)?,
+                        tests_passed: r.get(5)?,
+                        tests_total: r.get(6)?,
+                        per_call_ns: r.get(7)?,
+                        peak_rss_kb: r.get(8)?,
+                        score: r.get(9)?,
+                        created_at: r.get(10)?,
+                        mutation_score: r.get(11)?,
+                        mutation_json: r.get(12)?,
+                    })
                 })
-            })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT version, purpose, input, output, ok, wall_ms, user_ms + sys_ms, max_rss_kb, at, caller
-                 FROM runs WHERE node_id = ?1 ORDER BY id DESC LIMIT 20",
-            )
-            .map_err(|e| self.sql(e))?;
-        let runs = stmt
-            .query_map([&id], |r| {
-                Ok(RunRow {
-                    version: r.get(0)?,
-                    purpose: r.get(1)?,
-                    input: r.get(2)?,
-                    output: r.get(3)?,
-                    ok: r.get(4)?,
-                    wall_ms: r.get(5)?,
-                    cpu_ms: r.get(6)?,
-                    max_rss_kb: r.get(7)?,
-                    at: r.get(8)?,
-                    caller: r.get(9)?,
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.sql(e))?;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT version, purpose, input, output, ok, wall_ms, user_ms + sys_ms, max_rss_kb, at, caller
+                     FROM runs WHERE node_id = ?1 ORDER BY id DESC LIMIT 20",
+                )
+                .map_err(|e| self.sql(e))?;
+            let runs = stmt
+                .query_map([&id], |r| {
+                    Ok(RunRow {
+                        version: r.get(0)?,
+                        purpose: r.get(1)?,
+                        input: r.get(2)?,
+                        output: r.get(3)?,
+                        ok: r.get(4)?,
+                        wall_ms: r.get(5)?,
+                        cpu_ms: r.get(6)?,
+                        max_rss_kb: r.get(7)?,
+                        at: r.get(8)?,
+                        caller: r.get(9)?,
+                    })
                 })
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.sql(e))?;
+            let stats = history::stats_with(&conn, &id).map_err(|e| self.sql(e))?;
+            Ok(NodeDetail {
+                id,
+                task,
+                kind,
+                complexity,
+                function_name,
+                spec_json,
+                tests,
+                current_version,
+                program,
+                code,
+                uses_tools,
+                versions,
+                runs,
+                stats,
             })
-            .map_err(|e| self.sql(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.sql(e))?;
-        let stats = history::stats_with(&conn, &id).map_err(|e| self.sql(e))?;
-        Ok(NodeDetail {
-            id,
-            task,
-            kind,
-            complexity,
-            function_name,
-            spec_json,
-            tests,
-            current_version,
-            program,
-            code,
-            uses_tools,
-            versions,
-            runs,
-            stats,
         })
     }
 }

@@ -29,11 +29,11 @@ pub async fn handle(state: &Arc<State>, params: DidChangeTextDocumentParams) {
         doc.apply(params.text_document.version, &params.content_changes, encoding);
         // A small file's tree is reparsed here (incremental: microseconds), so the next request
         // sees the structure of this version; a large one's off the request path.
-        if doc.text.len_bytes() <= crate::lsp::INLINE_PARSE_BYTES {
-            if let Some(tree) = doc.reparsed() {
-                let version = doc.version;
-                doc.set_tree(version, tree);
-            }
+        if doc.text.len_bytes() <= crate::lsp::INLINE_PARSE_BYTES
+            && let Some(tree) = doc.reparsed()
+        {
+            let version = doc.version;
+            doc.set_tree(version, tree);
         }
         doc.needs_parse()
     };
