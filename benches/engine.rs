@@ -41,9 +41,10 @@ fn usage(why: &str) -> ! {
     std::process::exit(EXIT_USAGE)
 }
 
+/// Memory off: every run goes through the whole pipeline (a recalled task would skip it).
 fn config_for(url: &str, python: &Path, linters: bool, optimize: bool) -> Result<code_evolver::config::Config, String> {
     let yaml = format!(
-        "backends:\n  ollama: {{ kind: ollama, url: \"{url}\" }}\nruntime:\n  python: \"{}\"\npipeline:\n  analysis:\n    linters: {}\n  optimize:\n    iterations: {}\n    skip_below_ns: 0\n",
+        "backends:\n  ollama: {{ kind: ollama, url: \"{url}\" }}\nmemory:\n  store: off\nruntime:\n  python: \"{}\"\npipeline:\n  analysis:\n    linters: {}\n  optimize:\n    iterations: {}\n    skip_below_ns: 0\n",
         python.display(),
         if linters { "[ruff, flake8, pylint, mypy, black]" } else { "[]" },
         if optimize { 1 } else { 0 }
