@@ -97,6 +97,19 @@ impl Artifact {
     }
 }
 
+impl Artifact {
+    /// An artifact whose id is the UUIDv5 of its kind and `key`: storing it again with other
+    /// content (a pattern seen in one more node) replaces it.
+    pub fn keyed(kind: ArtifactKind, key: &str, text: impl Into<String>, payload: Payload) -> Artifact {
+        let mut hasher = Sha256::new();
+        hasher.update(kind.as_str());
+        hasher.update([1]);
+        hasher.update(key.as_bytes());
+        let id = uuid::Uuid::new_v5(&ID_NAMESPACE, &hasher.finalize()).to_string();
+        Artifact { id, kind, text: text.into(), payload }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     /// Any of these kinds (empty: all).

@@ -151,6 +151,7 @@ pub async fn adjudicate(
             repair: None,
             form: if i % 2 == 0 { StubForm::Instruction } else { StubForm::Completion },
             template: None,
+            patterns: None,
             task,
             show_plan: false,
         };

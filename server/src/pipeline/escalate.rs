@@ -74,6 +74,8 @@ pub struct Job<'a> {
     pub limits: &'a NodeLimits,
     /// Related verified code to adapt (from memory, or the node's current version).
     pub template: Option<&'a str>,
+    /// Helpers that verified nodes of similar tasks share (pattern memory).
+    pub patterns: Option<&'a str>,
     /// The first rung's temperature, when not the ladder's (auto-evolution's mutation temperature).
     pub first_temperature: Option<f32>,
 }
@@ -117,7 +119,7 @@ struct Tested {
 }
 
 pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
-    let Job { task, start_rung, limits, template, first_temperature, .. } = *job;
+    let Job { task, start_rung, limits, template, patterns, first_temperature, .. } = *job;
     let mut ladder = Ladder {
         spec: job.spec.clone(),
         tests: job.tests.to_string(),
@@ -163,6 +165,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             repair,
             form,
             template,
+            patterns,
             task,
             show_plan: show_plan(ctx, &ladder.spec, &route),
         };

@@ -540,6 +540,7 @@ impl Evolver {
             start_rung,
             limits,
             template: template.as_deref(),
+            patterns: recalled.patterns.as_deref(),
             first_temperature: None,
         };
         generate_until_green(ctx, &job).await?.map_err(|failed| {

@@ -23,6 +23,8 @@ pub struct Attempt<'a> {
     /// The previous attempt's code and why it failed.
     pub repair: Option<(&'a str, &'a str)>,
     pub template: Option<&'a str>,
+    /// Helpers that verified solutions of similar tasks share (pattern memory).
+    pub patterns: Option<&'a str>,
     /// The task as the user gave it.
     pub task: &'a str,
     /// Whether the spec's requirements and plan are shown (see escalate::show_plan).

@@ -38,6 +38,34 @@ pub struct WorkflowContent<'a> {
     pub attempts: &'a [AttemptRecord],
 }
 
+/// What recurred across verified nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatternKind {
+    /// A helper function defined, word for word, by several verified nodes.
+    Helper,
+    /// A fix made for the same kind of error in several evolves.
+    Fix,
+}
+
+/// A helper or a fix that recurred: its code, and the nodes it was seen in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatternContent {
+    pub kind: PatternKind,
+    /// The helper's name, or the error's first line.
+    pub name: String,
+    /// The helper's source, or the fixed code.
+    pub code: String,
+    pub nodes: Vec<String>,
+}
+
+/// The pattern an artifact holds.
+pub fn pattern_of(artifact: &Artifact) -> Option<PatternContent> {
+    (artifact.kind == ArtifactKind::Pattern)
+        .then(|| serde_json::from_value(artifact.payload.content.clone()).ok())
+        .flatten()
+}
+
 /// The measured figures stored with each artifact of a verified node.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]

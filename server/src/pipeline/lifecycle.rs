@@ -303,6 +303,7 @@ impl Evolver {
             start_rung: 0,
             limits,
             template: Some(&detail.code),
+            patterns: None,
             first_temperature: Some(self.config().auto_evolution.mutation_temperature),
         };
         let verified = match generate_until_green(ctx, &job).await? {

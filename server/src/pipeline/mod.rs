@@ -18,6 +18,7 @@ pub(crate) mod mutation;
 pub(crate) mod node;
 pub(crate) mod node_commands;
 pub(crate) mod optimize;
+pub(crate) mod patterns;
 mod persist;
 pub(crate) mod plan;
 pub mod prompts;

@@ -111,5 +111,13 @@ impl Evolver {
             ],
         };
         recall::remember(ctx, memory, &learned).await;
+        let seen = super::patterns::Seen {
+            node_id: id,
+            task: kept.task,
+            code: &optimized.code,
+            entry: &spec.function.name,
+            fixed: verified.repaired.as_ref().map(|(error, _)| (error.as_str(), verified.code.as_str())),
+        };
+        super::patterns::learn(ctx, memory, self.registry(), &seen).await;
     }
 }

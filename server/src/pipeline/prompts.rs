@@ -127,7 +127,7 @@ pub fn code_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &At
     format!(
         "{}\n\nYour previous code:\n```python\n{code}\n```\nIt failed:\n{failures}\nFind the mistake and \
 write corrected code for `{}`.",
-        task_user(spec, tools, &Attempt { template: None, ..*attempt }),
+        task_user(spec, tools, &Attempt { template: None, patterns: None, ..*attempt }),
         spec.function.name
     )
 }
@@ -147,6 +147,11 @@ fn task_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attemp
     }
     if let Some(template) = attempt.template {
         text.push_str(&format!("\nA related verified solution you may adapt:\n```python\n{template}\n```\n"));
+    }
+    if let Some(patterns) = attempt.patterns {
+        text.push_str(&format!(
+            "\nHelpers that verified solutions of similar tasks share (use one where it fits):\n```python\n{patterns}\n```\n"
+        ));
     }
     // No trailing newline: a stub's request then ends exactly as the one-shot request does (one
     // token more changed the 0.5B's greedy answer to HumanEval 76).

@@ -44,6 +44,8 @@ pub struct Recalled {
     pub template: Option<String>,
     /// A similar verified spec for the overseer.
     pub spec_hint: Option<String>,
+    /// Helpers that verified nodes of similar tasks share (pattern memory), for the generator.
+    pub patterns: Option<String>,
 }
 
 fn candidate(hit: &Hit) -> Option<Candidate> {
@@ -129,6 +131,10 @@ pub async fn recall(ctx: &Ctx<'_>, memory: &Memory, task: &str) -> Result<Recall
         }
     } else {
         ctx.emit(Stage::Recall, 7, "memory holds no verified function yet");
+    }
+    if let Some((code, names)) = super::patterns::for_task(ctx, memory, task).await {
+        ctx.emit(Stage::Recall, 8, format!("patterns from memory go to the generator: {}", names.join(", ")));
+        recalled.patterns = Some(code);
     }
     if let Ok(specs) = memory.similar(task, 1, &Filter::kind(ArtifactKind::Spec)).await
         && let Some(best) = specs.first()

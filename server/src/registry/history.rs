@@ -128,6 +128,26 @@ impl Registry {
     }
 
     /// Nodes whose function has this name.
+    /// The nodes whose current code defines a function `name` (at any place): (id, task, code).
+    pub fn nodes_defining(&self, name: &str) -> Result<Vec<(String, String, String)>, RegistryError> {
+        crate::memory::blocking(|| {
+            let conn = self.conn.lock().unwrap();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT n.id, n.task, v.code FROM nodes n
+                     JOIN versions v ON v.node_id = n.id AND v.version = n.current_version
+                     WHERE instr(v.code, ?1) > 0 ORDER BY n.id",
+                )
+                .map_err(|e| self.sql(e))?;
+            let rows = stmt
+                .query_map([format!("def {name}(")], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.sql(e))?;
+            Ok(rows)
+        })
+    }
+
     pub fn ids_with_function(&self, name: &str) -> Result<Vec<String>, RegistryError> {
         crate::memory::blocking(|| {
             let conn = self.conn.lock().unwrap();
