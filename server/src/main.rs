@@ -36,6 +36,12 @@ enum Command {
         /// Neither recall from nor remember into memory.
         #[arg(long)]
         no_memory: bool,
+        /// Split a compound task into verified steps (default: the config's `workflow.enabled`).
+        #[arg(long, conflicts_with = "no_compose")]
+        compose: bool,
+        /// Evolve one function, never a workflow of steps.
+        #[arg(long)]
+        no_compose: bool,
         /// Print the outcome as JSON (events still go to stderr).
         #[arg(long)]
         json: bool,
@@ -283,9 +289,21 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match args.command {
-            Command::Evolve { task, no_run, no_optimize, no_memory, json } => {
-                let options =
-                    cli::evolve::Options { run_task: !no_run, optimize: !no_optimize, use_memory: !no_memory, json };
+            Command::Evolve { task, no_run, no_optimize, no_memory, compose, no_compose, json } => {
+                let compose = if compose {
+                    Some(true)
+                } else if no_compose {
+                    Some(false)
+                } else {
+                    None
+                };
+                let options = cli::evolve::Options {
+                    run_task: !no_run,
+                    optimize: !no_optimize,
+                    use_memory: !no_memory,
+                    compose,
+                    json,
+                };
                 cli::evolve::run(&global, &task.join(" "), options).await
             }
             Command::Chat => cli::chat::run(&global).await,

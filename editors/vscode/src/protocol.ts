@@ -47,7 +47,8 @@ export type Detail =
   | { type: "verdict"; passed: number; total: number; wall_ms: number; abnormal: string | null }
   | { type: "classified"; kind: string; complexity: string; by_keywords: boolean }
   | { type: "spec"; signature: string; cases: number }
-  | { type: "saved"; node_id: string; version: number };
+  | { type: "saved"; node_id: string; version: number }
+  | { type: "step"; number: number; of: number; name: string; task: string };
 
 /** `codeEvolver/stage`: one engine event of a job. */
 export interface StageEvent {

@@ -206,7 +206,7 @@ fn cancel_on_ctrl_c() -> (CancellationToken, tokio::task::JoinHandle<()>) {
 async fn evolve(evolver: &Evolver, task: &str, optimize: bool) {
     let renderer = Renderer::new(false);
     let (cancel, watcher) = cancel_on_ctrl_c();
-    let request = EvolveRequest { task: task.to_string(), run_task: true, optimize, use_memory: true };
+    let request = EvolveRequest { optimize, ..EvolveRequest::new(task) };
     let result = evolver.evolve(request, renderer.sink(), cancel).await;
     watcher.abort();
     renderer.finish();

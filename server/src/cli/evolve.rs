@@ -10,11 +10,13 @@ pub struct Options {
     pub run_task: bool,
     pub optimize: bool,
     pub use_memory: bool,
+    /// Split a compound task into verified steps (None: `workflow.enabled`).
+    pub compose: Option<bool>,
     pub json: bool,
 }
 
 pub async fn run(global: &Global, task: &str, options: Options) -> CliResult {
-    let Options { run_task, optimize, use_memory, json } = options;
+    let Options { run_task, optimize, use_memory, compose, json } = options;
     if task.trim().is_empty() {
         return Err(usage!("give the task to evolve, e.g. code-evolver evolve \"add 10 and 20\""));
     }
@@ -41,7 +43,11 @@ pub async fn run(global: &Global, task: &str, options: Options) -> CliResult {
         route.endpoints.join(", ")
     ));
     let result = evolver
-        .evolve(EvolveRequest { task: task.to_string(), run_task, optimize, use_memory }, renderer.sink(), cancel)
+        .evolve(
+            EvolveRequest { run_task, optimize, use_memory, compose, ..EvolveRequest::new(task) },
+            renderer.sink(),
+            cancel,
+        )
         .await;
     renderer.finish();
     match result {

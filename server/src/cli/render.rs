@@ -102,6 +102,20 @@ pub fn summary(outcome: &EvolveOutcome) -> Vec<String> {
         figures.push(format!("peak RSS {:.1} MB", opt.peak_rss_kb as f64 / 1024.0));
     }
     lines.push(format!("node {} v{} · {}", outcome.node_id, outcome.version, figures.join(" · ")));
+    if let Some(w) = &outcome.workflow {
+        lines.push(format!("workflow: {} verified steps, called by {}", w.steps.len(), outcome.spec.function.name));
+        for (i, step) in w.steps.iter().enumerate() {
+            let branch = if i + 1 == w.steps.len() { "└─" } else { "├─" };
+            lines.push(format!(
+                "  {branch} {} ({} v{}{}) — {}",
+                step.signature,
+                step.node_id,
+                step.version,
+                if step.reused { ", reused from memory" } else { "" },
+                step.task
+            ));
+        }
+    }
     if let Some(m) = &outcome.mutation {
         lines.push(format!("tests: {}", m.summary()));
     }

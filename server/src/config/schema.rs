@@ -18,6 +18,31 @@ pub struct Config {
     pub memory: MemoryConfig,
     pub auto_evolution: AutoEvolutionConfig,
     pub tool_fitness: ToolFitnessConfig,
+    pub workflow: WorkflowConfig,
+}
+
+/// Compound tasks as workflows of verified steps (the prototype's `chat.workflow_mode`, same keys):
+/// a task holding one of `detect_keywords` is put to the overseer, who may split it into
+/// `min_steps`..=`max_steps` steps; each step is evolved (or recalled) as its own node and the
+/// task's function calls them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowConfig {
+    pub enabled: bool,
+    pub detect_keywords: Vec<String>,
+    pub min_steps: u32,
+    pub max_steps: u32,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        WorkflowConfig {
+            enabled: false,
+            detect_keywords: ["and", "then", "translate", "convert"].map(String::from).to_vec(),
+            min_steps: 2,
+            max_steps: 4,
+        }
+    }
 }
 
 /// How tools (configured ones and verified nodes) are ranked for a task: the prototype's fitness

@@ -150,6 +150,10 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     if config.pipeline.escalation.is_empty() {
         return Err(c.fail("pipeline.escalation", "the ladder needs at least one rung".into()));
     }
+    let w = &config.workflow;
+    if w.min_steps < 2 || w.max_steps < w.min_steps || w.max_steps > 8 {
+        return Err(c.fail("workflow.max_steps", "needs 2 <= min_steps <= max_steps <= 8".into()));
+    }
     let a = &config.auto_evolution;
     if !(0.0..1.0).contains(&a.performance_threshold) {
         return Err(c.fail("auto_evolution.performance_threshold", "must be at least 0 and below 1".into()));

@@ -152,6 +152,7 @@ pub async fn adjudicate(
             form: if i % 2 == 0 { StubForm::Instruction } else { StubForm::Completion },
             template: None,
             patterns: None,
+            prelude: None,
             task,
             show_plan: false,
         };

@@ -76,6 +76,8 @@ pub struct Job<'a> {
     pub template: Option<&'a str>,
     /// Helpers that verified nodes of similar tasks share (pattern memory).
     pub patterns: Option<&'a str>,
+    /// A workflow's verified steps, defined above the code (compose.rs).
+    pub prelude: Option<&'a str>,
     /// The first rung's temperature, when not the ladder's (auto-evolution's mutation temperature).
     pub first_temperature: Option<f32>,
 }
@@ -119,7 +121,7 @@ struct Tested {
 }
 
 pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result<Verified, Failed>, EvolveError> {
-    let Job { task, start_rung, limits, template, patterns, first_temperature, .. } = *job;
+    let Job { task, start_rung, limits, template, patterns, prelude, first_temperature, .. } = *job;
     let mut ladder = Ladder {
         spec: job.spec.clone(),
         tests: job.tests.to_string(),
@@ -166,6 +168,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             form,
             template,
             patterns,
+            prelude,
             task,
             show_plan: show_plan(ctx, &ladder.spec, &route),
         };
@@ -192,6 +195,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 if let Some(note) = note {
                     ctx.warn(stage, base + 3, note);
                 }
+                let code = super::compose::with_prelude(&code, prelude);
                 let program = node::assemble(task, &code, &ladder.spec.function.name);
                 ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
                 let report = run_spec_tests(ctx, &ladder.spec, &program, limits).await?;

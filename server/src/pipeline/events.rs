@@ -98,6 +98,8 @@ pub enum Detail {
     },
     /// The node was saved in the registry.
     Saved { node_id: String, version: i64 },
+    /// A workflow's step starts (`number` of `of`).
+    Step { number: usize, of: usize, name: String, task: String },
 }
 
 pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;

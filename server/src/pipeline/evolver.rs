@@ -3,6 +3,7 @@
 //! the language server both drive it and render its events.
 
 use super::budget::Budget;
+use super::compose::{StepPlan, StepRef, WorkflowReport};
 use super::consensus::OracleReport;
 use super::escalate::{AttemptRecord, Job, Verified, generate_until_green};
 use super::events::{Detail, Event, EventSink, Level, Stage};
@@ -160,11 +161,22 @@ pub struct EvolveRequest {
     pub optimize: bool,
     /// Recall from and remember into memory (when the config has a store).
     pub use_memory: bool,
+    /// Whether a compound task may become a workflow of steps (None: `workflow.enabled`).
+    pub compose: Option<bool>,
+    /// The verified steps the task's function is built on (set by `evolve_workflow`).
+    pub steps: Vec<(StepRef, String)>,
 }
 
 impl EvolveRequest {
     pub fn new(task: impl Into<String>) -> Self {
-        EvolveRequest { task: task.into(), run_task: true, optimize: true, use_memory: true }
+        EvolveRequest {
+            task: task.into(),
+            run_task: true,
+            optimize: true,
+            use_memory: true,
+            compose: None,
+            steps: Vec::new(),
+        }
     }
 }
 
@@ -198,6 +210,8 @@ pub struct EvolveOutcome {
     /// What the consensus of independent implementations did, when code failed the overseer's cases.
     pub oracle: Option<OracleReport>,
     pub result: Option<NodeRun>,
+    /// How a compound task was split, and its verified steps (None: one function).
+    pub workflow: Option<WorkflowReport>,
     pub calls: Vec<CallRecord>,
     pub tokens: u64,
     pub duration_ms: u64,
@@ -210,11 +224,15 @@ struct Planned {
     recalled: recall::Recalled,
     spec: Spec,
     tests: String,
+    /// A workflow's verified steps' code, defined above the task's function.
+    prelude: Option<String>,
 }
 
 /// What an evolve keeps, for the registry and memory.
 pub(super) struct Kept<'a> {
     pub task: &'a str,
+    /// What the first version is (a workflow names its steps), for the registry.
+    pub change: String,
     pub classification: &'a Classification,
     pub verified: &'a Verified,
     pub mutation: Option<&'a MutationReport>,
@@ -382,7 +400,12 @@ impl Evolver {
         if let Some(outcome) = self.evolve_again(&ctx, &request, &task, started).await? {
             return Ok(outcome);
         }
-        let planned = self.understand(&ctx, &task, request.use_memory).await?;
+        let compose = request.compose.unwrap_or(self.config.workflow.enabled) && request.steps.is_empty();
+        if compose && let Some(steps) = super::compose::split(&ctx, &task).await? {
+            drop(ctx);
+            return Box::pin(self.evolve_workflow(request, steps, events, cancel, started)).await;
+        }
+        let planned = self.understand(&ctx, &task, request.use_memory, &request.steps).await?;
         let limits = self.node_limits(planned.spec.tools.len(), planned.spec.test_cases.len());
         let verified = self.first_green(&ctx, &task, &planned, &limits).await?;
         // How strong are the tests? Mutants of the verified code must fail them; when too few
@@ -415,6 +438,7 @@ impl Evolver {
 
         let kept = Kept {
             task: &task,
+            change: super::compose::change_text(&request.steps),
             classification: &planned.classification,
             verified: &verified,
             mutation: mutation.as_ref(),
@@ -455,14 +479,22 @@ impl Evolver {
             mutation,
             oracle,
             result,
+            workflow: None,
             calls: budget.calls(),
             tokens: budget.tokens_used(),
             duration_ms: started.elapsed().as_millis() as u64,
         })
     }
 
-    /// Classify (while the runner starts), recall, plan the spec, write the tests from it.
-    async fn understand(&self, ctx: &Ctx<'_>, task: &str, use_memory: bool) -> Result<Planned, EvolveError> {
+    /// Classify (while the runner starts), recall, plan the spec, write the tests from it. A
+    /// workflow's own function is planned knowing the verified steps it calls.
+    async fn understand(
+        &self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        use_memory: bool,
+        steps: &[(StepRef, String)],
+    ) -> Result<Planned, EvolveError> {
         let (classification, warmed) = tokio::join!(classify::classify(ctx, task), self.sandbox.warm_up());
         warmed?;
         self.say_missing_layers(ctx).await;
@@ -487,7 +519,11 @@ impl Evolver {
             None => recall::Recalled::default(),
         };
         let offered = self.offered_tools(ctx, task).await;
-        let spec = plan::plan(ctx, task, &classification, recalled.spec_hint.as_deref(), &offered).await?;
+        let reference = match (super::compose::steps_note(steps), &recalled.spec_hint) {
+            (Some(note), Some(hint)) => Some(format!("{note}\n{hint}")),
+            (note, hint) => note.or(hint.clone()),
+        };
+        let spec = plan::plan(ctx, task, &classification, reference.as_deref(), &offered).await?;
         let message = format!(
             "spec: {} — {} test cases{}",
             spec.signature(),
@@ -504,7 +540,7 @@ impl Evolver {
             25,
             format!("wrote {} pytest cases from the spec, before any code", spec.test_cases.len()),
         );
-        Ok(Planned { classification, recalled, spec, tests })
+        Ok(Planned { classification, recalled, spec, tests, prelude: super::compose::prelude(steps) })
     }
 
     /// The first code that passes the spec's tests: a recalled solution that still passes them,
@@ -541,6 +577,7 @@ impl Evolver {
             limits,
             template: template.as_deref(),
             patterns: recalled.patterns.as_deref(),
+            prelude: planned.prelude.as_deref(),
             first_temperature: None,
         };
         generate_until_green(ctx, &job).await?.map_err(|failed| {
@@ -569,6 +606,85 @@ impl Evolver {
         let run = self.run_program(ctx, program, &input, limits).await?;
         self.record(id, version, "evolve", &run)?;
         Ok(run)
+    }
+
+    /// A compound task: each step evolved (or recalled) as a node of its own, then the task's own
+    /// function, with the steps' verified code above it and the task's end-to-end cases. The
+    /// outcome is the task's node, with the steps in `workflow`; memory keeps the workflow.
+    async fn evolve_workflow(
+        &self,
+        request: EvolveRequest,
+        steps: Vec<StepPlan>,
+        events: EventSink,
+        cancel: CancellationToken,
+        started: Instant,
+    ) -> Result<EvolveOutcome, EvolveError> {
+        let of = steps.len();
+        let mut done: Vec<(StepRef, String)> = Vec::new();
+        for (i, step) in steps.into_iter().enumerate() {
+            let message = format!("step {}/{of}: {} — {}", i + 1, step.name, step.task);
+            (events)(&Event::new(Stage::Plan, 5, Level::Info, message).with(Detail::Step {
+                number: i + 1,
+                of,
+                name: step.name.clone(),
+                task: step.task.clone(),
+            }));
+            let one = EvolveRequest {
+                task: step.task.clone(),
+                run_task: false,
+                optimize: request.optimize,
+                use_memory: request.use_memory,
+                compose: Some(false),
+                steps: Vec::new(),
+            };
+            let outcome = match Box::pin(self.evolve(one, events.clone(), cancel.clone())).await {
+                Ok(o) => o,
+                Err(EvolveError::Cancelled) => return Err(EvolveError::Cancelled),
+                Err(e) => return Err(EvolveError::Spec(format!("step {}/{of} `{}` failed: {e}", i + 1, step.name))),
+            };
+            let reused = outcome.attempts.first().is_some_and(|a| a.by == super::escalate::AttemptBy::Memory);
+            done.push((
+                StepRef {
+                    name: step.name,
+                    task: step.task,
+                    node_id: outcome.node_id.clone(),
+                    version: outcome.version,
+                    function: outcome.spec.function.name.clone(),
+                    signature: outcome.spec.signature(),
+                    reused,
+                },
+                outcome.code,
+            ));
+        }
+        let task = request.task.clone();
+        let whole = EvolveRequest { steps: done.clone(), compose: Some(false), ..request };
+        let mut outcome = Box::pin(self.evolve(whole, events, cancel)).await?;
+        let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
+        if let Some(memory) = self.memory() {
+            let content = serde_json::json!({
+                "node_id": outcome.node_id, "version": outcome.version, "steps": steps,
+            });
+            let payload = crate::memory::Payload {
+                task: task.clone(),
+                tags: vec!["workflow".into()],
+                language: "python".into(),
+                quality: 1.0,
+                content,
+                ..Default::default()
+            };
+            let artifact = crate::memory::Artifact::keyed(
+                crate::memory::ArtifactKind::Workflow,
+                &format!("workflow\n{}", task.trim()),
+                task.clone(),
+                payload,
+            );
+            if let Err(e) = memory.remember(vec![artifact]).await {
+                tracing::warn!("workflow not remembered: {e}");
+            }
+        }
+        outcome.workflow = Some(WorkflowReport { reason: format!("{} steps", steps.len()), steps });
+        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(outcome)
     }
 
     /// Verified nodes close enough in meaning to the task to be offered to the overseer as tools

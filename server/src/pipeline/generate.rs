@@ -25,6 +25,8 @@ pub struct Attempt<'a> {
     pub template: Option<&'a str>,
     /// Helpers that verified solutions of similar tasks share (pattern memory).
     pub patterns: Option<&'a str>,
+    /// A workflow's verified steps, defined above the code.
+    pub prelude: Option<&'a str>,
     /// The task as the user gave it.
     pub task: &'a str,
     /// Whether the spec's requirements and plan are shown (see escalate::show_plan).

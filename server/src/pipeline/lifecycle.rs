@@ -304,6 +304,7 @@ impl Evolver {
             limits,
             template: Some(&detail.code),
             patterns: None,
+            prelude: None,
             first_temperature: Some(self.config().auto_evolution.mutation_temperature),
         };
         let verified = match generate_until_green(ctx, &job).await? {

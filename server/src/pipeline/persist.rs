@@ -30,7 +30,7 @@ impl Evolver {
             code: verified.code.clone(),
             program: verified.node.clone(),
             model: verified.attempts.last().map(|a| a.model.clone()).unwrap_or_default(),
-            change: String::new(),
+            change: kept.change.clone(),
             tests_passed: verified.report.passed,
             tests_total: verified.report.total,
             per_call_ns: (optimized.report.original_ns > 0.0).then_some(optimized.report.original_ns),

@@ -148,6 +148,12 @@ fn task_user(spec: &Spec, tools: &BTreeMap<String, ToolConfig>, attempt: &Attemp
     if let Some(template) = attempt.template {
         text.push_str(&format!("\nA related verified solution you may adapt:\n```python\n{template}\n```\n"));
     }
+    if let Some(prelude) = attempt.prelude {
+        text.push_str(&format!(
+            "\nThese verified functions are already defined above your code; call them, do not write them \
+again:\n```python\n{prelude}\n```\n"
+        ));
+    }
     if let Some(patterns) = attempt.patterns {
         text.push_str(&format!(
             "\nHelpers that verified solutions of similar tasks share (use one where it fits):\n```python\n{patterns}\n```\n"

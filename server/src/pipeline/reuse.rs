@@ -143,6 +143,7 @@ impl Evolver {
             mutation,
             oracle: None,
             result,
+            workflow: None,
             calls: ctx.budget.calls(),
             tokens: ctx.budget.tokens_used(),
             duration_ms: started.elapsed().as_millis() as u64,

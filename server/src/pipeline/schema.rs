@@ -205,6 +205,11 @@ pub fn optimize() -> Value {
     derived::<OptimizeAnswer>("optimize")
 }
 
+/// Whether a task is one function or a pipeline of steps (compose.rs).
+pub fn decompose() -> Value {
+    derived::<super::compose::Decomposition>("decompose")
+}
+
 /// The evaluator's verdict on a version (evaluate.rs).
 #[derive(JsonSchema)]
 #[allow(dead_code)] // a schema; the answer is read leniently (evaluate.rs)

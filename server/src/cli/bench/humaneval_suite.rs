@@ -210,7 +210,13 @@ pub async fn pipeline(evolver: &Evolver, problem: &Problem, cancel: &Cancellatio
             t.1 += prompt_tokens + completion_tokens;
         }
     });
-    let request = EvolveRequest { task: pipeline_task(problem), run_task: false, optimize: false, use_memory: false };
+    let request = EvolveRequest {
+        run_task: false,
+        optimize: false,
+        use_memory: false,
+        compose: Some(false),
+        ..EvolveRequest::new(pipeline_task(problem))
+    };
     let mut out = Outcome {
         task_id: problem.task_id.clone(),
         mode: "pipeline",

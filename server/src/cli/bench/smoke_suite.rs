@@ -186,7 +186,13 @@ async fn run_one(
     cancel: &CancellationToken,
 ) -> SmokeResult {
     let started = Instant::now();
-    let request = EvolveRequest { task: task.task.clone(), run_task: false, optimize, use_memory: false };
+    let request = EvolveRequest {
+        run_task: false,
+        optimize,
+        use_memory: false,
+        compose: Some(false),
+        ..EvolveRequest::new(task.task.clone())
+    };
     let outcome = evolver.evolve(request, events, cancel.clone()).await;
     let seconds = started.elapsed().as_secs_f64();
     let mut result = SmokeResult {

@@ -24,6 +24,8 @@ pub async fn evolve(
         run_task: false,
         optimize: engine.config().editor.optimize,
         use_memory: true,
+        compose: None,
+        steps: Vec::new(),
     };
     let outcome = engine
         .evolve(request, job.events.clone(), job.cancel.clone())

@@ -1,0 +1,178 @@
+//! Compound tasks as workflows of verified steps. A task holding one of the configured keywords
+//! (`workflow.detect_keywords`, the prototype's `and`, `then`, `translate`, `convert`) is put to
+//! the overseer, who says whether it is one function or a pipeline of steps, and names each step
+//! as a task of its own. Each step is then evolved (or recalled from memory) as a node with its
+//! own spec and tests; the task's own function is evolved last, with the steps' verified code
+//! defined above it and its own end-to-end cases (evolver.rs `evolve_workflow`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::events::Stage;
+use super::evolver::{Ctx, EvolveError};
+use super::schema;
+use crate::config::Role;
+use crate::llm::{ChatRequest, Message};
+
+/// A step as the overseer names it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StepPlan {
+    /// A snake_case name for the step's function.
+    pub name: String,
+    /// The step as a task of its own: what it takes and what it returns.
+    #[schemars(length(max = 300))]
+    pub task: String,
+}
+
+/// The overseer's answer: one function, or the steps.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Decomposition {
+    #[schemars(length(max = 300))]
+    pub reason: String,
+    pub compound: bool,
+    #[serde(default)]
+    #[schemars(length(max = 6))]
+    pub steps: Vec<StepPlan>,
+}
+
+/// A verified step of a workflow, as the outcome and memory record it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRef {
+    pub name: String,
+    pub task: String,
+    pub node_id: String,
+    pub version: i64,
+    pub function: String,
+    pub signature: String,
+    /// Recalled from memory (its tests re-run) rather than generated.
+    pub reused: bool,
+}
+
+/// How a task was split, and its verified steps.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkflowReport {
+    pub reason: String,
+    pub steps: Vec<StepRef>,
+}
+
+const DECOMPOSE_SYSTEM: &str = "You decide how a programming task is built. If one small Python function \
+does it, answer compound: false. If it is a pipeline of distinct operations, where the output of one is the \
+input of the next (parse, then compute; convert, then format), answer compound: true and list the steps in \
+order: each a snake_case function name and its own self-contained task that states what it takes and what \
+it returns. Do not split what one line of code does. Answer with JSON only.";
+
+/// What the overseer is told about a workflow's verified steps when it plans the task's own
+/// function.
+pub fn steps_note(steps: &[(StepRef, String)]) -> Option<String> {
+    if steps.is_empty() {
+        return None;
+    }
+    let mut note = String::from(
+        "This task is built from verified steps, already defined; plan only the function that calls them \
+(its cases are the whole task's, input to final output):\n",
+    );
+    for (step, _) in steps {
+        note.push_str(&format!("- {}: {}\n", step.signature, step.task));
+    }
+    Some(note)
+}
+
+/// The steps' verified code, defined above the task's own function.
+pub fn prelude(steps: &[(StepRef, String)]) -> Option<String> {
+    (!steps.is_empty()).then(|| steps.iter().map(|(_, code)| code.trim_end()).collect::<Vec<_>>().join("\n\n\n"))
+}
+
+/// The registry's note on a workflow's first version: its steps and their versions.
+pub fn change_text(steps: &[(StepRef, String)]) -> String {
+    if steps.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = steps.iter().map(|(s, _)| format!("{} ({} v{})", s.name, s.node_id, s.version)).collect();
+    format!("workflow of {}", parts.join(" → "))
+}
+
+/// `code` with the steps' code above it, unless it defines them itself.
+pub fn with_prelude(code: &str, prelude: Option<&str>) -> String {
+    let Some(prelude) = prelude else { return code.to_string() };
+    let defined = crate::python::top_level_functions(code);
+    let needed = crate::python::top_level_functions(prelude);
+    if needed.iter().all(|f| defined.contains(f)) {
+        return code.to_string();
+    }
+    format!("{}\n\n\n{}\n", prelude.trim_end(), code.trim())
+}
+
+/// Whether the task reads like more than one step: a keyword as a word of its own.
+pub fn looks_compound(task: &str, keywords: &[String]) -> bool {
+    task.split(|c: char| !c.is_alphanumeric()).any(|w| keywords.iter().any(|k| k.eq_ignore_ascii_case(w)))
+}
+
+/// The steps of a compound task, or None (one function; or the overseer's answer was unusable,
+/// which never fails the evolve).
+pub async fn split(ctx: &Ctx<'_>, task: &str) -> Result<Option<Vec<StepPlan>>, EvolveError> {
+    let settings = &ctx.config.workflow;
+    if !looks_compound(task, &settings.detect_keywords) {
+        return Ok(None);
+    }
+    ctx.emit(Stage::Plan, 5, "the task may hold several steps: the overseer decides");
+    let request = ChatRequest {
+        messages: vec![Message::system(DECOMPOSE_SYSTEM), Message::user(format!("Task: {task}"))],
+        schema: Some(schema::decompose()),
+        temperature: Some(0.0),
+        ..Default::default()
+    };
+    let answer = match ctx.ask(Stage::Plan, 5, Role::Overseer, None, request).await {
+        Ok(a) => a,
+        Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+        Err(e) => {
+            ctx.warn(Stage::Plan, 5, format!("no decomposition ({e}): one function"));
+            return Ok(None);
+        }
+    };
+    let parsed: Option<Decomposition> =
+        schema::parse_json_answer(&answer.text).and_then(|v: Value| serde_json::from_value(v).ok());
+    let Some(d) = parsed else {
+        ctx.warn(Stage::Plan, 5, "the decomposition was unusable: one function");
+        return Ok(None);
+    };
+    let steps: Vec<StepPlan> =
+        d.steps.into_iter().filter(|s| super::spec::is_identifier(&s.name) && !s.task.trim().is_empty()).collect();
+    let (min, max) = (settings.min_steps as usize, settings.max_steps as usize);
+    if !d.compound || steps.len() < min || steps.len() > max {
+        ctx.emit(
+            Stage::Plan,
+            5,
+            if d.compound {
+                format!("{} step(s) proposed, outside {min}..={max}: one function", steps.len())
+            } else {
+                format!("one function: {}", d.reason)
+            },
+        );
+        return Ok(None);
+    }
+    ctx.emit(
+        Stage::Plan,
+        5,
+        format!(
+            "split into {} steps ({}): {}",
+            steps.len(),
+            steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" → "),
+            d.reason
+        ),
+    );
+    Ok(Some(steps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_count_as_words_only() {
+        let keywords: Vec<String> = ["and", "then"].map(String::from).to_vec();
+        assert!(looks_compound("parse the numbers, then return their mean", &keywords));
+        assert!(looks_compound("Sort AND dedupe", &keywords));
+        assert!(!looks_compound("expand the random operand", &keywords));
+    }
+}
