@@ -123,3 +123,20 @@ async fn a_compound_task_becomes_verified_steps_and_one_self_contained_function(
     assert!(!single.all().contains("split into"), "{}", single.all());
     assert_eq!(server.requests_for("decompose").len(), 1, "no decomposition asked with --no-compose");
 }
+
+/// The prototype's `chat.workflow_mode` block is this project's `workflow` section.
+#[test]
+fn the_prototypes_workflow_mode_loads_as_the_workflow_section() {
+    use code_evolver::config::{ConfigLoader, Layer};
+    let yaml = "chat:\n  show_workflow: true\n  workflow_mode:\n    enabled: true\n    detect_keywords: [then, convert]\n    min_steps: 2\n    max_steps: 3\n";
+    let config = ConfigLoader::default()
+        .without_user_file()
+        .without_environment()
+        .workspace("/nonexistent")
+        .layer(Layer::from_yaml("prototype", yaml).unwrap())
+        .load()
+        .unwrap();
+    assert!(config.workflow.enabled);
+    assert_eq!(config.workflow.detect_keywords, ["then", "convert"]);
+    assert_eq!((config.workflow.min_steps, config.workflow.max_steps), (2, 3));
+}

@@ -223,6 +223,19 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
             }
         }
     }
+    // `chat.workflow_mode` is this project's `workflow` section, same keys.
+    if let Some(Value::Mapping(chat)) = root.get(s("chat"))
+        && let Some(Value::Mapping(mode)) = get(chat, "workflow_mode")
+        && !root.contains_key(s("workflow"))
+    {
+        let known = ["enabled", "detect_keywords", "min_steps", "max_steps"];
+        let workflow: Mapping = mode
+            .iter()
+            .filter(|(k, _)| k.as_str().is_some_and(|k| known.contains(&k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        root.insert(s("workflow"), Value::Mapping(workflow));
+    }
     for section in IGNORED_SEED_SECTIONS {
         if root.remove(s(section)).is_some() {
             warnings.push(format!(
