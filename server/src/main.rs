@@ -147,6 +147,12 @@ enum Command {
         /// Write each task's result as a JSON line to this file.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
+        /// The compound-task suite (tests/compound): tasks of several steps, as workflows.
+        #[arg(long)]
+        compound: bool,
+        /// Evolve each task as one function (the compound suite's comparison).
+        #[arg(long)]
+        no_compose: bool,
     },
     /// Print performance figures.
     Bench {
@@ -358,7 +364,18 @@ fn main() {
             Command::Bench { what: BenchCommand::Embedded { limit, no_smoke } } => {
                 cli::bench::embedded::run(&global, limit, no_smoke).await
             }
-            Command::Smoke { limit, jobs, models, backend, fast_only, no_optimize, show_stages, json } => {
+            Command::Smoke {
+                limit,
+                jobs,
+                models,
+                backend,
+                fast_only,
+                no_optimize,
+                show_stages,
+                json,
+                compound,
+                no_compose,
+            } => {
                 let models = if fast_only && models == "ladder" { "fast-generator".to_string() } else { models };
                 cli::bench::smoke::run(
                     &global,
@@ -370,6 +387,8 @@ fn main() {
                         optimize: !no_optimize,
                         verbose: show_stages,
                         json,
+                        compound,
+                        compose: no_compose.then_some(false),
                     },
                 )
                 .await

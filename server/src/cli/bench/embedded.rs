@@ -162,7 +162,12 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> CliRe
         let top = evolver.ladder_top();
         println!("smoke suite, {label} (ladder tops out at {}):", evolver.router().route(top).model);
         let started = Instant::now();
-        let report = suite(&evolver, limit, 1, false, false).await;
+        let how = super::smoke_suite::Run {
+            suite: super::smoke_suite::Suite::Everyday,
+            compose: Some(false),
+            optimize: false,
+        };
+        let report = suite(&evolver, limit, 1, how, false).await;
         println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());
     }
     Ok(())

@@ -19,6 +19,10 @@ pub struct Options {
     pub backend: Option<String>,
     pub optimize: bool,
     pub verbose: bool,
+    /// The compound-task suite instead of the everyday one.
+    pub compound: bool,
+    /// Workflows on or off (None: on for the compound suite, off for the everyday one).
+    pub compose: Option<bool>,
     /// Write every task's result as one JSON line here.
     pub json: Option<std::path::PathBuf>,
 }
@@ -30,7 +34,13 @@ pub fn fast_only(config: &mut Config) {
     }
 }
 
-pub async fn suite(evolver: &Evolver, limit: Option<usize>, jobs: usize, optimize: bool, verbose: bool) -> SmokeReport {
+pub async fn suite(
+    evolver: &Evolver,
+    limit: Option<usize>,
+    jobs: usize,
+    how: smoke_suite::Run,
+    verbose: bool,
+) -> SmokeReport {
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -39,15 +49,16 @@ pub async fn suite(evolver: &Evolver, limit: Option<usize>, jobs: usize, optimiz
         }
     });
     let sink = if verbose { Renderer::new(false).sink() } else { events::discard() };
-    let report = smoke_suite::run(evolver, limit, jobs, optimize, sink, &cancel, |r| {
+    let report = smoke_suite::run(evolver, limit, jobs, how, sink, &cancel, |r| {
         println!(
-            "  {}  {:<70} {}/{} hidden · {:.1} s · {} calls{}{}{}",
+            "  {}  {:<70} {}/{} hidden · {:.1} s · {} calls{}{}{}{}",
             if r.passed { "PASS" } else { "FAIL" },
             r.task.chars().take(70).collect::<String>(),
             r.hidden_passed,
             r.hidden_total,
             r.seconds,
             r.model_calls,
+            if r.steps > 0 { format!(" · {} steps", r.steps) } else { String::new() },
             r.mutation_score.map(|s| format!(" · mutants killed {:.0}%", s * 100.0)).unwrap_or_default(),
             if r.consensus_changed { " · consensus changed cases" } else { "" },
             match (&r.stage, &r.failure) {
@@ -83,15 +94,22 @@ pub async fn run(global: &Global, options: Options) -> CliResult {
     crate::cli::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     let fast = evolver.router().route(crate::config::Role::GeneratorFast);
     let top = evolver.router().route(evolver.ladder_top()).model;
+    let how = smoke_suite::Run {
+        suite: if options.compound { smoke_suite::Suite::Compound } else { smoke_suite::Suite::Everyday },
+        compose: Some(options.compose.unwrap_or(options.compound)),
+        optimize: options.optimize,
+    };
     println!(
-        "smoke suite: {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
-        smoke_suite::tasks().len().min(options.limit.unwrap_or(usize::MAX)),
+        "smoke suite ({}, {}): {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
+        if options.compound { "compound" } else { "everyday" },
+        if how.compose == Some(true) { "workflows on" } else { "one function per task" },
+        smoke_suite::tasks_of(how.suite).len().min(options.limit.unwrap_or(usize::MAX)),
         fast.model,
         fast.backend,
         evolver.router().route(crate::config::Role::Overseer).model,
         options.jobs
     );
-    let report = suite(&evolver, options.limit, options.jobs, options.optimize, options.verbose).await;
+    let report = suite(&evolver, options.limit, options.jobs, how, options.verbose).await;
     println!("smoke: {}", report.summary());
     if let Some(path) = &options.json {
         let lines: Vec<String> = report.results.iter().filter_map(|r| serde_json::to_string(r).ok()).collect();

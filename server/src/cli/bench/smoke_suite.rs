@@ -25,8 +25,33 @@ pub struct SmokeTask {
     pub hidden: Vec<(Vec<Value>, Value)>,
 }
 
+/// Which tasks: the everyday ones (one function each), or compound ones (several steps each,
+/// tests/compound/tasks.json, checked by tests/compound/references.py).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    Everyday,
+    Compound,
+}
+
 pub fn tasks() -> Vec<SmokeTask> {
-    serde_json::from_str(include_str!("../../../../tests/smoke/tasks.json")).expect("tests/smoke/tasks.json is valid")
+    tasks_of(Suite::Everyday)
+}
+
+pub fn tasks_of(suite: Suite) -> Vec<SmokeTask> {
+    let text = match suite {
+        Suite::Everyday => include_str!("../../../../tests/smoke/tasks.json"),
+        Suite::Compound => include_str!("../../../../tests/compound/tasks.json"),
+    };
+    serde_json::from_str(text).expect("the suite's tasks.json is valid")
+}
+
+/// How the suite is run: which tasks, and whether a compound task may become a workflow.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub suite: Suite,
+    /// Some(true): workflows; Some(false): one function per task; None: the configuration's.
+    pub compose: Option<bool>,
+    pub optimize: bool,
 }
 
 /// A hidden case's verdict: numbers equal to 1e-4 (relative) or exactly for integers, booleans
@@ -71,6 +96,8 @@ pub struct SmokeResult {
     pub consensus_fired: bool,
     pub consensus_changed: bool,
     pub cases_added: usize,
+    /// Steps, when the task became a workflow (0: one function).
+    pub steps: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +121,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split into steps: {} task(s) · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -112,6 +139,7 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.consensus_fired).count(),
             self.results.iter().filter(|r| r.consensus_changed).count(),
             self.results.iter().filter(|r| r.cases_added > 0).count(),
+            self.results.iter().filter(|r| r.steps > 0).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -181,16 +209,16 @@ async fn check_hidden(
 async fn run_one(
     evolver: &Evolver,
     task: SmokeTask,
-    optimize: bool,
+    how: Run,
     events: EventSink,
     cancel: &CancellationToken,
 ) -> SmokeResult {
     let started = Instant::now();
     let request = EvolveRequest {
         run_task: false,
-        optimize,
+        optimize: how.optimize,
         use_memory: false,
-        compose: Some(false),
+        compose: how.compose,
         ..EvolveRequest::new(task.task.clone())
     };
     let outcome = evolver.evolve(request, events, cancel.clone()).await;
@@ -209,6 +237,7 @@ async fn run_one(
         consensus_fired: false,
         consensus_changed: false,
         cases_added: 0,
+        steps: 0,
     };
     match outcome {
         Ok(o) => {
@@ -218,6 +247,7 @@ async fn run_one(
             result.cases_added = o.mutation.as_ref().map(|m| m.cases_added).unwrap_or(0);
             result.consensus_fired = o.oracle.is_some();
             result.consensus_changed = o.oracle.as_ref().is_some_and(|r| r.changed());
+            result.steps = o.workflow.as_ref().map(|w| w.steps.len()).unwrap_or(0);
             let (right, wrong) = check_hidden(evolver, &o.program, &o.spec.function.name, &task.hidden).await;
             result.hidden_passed = right;
             result.passed = right == task.hidden.len();
@@ -239,12 +269,12 @@ pub async fn run(
     evolver: &Evolver,
     limit: Option<usize>,
     jobs: usize,
-    optimize: bool,
+    how: Run,
     events: EventSink,
     cancel: &CancellationToken,
     mut each: impl FnMut(&SmokeResult),
 ) -> SmokeReport {
-    let chosen: Vec<SmokeTask> = tasks().into_iter().take(limit.unwrap_or(usize::MAX)).collect();
+    let chosen: Vec<SmokeTask> = tasks_of(how.suite).into_iter().take(limit.unwrap_or(usize::MAX)).collect();
     let mut stream = futures_util::stream::iter(chosen)
         .map(|task| {
             let events = events.clone();
@@ -252,7 +282,7 @@ pub async fn run(
                 if cancel.is_cancelled() {
                     return None;
                 }
-                Some(run_one(evolver, task, optimize, events, cancel).await)
+                Some(run_one(evolver, task, how, events, cancel).await)
             }
         })
         .buffered(jobs.max(1));
