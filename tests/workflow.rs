@@ -140,3 +140,53 @@ fn the_prototypes_workflow_mode_loads_as_the_workflow_section() {
     assert_eq!(config.workflow.detect_keywords, ["then", "convert"]);
     assert_eq!((config.workflow.min_steps, config.workflow.max_steps), (2, 3));
 }
+
+/// A workflow whose step cannot be verified falls back to one function for the whole task, and
+/// says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_falls_back_to_one_function() {
+    let single = "import re\n\n\ndef mean_in_line(line):\n    values = [float(n) for n in re.findall(r\"-?\\d+(?:\\.\\d+)?\", line)]\n    return sum(values) / len(values)\n";
+    let script = Script::new()
+        .on(
+            "decompose",
+            json!({"reason": "parse, then compute", "compound": true, "steps": [
+                {"name": "parse_numbers", "task": "parse the numbers out of a log line: return the list of numbers in the text"},
+                {"name": "mean_of", "task": "return the mean of a list of numbers"}
+            ]}),
+        )
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .on("judge", json!({"verdict": "DIFFERENT", "reason": "another task"}))
+        .rule(when(
+            "plan",
+            "then return their mean",
+            spec(
+                "mean_in_line",
+                ("line", "str"),
+                "float",
+                &[(json!("a 1 b 3"), json!(2.0)), (json!("v=4"), json!(4.0)), (json!("1 2 3 4"), json!(2.5))],
+            ),
+        ))
+        .rule(when("code", "mean_in_line", fixtures::code(single)))
+        .rule(when(
+            "plan",
+            "return the list of numbers",
+            spec("parse_numbers", ("text", "str"), "list", &[(json!("a 1 b 2"), json!([1, 2])), (json!(""), json!([])), (json!("x=3"), json!([3]))]),
+        ))
+        // Every attempt at the first step is wrong.
+        .rule(when("code", "parse_numbers", fixtures::code("def parse_numbers(text):\n    return []\n")));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{}workflow:\n  enabled: true\n",
+        base_config("ollama", &format!("url: \"{}\"", server.url))
+    ));
+    let run = env.run(&["evolve", "parse the numbers out of a log line, then return their mean"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains("step 1/2 `parse_numbers` failed") && out.contains("evolving the task as one function"),
+        "{out}"
+    );
+    assert!(!out.contains("workflow: 2 verified steps"), "{out}");
+    assert!(run.stdout.contains("def mean_in_line("), "{}", run.stdout);
+}

@@ -639,8 +639,11 @@ impl Evolver {
             };
             let outcome = match Box::pin(self.evolve(one, events.clone(), cancel.clone())).await {
                 Ok(o) => o,
-                Err(EvolveError::Cancelled) => return Err(EvolveError::Cancelled),
-                Err(e) => return Err(EvolveError::Spec(format!("step {}/{of} `{}` failed: {e}", i + 1, step.name))),
+                Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+                Err(e) => {
+                    let why = format!("step {}/{of} `{}` failed ({e})", i + 1, step.name);
+                    return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
+                }
             };
             let reused = outcome.attempts.first().is_some_and(|a| a.by == super::escalate::AttemptBy::Memory);
             done.push((
@@ -657,8 +660,15 @@ impl Evolver {
             ));
         }
         let task = request.task.clone();
-        let whole = EvolveRequest { steps: done.clone(), compose: Some(false), ..request };
-        let mut outcome = Box::pin(self.evolve(whole, events, cancel)).await?;
+        let whole = EvolveRequest { steps: done.clone(), compose: Some(false), ..request.clone() };
+        let mut outcome = match Box::pin(self.evolve(whole, events.clone(), cancel.clone())).await {
+            Ok(o) => o,
+            Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+            Err(e) => {
+                let why = format!("the function over the {of} verified steps failed ({e})");
+                return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
+            }
+        };
         let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
         if let Some(memory) = self.memory() {
             let content = serde_json::json!({
@@ -685,6 +695,19 @@ impl Evolver {
         outcome.workflow = Some(WorkflowReport { reason: format!("{} steps", steps.len()), steps });
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         Ok(outcome)
+    }
+
+    /// A workflow that failed: the task evolved as one function instead, and the user told why.
+    async fn evolve_whole(
+        &self,
+        request: EvolveRequest,
+        why: &str,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<EvolveOutcome, EvolveError> {
+        (events)(&Event::new(Stage::Plan, 5, Level::Warning, format!("{why}: evolving the task as one function")));
+        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), ..request };
+        self.evolve(one, events, cancel).await
     }
 
     /// Verified nodes close enough in meaning to the task to be offered to the overseer as tools
