@@ -96,13 +96,17 @@ impl QdrantServer {
         self.child = Some(child);
         let health = format!("http://127.0.0.1:{}/healthz", self.ports.0);
         let client = reqwest::Client::new();
+        // Healthy over HTTP first; the gRPC port (the store's) may open a moment later.
+        let grpc = format!("127.0.0.1:{}", self.ports.1);
         for _ in 0..300 {
-            if client.get(&health).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client.get(&health).send().await.is_ok_and(|r| r.status().is_success())
+                && tokio::net::TcpStream::connect(&grpc).await.is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("qdrant did not become healthy within 30 s");
+        panic!("qdrant did not become healthy (HTTP and gRPC) within 30 s");
     }
 
     /// SIGKILL, as a crash would.
