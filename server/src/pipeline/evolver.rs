@@ -3,8 +3,9 @@
 //! the language server both drive it and render its events.
 
 use super::budget::Budget;
-use super::compose::{StepPlan, StepRef, WorkflowReport};
+use super::compose::{StepRef, WorkflowReport};
 use super::consensus::OracleReport;
+pub use super::ctx::{Ctx, describe_call, model_call_event};
 use super::escalate::{AttemptRecord, Job, Verified, generate_until_green};
 use super::events::{Detail, Event, EventSink, Level, Stage};
 use super::mutation::MutationReport;
@@ -15,11 +16,11 @@ use super::verify::{TestReport, prepare_dir};
 use super::{analyse, classify, extend, mutation, node, plan, recall, tests};
 use crate::analysis::{LinterReport, Linters};
 use crate::config::{Config, Role};
-use crate::llm::{CallRecord, ChatRequest, Completion, LlmError, Router};
+use crate::llm::{CallRecord, LlmError, Router};
 use crate::memory::Memory;
 use crate::registry::{Registry, RegistryError};
 use crate::sandbox::tools::ToolHandler;
-use crate::sandbox::{NodeLimits, RunOutcome, RunRequest, Sandbox, SandboxError};
+use crate::sandbox::{NodeLimits, RunOutcome, Sandbox, SandboxError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -61,95 +62,6 @@ impl From<LlmError> for EvolveError {
             other => EvolveError::Llm(other),
         }
     }
-}
-
-/// What one stage needs, borrowed for the length of an evolve.
-pub struct Ctx<'a> {
-    pub config: &'a Config,
-    pub router: &'a Router,
-    pub sandbox: &'a Sandbox,
-    pub linters: &'a Linters,
-    pub budget: &'a Budget,
-    pub cancel: &'a CancellationToken,
-    pub events: &'a EventSink,
-    /// Serves `call_tool` for the runs of this evolve.
-    pub tools: Option<Arc<dyn ToolHandler>>,
-    /// Verified solutions to recall (None: memory off or unavailable).
-    pub memory: Option<&'a Memory>,
-}
-
-impl Ctx<'_> {
-    pub fn emit(&self, stage: Stage, percent: u8, message: impl Into<String>) {
-        (self.events)(&Event::new(stage, percent, Level::Info, message));
-    }
-
-    pub fn warn(&self, stage: Stage, percent: u8, message: impl Into<String>) {
-        (self.events)(&Event::new(stage, percent, Level::Warning, message));
-    }
-
-    /// An event with its typed detail.
-    pub fn tell(&self, event: Event) {
-        (self.events)(&event);
-    }
-
-    pub fn check_cancel(&self) -> Result<(), EvolveError> {
-        if self.cancel.is_cancelled() { Err(EvolveError::Cancelled) } else { Ok(()) }
-    }
-
-    /// One model call for a stage; the event names role, model, endpoint, tokens and time.
-    pub async fn ask(
-        &self,
-        stage: Stage,
-        percent: u8,
-        role: Role,
-        model: Option<&str>,
-        request: ChatRequest,
-    ) -> Result<Completion, EvolveError> {
-        self.check_cancel()?;
-        let (completion, record) = self.router.chat(role, model, request, self.budget, self.cancel).await?;
-        for failure in &record.failovers {
-            self.warn(stage, percent, format!("failed over: {failure}"));
-        }
-        (self.events)(&model_call_event(stage, percent, &record));
-        Ok(completion)
-    }
-
-    /// A sandboxed run that ends early, killing the child, when the evolve is cancelled.
-    pub async fn run_sandboxed(&self, request: &RunRequest) -> Result<RunOutcome, EvolveError> {
-        tokio::select! {
-            _ = self.cancel.cancelled() => {
-                self.sandbox.stop_abandoned_run().await;
-                Err(EvolveError::Cancelled)
-            }
-            outcome = self.sandbox.run(request) => Ok(outcome?),
-        }
-    }
-}
-
-/// The event for a finished model call: its line and its figures.
-pub fn model_call_event(stage: Stage, percent: u8, record: &CallRecord) -> Event {
-    Event::new(stage, percent, Level::Model, describe_call(record)).with(Detail::ModelCall {
-        role: record.role.clone(),
-        model: record.model.clone(),
-        backend: record.backend.clone(),
-        endpoint: record.endpoint.clone(),
-        prompt_tokens: record.prompt_tokens,
-        completion_tokens: record.completion_tokens,
-        duration_ms: record.duration_ms,
-    })
-}
-
-pub fn describe_call(record: &CallRecord) -> String {
-    format!(
-        "{} · {} @ {} ({}) · {}+{} tokens · {} ms",
-        record.role,
-        record.model,
-        record.endpoint,
-        record.backend,
-        record.prompt_tokens,
-        record.completion_tokens,
-        record.duration_ms
-    )
 }
 
 #[derive(Debug, Clone)]
@@ -606,108 +518,6 @@ impl Evolver {
         let run = self.run_program(ctx, program, &input, limits).await?;
         self.record(id, version, "evolve", &run)?;
         Ok(run)
-    }
-
-    /// A compound task: each step evolved (or recalled) as a node of its own, then the task's own
-    /// function, with the steps' verified code above it and the task's end-to-end cases. The
-    /// outcome is the task's node, with the steps in `workflow`; memory keeps the workflow.
-    async fn evolve_workflow(
-        &self,
-        request: EvolveRequest,
-        steps: Vec<StepPlan>,
-        events: EventSink,
-        cancel: CancellationToken,
-        started: Instant,
-    ) -> Result<EvolveOutcome, EvolveError> {
-        let of = steps.len();
-        let mut done: Vec<(StepRef, String)> = Vec::new();
-        for (i, step) in steps.into_iter().enumerate() {
-            let message = format!("step {}/{of}: {} — {}", i + 1, step.name, step.task);
-            (events)(&Event::new(Stage::Plan, 5, Level::Info, message).with(Detail::Step {
-                number: i + 1,
-                of,
-                name: step.name.clone(),
-                task: step.task.clone(),
-            }));
-            let one = EvolveRequest {
-                task: step.task.clone(),
-                run_task: false,
-                optimize: request.optimize,
-                use_memory: request.use_memory,
-                compose: Some(false),
-                steps: Vec::new(),
-            };
-            let outcome = match Box::pin(self.evolve(one, events.clone(), cancel.clone())).await {
-                Ok(o) => o,
-                Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
-                Err(e) => {
-                    let why = format!("step {}/{of} `{}` failed ({e})", i + 1, step.name);
-                    return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
-                }
-            };
-            let reused = outcome.attempts.first().is_some_and(|a| a.by == super::escalate::AttemptBy::Memory);
-            done.push((
-                StepRef {
-                    name: step.name,
-                    task: step.task,
-                    node_id: outcome.node_id.clone(),
-                    version: outcome.version,
-                    function: outcome.spec.function.name.clone(),
-                    signature: outcome.spec.signature(),
-                    reused,
-                },
-                outcome.code,
-            ));
-        }
-        let task = request.task.clone();
-        let whole = EvolveRequest { steps: done.clone(), compose: Some(false), ..request.clone() };
-        let mut outcome = match Box::pin(self.evolve(whole, events.clone(), cancel.clone())).await {
-            Ok(o) => o,
-            Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
-            Err(e) => {
-                let why = format!("the function over the {of} verified steps failed ({e})");
-                return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
-            }
-        };
-        let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
-        if let Some(memory) = self.memory() {
-            let content = serde_json::json!({
-                "node_id": outcome.node_id, "version": outcome.version, "steps": steps,
-            });
-            let payload = crate::memory::Payload {
-                task: task.clone(),
-                tags: vec!["workflow".into()],
-                language: "python".into(),
-                quality: 1.0,
-                content,
-                ..Default::default()
-            };
-            let artifact = crate::memory::Artifact::keyed(
-                crate::memory::ArtifactKind::Workflow,
-                &format!("workflow\n{}", task.trim()),
-                task.clone(),
-                payload,
-            );
-            if let Err(e) = memory.remember(vec![artifact]).await {
-                tracing::warn!("workflow not remembered: {e}");
-            }
-        }
-        outcome.workflow = Some(WorkflowReport { reason: format!("{} steps", steps.len()), steps });
-        outcome.duration_ms = started.elapsed().as_millis() as u64;
-        Ok(outcome)
-    }
-
-    /// A workflow that failed: the task evolved as one function instead, and the user told why.
-    async fn evolve_whole(
-        &self,
-        request: EvolveRequest,
-        why: &str,
-        events: EventSink,
-        cancel: CancellationToken,
-    ) -> Result<EvolveOutcome, EvolveError> {
-        (events)(&Event::new(Stage::Plan, 5, Level::Warning, format!("{why}: evolving the task as one function")));
-        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), ..request };
-        self.evolve(one, events, cancel).await
     }
 
     /// Verified nodes close enough in meaning to the task to be offered to the overseer as tools

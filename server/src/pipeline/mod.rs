@@ -6,6 +6,7 @@ pub use crate::llm::budget;
 pub(crate) mod classify;
 pub mod compose;
 pub(crate) mod consensus;
+pub(crate) mod ctx;
 pub(crate) mod escalate;
 pub(crate) mod evaluate;
 pub mod events;
@@ -35,6 +36,7 @@ pub(crate) mod tests;
 pub(crate) mod tool_calls;
 pub(crate) mod toolbox;
 pub(crate) mod verify;
+mod workflow;
 
 pub use consensus::OracleReport;
 pub use escalate::AttemptRecord;

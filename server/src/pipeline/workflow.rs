@@ -1,0 +1,115 @@
+//! A compound task as a workflow (see compose.rs for how a task is split): each step evolved or
+//! recalled as a node of its own, then the task's own function over the steps' verified code; a
+//! workflow that cannot be verified falls back to one function.
+
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::compose::{StepPlan, StepRef, WorkflowReport};
+use super::events::{Detail, Event, EventSink, Level, Stage};
+use super::evolver::{EvolveError, EvolveOutcome, EvolveRequest, Evolver};
+
+impl Evolver {
+    /// A compound task: each step evolved (or recalled) as a node of its own, then the task's own
+    /// function, with the steps' verified code above it and the task's end-to-end cases. The
+    /// outcome is the task's node, with the steps in `workflow`; memory keeps the workflow.
+    pub(super) async fn evolve_workflow(
+        &self,
+        request: EvolveRequest,
+        steps: Vec<StepPlan>,
+        events: EventSink,
+        cancel: CancellationToken,
+        started: Instant,
+    ) -> Result<EvolveOutcome, EvolveError> {
+        let of = steps.len();
+        let mut done: Vec<(StepRef, String)> = Vec::new();
+        for (i, step) in steps.into_iter().enumerate() {
+            let message = format!("step {}/{of}: {} — {}", i + 1, step.name, step.task);
+            (events)(&Event::new(Stage::Plan, 5, Level::Info, message).with(Detail::Step {
+                number: i + 1,
+                of,
+                name: step.name.clone(),
+                task: step.task.clone(),
+            }));
+            let one = EvolveRequest {
+                task: step.task.clone(),
+                run_task: false,
+                optimize: request.optimize,
+                use_memory: request.use_memory,
+                compose: Some(false),
+                steps: Vec::new(),
+            };
+            let outcome = match Box::pin(self.evolve(one, events.clone(), cancel.clone())).await {
+                Ok(o) => o,
+                Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+                Err(e) => {
+                    let why = format!("step {}/{of} `{}` failed ({e})", i + 1, step.name);
+                    return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
+                }
+            };
+            let reused = outcome.attempts.first().is_some_and(|a| a.by == super::escalate::AttemptBy::Memory);
+            done.push((
+                StepRef {
+                    name: step.name,
+                    task: step.task,
+                    node_id: outcome.node_id.clone(),
+                    version: outcome.version,
+                    function: outcome.spec.function.name.clone(),
+                    signature: outcome.spec.signature(),
+                    reused,
+                },
+                outcome.code,
+            ));
+        }
+        let task = request.task.clone();
+        let whole = EvolveRequest { steps: done.clone(), compose: Some(false), ..request.clone() };
+        let mut outcome = match Box::pin(self.evolve(whole, events.clone(), cancel.clone())).await {
+            Ok(o) => o,
+            Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+            Err(e) => {
+                let why = format!("the function over the {of} verified steps failed ({e})");
+                return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
+            }
+        };
+        let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
+        if let Some(memory) = self.memory() {
+            let content = serde_json::json!({
+                "node_id": outcome.node_id, "version": outcome.version, "steps": steps,
+            });
+            let payload = crate::memory::Payload {
+                task: task.clone(),
+                tags: vec!["workflow".into()],
+                language: "python".into(),
+                quality: 1.0,
+                content,
+                ..Default::default()
+            };
+            let artifact = crate::memory::Artifact::keyed(
+                crate::memory::ArtifactKind::Workflow,
+                &format!("workflow\n{}", task.trim()),
+                task.clone(),
+                payload,
+            );
+            if let Err(e) = memory.remember(vec![artifact]).await {
+                tracing::warn!("workflow not remembered: {e}");
+            }
+        }
+        outcome.workflow = Some(WorkflowReport { reason: format!("{} steps", steps.len()), steps });
+        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(outcome)
+    }
+
+    /// A workflow that failed: the task evolved as one function instead, and the user told why.
+    async fn evolve_whole(
+        &self,
+        request: EvolveRequest,
+        why: &str,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<EvolveOutcome, EvolveError> {
+        (events)(&Event::new(Stage::Plan, 5, Level::Warning, format!("{why}: evolving the task as one function")));
+        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), ..request };
+        self.evolve(one, events, cancel).await
+    }
+}
