@@ -12,33 +12,10 @@ use tokio_util::sync::CancellationToken;
 const EXIT_FAILED: i32 = 1;
 const EXIT_USAGE: i32 = 2;
 
-/// `cargo bench` passes `--bench`; the rest are this bench's own options.
 fn main() {
-    let mut runs = 5;
-    let mut data = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => {}
-            "--runs" => match args.next().and_then(|n| n.parse().ok()) {
-                Some(n) => runs = n,
-                None => usage("--runs needs a number"),
-            },
-            "--data-dir" => match args.next() {
-                Some(d) => data = Some(std::path::PathBuf::from(d)),
-                None => usage("--data-dir needs a folder"),
-            },
-            other => usage(&format!("unknown argument `{other}`")),
-        }
-    }
-    let data = data.unwrap_or_else(code_evolver::paths::data_dir);
+    let args = testkit::bench_args::parse("engine", "--runs", 5);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    std::process::exit(runtime.block_on(engine(runs, &data)));
-}
-
-fn usage(why: &str) -> ! {
-    eprintln!("error: {why}\nusage: cargo bench --bench engine -- [--runs N] [--data-dir DIR]");
-    std::process::exit(EXIT_USAGE)
+    std::process::exit(runtime.block_on(engine(args.count, &args.data_dir)));
 }
 
 /// Memory off: every run goes through the whole pipeline (a recalled task would skip it).

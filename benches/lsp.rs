@@ -13,33 +13,10 @@ use testkit::scripted_model::{Rule, Script, ScriptedServer, fixtures};
 const EXIT_FAILED: i32 = 1;
 const EXIT_USAGE: i32 = 2;
 
-/// `cargo bench` passes `--bench`; the rest are this bench's own options.
 fn main() {
-    let mut requests = 300;
-    let mut data = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => {}
-            "--requests" => match args.next().and_then(|n| n.parse().ok()) {
-                Some(n) => requests = n,
-                None => usage("--requests needs a number"),
-            },
-            "--data-dir" => match args.next() {
-                Some(d) => data = Some(std::path::PathBuf::from(d)),
-                None => usage("--data-dir needs a folder"),
-            },
-            other => usage(&format!("unknown argument `{other}`")),
-        }
-    }
-    let data = data.unwrap_or_else(code_evolver::paths::data_dir);
+    let args = testkit::bench_args::parse("lsp", "--requests", 300);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    std::process::exit(runtime.block_on(run(requests, &data)));
-}
-
-fn usage(why: &str) -> ! {
-    eprintln!("error: {why}\nusage: cargo bench --bench lsp -- [--requests N] [--data-dir DIR]");
-    std::process::exit(EXIT_USAGE)
+    std::process::exit(runtime.block_on(run(args.count, &args.data_dir)));
 }
 
 /// A 5,000-line module: functions with docstrings and loops, a task comment in the middle and an

@@ -2,5 +2,6 @@
 //! a scripted model server speaking the Ollama and OpenAI wire formats, and the editor side of
 //! LSP over stdio.
 
+pub mod bench_args;
 pub mod lsp_client;
 pub mod scripted_model;
