@@ -146,6 +146,51 @@ async fn evolve_from_a_task_comment_with_progress_and_an_applied_edit() {
     client.shutdown().await;
 }
 
+/// A compound task from the editor: the steps' code and the function over them are inserted as
+/// one self-contained block, progress names each step, and the job's result lists the steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compound_task_comment_inserts_the_steps_and_the_function_over_them() {
+    let server = ScriptedServer::start(fixtures::workflow_script()).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{}workflow:\n  enabled: true\n",
+        base_config("ollama", &format!("url: \"{}\"", server.url))
+    ));
+    let mut client = started(&env, Value::Null).await;
+    let uri = uri_in(&env, "logs.py");
+    let original = "# evolve: parse the numbers out of a log line, then return their mean\n\nprint('end')\n";
+    client.open(&uri, original).await;
+    let action = evolve_action(&mut client, &uri, 0).await;
+    let id = execute(&mut client, &action).await;
+    let response = client.job_result(id, LONG).await;
+    assert!(response.get("error").is_none(), "{response}\n{}", client.log_text());
+    let steps = &response["result"]["workflow"]["steps"];
+    assert_eq!(steps[0]["function"], "parse_numbers", "{response}");
+    assert_eq!(steps[1]["function"], "mean_of", "{response}");
+    assert!(response["result"]["node_id"].as_str().unwrap().starts_with("mean_in_line-"), "{response}");
+
+    let details: Vec<Value> = client
+        .log()
+        .iter()
+        .filter(|m| m["method"] == "codeEvolver/stage")
+        .map(|m| m["params"]["detail"].clone())
+        .collect();
+    let named: Vec<&str> = details.iter().filter(|d| d["type"] == "step").filter_map(|d| d["name"].as_str()).collect();
+    assert_eq!(named, ["parse_numbers", "mean_of"], "{details:?}");
+
+    let doc = client.doc(&uri);
+    for def in ["def parse_numbers(", "def mean_of(", "def mean_in_line("] {
+        assert_eq!(doc.text.matches(def).count(), 1, "{def} once in:\n{}", doc.text);
+    }
+    assert!(doc.text.ends_with("\nprint('end')\n"), "{}", doc.text);
+    python_file_passes(&doc.text, "assert evolved.mean_in_line('t=1 u=3') == 2.0");
+    let report =
+        client.request("workspace/executeCommand", json!({"command": "codeEvolver.showReport", "arguments": []})).await;
+    let markdown = report["result"]["markdown"].as_str().unwrap_or_default();
+    assert!(markdown.contains("## Workflow") && markdown.contains("`parse_numbers(text: str) -> list`"), "{report}");
+    client.shutdown().await;
+}
+
 /// A script whose code stage answers after `delay_ms`, so that the test can act mid-way.
 fn slow_code_script(delay_ms: u64) -> Script {
     Script::new()

@@ -153,6 +153,10 @@ enum Command {
         /// Evolve each task as one function (the compound suite's comparison).
         #[arg(long)]
         no_compose: bool,
+        /// Recall from and remember into memory (the data dir's), so a second run can reuse
+        /// what the first verified (default: memory off, every task from nothing).
+        #[arg(long)]
+        memory: bool,
     },
     /// Print performance figures.
     Bench {
@@ -375,6 +379,7 @@ fn main() {
                 json,
                 compound,
                 no_compose,
+                memory,
             } => {
                 let models = if fast_only && models == "ladder" { "fast-generator".to_string() } else { models };
                 cli::bench::smoke::run(
@@ -389,6 +394,7 @@ fn main() {
                         json,
                         compound,
                         compose: no_compose.then_some(false),
+                        memory,
                     },
                 )
                 .await

@@ -533,7 +533,7 @@ async fn replace_script(State(shared): State<Arc<Shared>>, axum::Json(script): a
 
 /// Scripts shared by the tests and the engine bench (`cargo bench --bench engine`).
 pub mod fixtures {
-    use super::Script;
+    use super::{Rule, Script};
     use serde_json::{Value, json};
 
     pub fn classify(kind: &str, complexity: &str) -> Value {
@@ -578,5 +578,83 @@ pub mod fixtures {
             .on("plan", add_spec())
             .on("code", code(ADD))
             .on("optimize", faster(ADD, "nothing to improve"))
+    }
+
+    /// A spec of one parameter with `cases` (input, expected).
+    pub fn one_param_spec(name: &str, param: (&str, &str), returns: &str, cases: &[(Value, Value)]) -> Value {
+        json!({
+            "problem": format!("{name}."),
+            "requirements": [],
+            "limits": "O(n)",
+            "plan": [],
+            "function": { "name": name, "parameters": [ { "name": param.0, "type": param.1 } ], "returns": returns },
+            "task_input": { param.0: cases[0].0 },
+            "example_output": cases[0].1,
+            "test_cases": cases.iter().enumerate().map(|(i, (input, expected))| json!({
+                "name": format!("case_{i}"), "input": { param.0: input }, "expected": expected, "check": "equals"
+            })).collect::<Vec<_>>(),
+            "tools": []
+        })
+    }
+
+    /// A rule for `stage` requests whose text contains `contains`.
+    pub fn when(stage: &str, contains: &str, reply: Value) -> Rule {
+        Rule { stage: Some(stage.into()), contains: Some(contains.into()), replies: vec![reply], ..Default::default() }
+    }
+
+    pub const PARSE: &str = "import re\n\n\ndef parse_numbers(text):\n    return [float(n) if '.' in n else int(n) for n in re.findall(r\"-?\\d+(?:\\.\\d+)?\", text)]\n";
+    pub const MEAN: &str = "def mean_of(values):\n    return sum(values) / len(values)\n";
+    pub const WHOLE: &str = "def mean_in_line(line):\n    return mean_of(parse_numbers(line))\n";
+
+    /// "parse the numbers out of a log line, then return their mean" as a workflow of two steps
+    /// (parse_numbers, mean_of) and the function over them (mean_in_line).
+    pub fn workflow_script() -> Script {
+        let step_one = "parse the numbers out of a log line: return the list of numbers in the text";
+        let step_two = "return the mean of a list of numbers";
+        // Later requests also carry the earlier steps' words (hints, offered tools, the steps'
+        // code): the whole task's rules come first, then the second step's, then the first's.
+        Script::new()
+            .on(
+                "decompose",
+                json!({"reason": "parse, then compute", "compound": true, "steps": [
+                    {"name": "parse_numbers", "task": step_one},
+                    {"name": "mean_of", "task": step_two}
+                ]}),
+            )
+            .on("classify", classify("algorithm", "simple"))
+            .on("judge", json!({"verdict": "DIFFERENT", "reason": "another task"}))
+            .rule(when(
+                "plan",
+                "built from verified steps",
+                one_param_spec(
+                    "mean_in_line",
+                    ("line", "str"),
+                    "float",
+                    &[(json!("a 1 b 3"), json!(2.0)), (json!("v=4"), json!(4.0)), (json!("1 2 3 4"), json!(2.5))],
+                ),
+            ))
+            .rule(when("code", "mean_in_line", code(WHOLE)))
+            .rule(when(
+                "plan",
+                step_two,
+                one_param_spec(
+                    "mean_of",
+                    ("values", "list"),
+                    "float",
+                    &[(json!([1, 2, 3]), json!(2.0)), (json!([5]), json!(5.0)), (json!([2, 4]), json!(3.0))],
+                ),
+            ))
+            .rule(when("code", "mean_of", code(MEAN)))
+            .rule(when(
+                "plan",
+                step_one,
+                one_param_spec(
+                    "parse_numbers",
+                    ("text", "str"),
+                    "list",
+                    &[(json!("a 1 b 2.5"), json!([1, 2.5])), (json!(""), json!([])), (json!("x=3"), json!([3]))],
+                ),
+            ))
+            .rule(when("code", "parse_numbers", code(PARSE)))
     }
 }

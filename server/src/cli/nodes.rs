@@ -85,6 +85,27 @@ pub fn show(global: &Global, node: &str, json: bool) -> CliResult {
             if v.change.is_empty() { String::new() } else { format!(" · {}", v.change) }
         );
     }
+    let current = detail.versions.iter().find(|v| v.version == detail.current_version);
+    if let Some(v) = current.filter(|v| !v.steps.is_empty()) {
+        println!("\nworkflow: v{} calls {} verified step(s):", v.version, v.steps.len());
+        for (i, link) in v.steps.iter().enumerate() {
+            let step = reg.get(&link.node_id).ok();
+            println!(
+                "  {}. {} · {} v{}{} — {}",
+                i + 1,
+                link.name,
+                link.node_id,
+                link.version,
+                match &step {
+                    None => " (that node is gone)".to_string(),
+                    Some(d) if d.current_version != link.version =>
+                        format!(" (the step's current version is v{})", d.current_version),
+                    Some(_) => String::new(),
+                },
+                step.map(|d| d.task).unwrap_or_default()
+            );
+        }
+    }
     if !detail.stats.is_empty() {
         println!("\nreal use (runs outside tests):");
         for st in &detail.stats {
@@ -113,7 +134,6 @@ pub fn show(global: &Global, node: &str, json: bool) -> CliResult {
             );
         }
     }
-    let current = detail.versions.iter().find(|v| v.version == detail.current_version);
     if let Some(m) = current
         .and_then(|v| v.mutation_json.as_deref())
         .and_then(|j| serde_json::from_str::<crate::pipeline::mutation::MutationReport>(j).ok())

@@ -92,6 +92,23 @@ impl Renderer {
 }
 
 /// The summary after an evolve: node, figures, code, and the result line.
+/// A workflow's steps as a tree, a split step's own steps below it.
+fn step_tree(steps: &[crate::pipeline::compose::StepRef], indent: &str, lines: &mut Vec<String>) {
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        lines.push(format!(
+            "{indent}{} {} ({} v{}{}) — {}",
+            if last { "└─" } else { "├─" },
+            step.signature,
+            step.node_id,
+            step.version,
+            if step.reused { ", reused from memory" } else { "" },
+            step.task
+        ));
+        step_tree(&step.steps, &format!("{indent}{}", if last { "   " } else { "│  " }), lines);
+    }
+}
+
 pub fn summary(outcome: &EvolveOutcome) -> Vec<String> {
     let mut lines = Vec::new();
     let opt = &outcome.optimization;
@@ -104,17 +121,7 @@ pub fn summary(outcome: &EvolveOutcome) -> Vec<String> {
     lines.push(format!("node {} v{} · {}", outcome.node_id, outcome.version, figures.join(" · ")));
     if let Some(w) = &outcome.workflow {
         lines.push(format!("workflow: {} verified steps, called by {}", w.steps.len(), outcome.spec.function.name));
-        for (i, step) in w.steps.iter().enumerate() {
-            let branch = if i + 1 == w.steps.len() { "└─" } else { "├─" };
-            lines.push(format!(
-                "  {branch} {} ({} v{}{}) — {}",
-                step.signature,
-                step.node_id,
-                step.version,
-                if step.reused { ", reused from memory" } else { "" },
-                step.task
-            ));
-        }
+        step_tree(&w.steps, "  ", &mut lines);
     }
     if let Some(m) = &outcome.mutation {
         lines.push(format!("tests: {}", m.summary()));

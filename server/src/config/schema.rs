@@ -24,7 +24,8 @@ pub struct Config {
 /// Compound tasks as workflows of verified steps (the prototype's `chat.workflow_mode`, same keys):
 /// a task holding one of `detect_keywords` is put to the overseer, who may split it into
 /// `min_steps`..=`max_steps` steps; each step is evolved (or recalled) as its own node and the
-/// task's function calls them.
+/// task's function calls them. A step may itself be split, `max_depth` levels at most (the
+/// prototype's bound: 3).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkflowConfig {
@@ -32,6 +33,7 @@ pub struct WorkflowConfig {
     pub detect_keywords: Vec<String>,
     pub min_steps: u32,
     pub max_steps: u32,
+    pub max_depth: u32,
 }
 
 impl Default for WorkflowConfig {
@@ -41,6 +43,7 @@ impl Default for WorkflowConfig {
             detect_keywords: ["and", "then", "translate", "convert"].map(String::from).to_vec(),
             min_steps: 2,
             max_steps: 4,
+            max_depth: 3,
         }
     }
 }

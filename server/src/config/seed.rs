@@ -228,7 +228,7 @@ pub(super) fn translate(layer: &mut Layer) -> Result<Vec<String>, ConfigError> {
         && let Some(Value::Mapping(mode)) = get(chat, "workflow_mode")
         && !root.contains_key(s("workflow"))
     {
-        let known = ["enabled", "detect_keywords", "min_steps", "max_steps"];
+        let known = ["enabled", "detect_keywords", "min_steps", "max_steps", "max_depth"];
         let workflow: Mapping = mode
             .iter()
             .filter(|(k, _)| k.as_str().is_some_and(|k| known.contains(&k)))

@@ -154,6 +154,9 @@ pub(super) fn validate(config: &Config, layers: &[Layer]) -> Result<(), ConfigEr
     if w.min_steps < 2 || w.max_steps < w.min_steps || w.max_steps > 8 {
         return Err(c.fail("workflow.max_steps", "needs 2 <= min_steps <= max_steps <= 8".into()));
     }
+    if !(1..=3).contains(&w.max_depth) {
+        return Err(c.fail("workflow.max_depth", "must be 1, 2 or 3 (levels of splitting)".into()));
+    }
     let a = &config.auto_evolution;
     if !(0.0..1.0).contains(&a.performance_threshold) {
         return Err(c.fail("auto_evolution.performance_threshold", "must be at least 0 and below 1".into()));

@@ -87,6 +87,22 @@ pub fn hover_markdown(node: &NodeDetail, shown_version: i64) -> String {
     md
 }
 
+/// A workflow's steps as a nested markdown list.
+fn step_list(steps: &[crate::pipeline::compose::StepRef], depth: usize, md: &mut String) {
+    for s in steps {
+        md.push_str(&format!(
+            "{}- `{}` ({} v{}{}) — {}\n",
+            "  ".repeat(depth),
+            s.signature,
+            s.node_id,
+            s.version,
+            if s.reused { ", reused from memory" } else { "" },
+            s.task
+        ));
+        step_list(&s.steps, depth + 1, md);
+    }
+}
+
 fn format_ns(ns: f64) -> String {
     if ns >= 1e6 {
         format!("{:.1} ms", ns / 1e6)
@@ -111,6 +127,10 @@ pub fn outcome_report(outcome: &EvolveOutcome) -> serde_json::Value {
         outcome.tokens,
         outcome.duration_ms as f64 / 1000.0
     ));
+    if let Some(w) = &outcome.workflow {
+        md.push_str(&format!("\n## Workflow\n\n{} — the function calls these verified steps:\n\n", w.reason));
+        step_list(&w.steps, 0, &mut md);
+    }
     md.push_str("\n## Attempts\n\n| rung | model | temperature | tests | outcome |\n|---|---|---|---|---|\n");
     for a in &outcome.attempts {
         md.push_str(&format!(

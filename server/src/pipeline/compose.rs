@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
-use super::schema;
+use super::{learned, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
+use crate::memory::{ArtifactKind, Filter};
+use crate::registry::StepLink;
 
 /// A step as the overseer names it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -37,7 +39,7 @@ pub struct Decomposition {
 }
 
 /// A verified step of a workflow, as the outcome and memory record it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRef {
     pub name: String,
     pub task: String,
@@ -46,7 +48,23 @@ pub struct StepRef {
     pub function: String,
     pub signature: String,
     /// Recalled from memory (its tests re-run) rather than generated.
+    #[serde(default)]
     pub reused: bool,
+    /// The step's own steps, when it was split again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRef>,
+}
+
+impl StepRef {
+    /// Every step of the tree, this one's sub-steps after it.
+    pub fn count(steps: &[StepRef]) -> usize {
+        steps.iter().map(|s| 1 + StepRef::count(&s.steps)).sum()
+    }
+
+    /// How many steps of the tree were recalled rather than generated.
+    pub fn reused_count(steps: &[StepRef]) -> usize {
+        steps.iter().map(|s| usize::from(s.reused) + StepRef::reused_count(&s.steps)).sum()
+    }
 }
 
 /// How a task was split, and its verified steps.
@@ -92,6 +110,21 @@ pub fn change_text(steps: &[(StepRef, String)]) -> String {
     format!("workflow of {}", parts.join(" → "))
 }
 
+/// The registry's links from a workflow version to its steps: each step's node and version, as
+/// long as `code` still defines every step's function (an optimizer may have inlined them).
+pub fn links(code: &str, steps: &[StepLink]) -> Vec<StepLink> {
+    let defined = crate::python::top_level_functions(code);
+    if steps.iter().all(|s| defined.contains(&s.name)) { steps.to_vec() } else { Vec::new() }
+}
+
+/// The links of a workflow's first version: its steps' functions, nodes and versions.
+pub fn step_links(steps: &[(StepRef, String)]) -> Vec<StepLink> {
+    steps
+        .iter()
+        .map(|(s, _)| StepLink { name: s.function.clone(), node_id: s.node_id.clone(), version: s.version })
+        .collect()
+}
+
 /// `code` with the steps' code above it, unless it defines them itself.
 pub fn with_prelude(code: &str, prelude: Option<&str>) -> String {
     let Some(prelude) = prelude else { return code.to_string() };
@@ -108,16 +141,71 @@ pub fn looks_compound(task: &str, keywords: &[String]) -> bool {
     task.split(|c: char| !c.is_alphanumeric()).any(|w| keywords.iter().any(|k| k.eq_ignore_ascii_case(w)))
 }
 
+/// A composed workflow memory holds for a task like this one: its similarity, its task, its
+/// steps (the best at or above `memory.related_threshold`).
+pub struct SimilarWorkflow {
+    pub score: f32,
+    pub task: String,
+    pub steps: Vec<StepRef>,
+}
+
+async fn similar_workflow(ctx: &Ctx<'_>, task: &str) -> Option<SimilarWorkflow> {
+    let memory = ctx.memory?;
+    let hits = memory.similar(task, 5, &Filter::kind(ArtifactKind::Workflow)).await.ok()?;
+    hits.into_iter().filter(|h| h.score >= ctx.config.memory.related_threshold).find_map(|h| {
+        let composed = learned::composed_of(&h.artifact)?;
+        Some(SimilarWorkflow { score: h.score, task: h.artifact.payload.task.clone(), steps: composed.steps })
+    })
+}
+
 /// The steps of a compound task, or None (one function; or the overseer's answer was unusable,
-/// which never fails the evolve).
+/// which never fails the evolve). A task that matches a stored workflow at `reuse_threshold`
+/// takes its steps as they are (each then recalled from memory); a merely similar one has them
+/// offered to the overseer, to reuse word for word where they fit.
 pub async fn split(ctx: &Ctx<'_>, task: &str) -> Result<Option<Vec<StepPlan>>, EvolveError> {
     let settings = &ctx.config.workflow;
-    if !looks_compound(task, &settings.detect_keywords) {
+    let similar = similar_workflow(ctx, task).await;
+    if !looks_compound(task, &settings.detect_keywords) && similar.is_none() {
         return Ok(None);
+    }
+    let mut user = format!("Task: {task}");
+    if let Some(stored) = &similar {
+        let plans: Vec<StepPlan> =
+            stored.steps.iter().map(|s| StepPlan { name: s.name.clone(), task: s.task.clone() }).collect();
+        if stored.score >= ctx.config.memory.reuse_threshold {
+            ctx.emit(
+                Stage::Recall,
+                5,
+                format!(
+                    "this task was built as a workflow before (similarity {:.3}): its {} steps are taken as they are ({})",
+                    stored.score,
+                    plans.len(),
+                    names(&plans)
+                ),
+            );
+            return Ok(Some(plans));
+        }
+        ctx.emit(
+            Stage::Recall,
+            5,
+            format!(
+                "a similar task was built as a workflow (similarity {:.3}: \"{}\"): its {} verified steps are offered to the overseer",
+                stored.score,
+                stored.task,
+                plans.len()
+            ),
+        );
+        user.push_str(&format!(
+            "\n\nA similar task (\"{}\") was built from these verified steps. Where a step fits this task, list it with the same name and the same task, word for word, so that its verified code is reused:\n",
+            stored.task
+        ));
+        for p in &plans {
+            user.push_str(&format!("- {}: {}\n", p.name, p.task));
+        }
     }
     ctx.emit(Stage::Plan, 5, "the task may hold several steps: the overseer decides");
     let request = ChatRequest {
-        messages: vec![Message::system(DECOMPOSE_SYSTEM), Message::user(format!("Task: {task}"))],
+        messages: vec![Message::system(DECOMPOSE_SYSTEM), Message::user(user)],
         schema: Some(schema::decompose()),
         temperature: Some(0.0),
         ..Default::default()
@@ -151,17 +239,12 @@ pub async fn split(ctx: &Ctx<'_>, task: &str) -> Result<Option<Vec<StepPlan>>, E
         );
         return Ok(None);
     }
-    ctx.emit(
-        Stage::Plan,
-        5,
-        format!(
-            "split into {} steps ({}): {}",
-            steps.len(),
-            steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" → "),
-            d.reason
-        ),
-    );
+    ctx.emit(Stage::Plan, 5, format!("split into {} steps ({}): {}", steps.len(), names(&steps), d.reason));
     Ok(Some(steps))
+}
+
+fn names(steps: &[StepPlan]) -> String {
+    steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" → ")
 }
 
 #[cfg(test)]

@@ -77,6 +77,9 @@ pub struct EvolveRequest {
     pub compose: Option<bool>,
     /// The verified steps the task's function is built on (set by `evolve_workflow`).
     pub steps: Vec<(StepRef, String)>,
+    /// How many workflow levels this task is below the user's task (0: the user's own task);
+    /// a step is split again only above `workflow.max_depth`.
+    pub depth: u32,
 }
 
 impl EvolveRequest {
@@ -88,6 +91,7 @@ impl EvolveRequest {
             use_memory: true,
             compose: None,
             steps: Vec::new(),
+            depth: 0,
         }
     }
 }
@@ -145,6 +149,8 @@ pub(super) struct Kept<'a> {
     pub task: &'a str,
     /// What the first version is (a workflow names its steps), for the registry.
     pub change: String,
+    /// The verified steps the code calls (a workflow's function), linked in the registry.
+    pub steps: Vec<crate::registry::StepLink>,
     pub classification: &'a Classification,
     pub verified: &'a Verified,
     pub mutation: Option<&'a MutationReport>,
@@ -312,7 +318,9 @@ impl Evolver {
         if let Some(outcome) = self.evolve_again(&ctx, &request, &task, started).await? {
             return Ok(outcome);
         }
-        let compose = request.compose.unwrap_or(self.config.workflow.enabled) && request.steps.is_empty();
+        let compose = request.compose.unwrap_or(self.config.workflow.enabled)
+            && request.steps.is_empty()
+            && request.depth < self.config.workflow.max_depth;
         if compose && let Some(steps) = super::compose::split(&ctx, &task).await? {
             drop(ctx);
             return Box::pin(self.evolve_workflow(request, steps, events, cancel, started)).await;
@@ -351,6 +359,7 @@ impl Evolver {
         let kept = Kept {
             task: &task,
             change: super::compose::change_text(&request.steps),
+            steps: super::compose::step_links(&request.steps),
             classification: &planned.classification,
             verified: &verified,
             mutation: mutation.as_ref(),

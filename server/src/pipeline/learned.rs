@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::compose::StepRef;
 use super::escalate::AttemptRecord;
 use super::spec::Spec;
 use crate::memory::{Artifact, ArtifactKind};
@@ -36,6 +37,23 @@ pub struct FixContent {
 pub struct WorkflowContent<'a> {
     pub stages: &'a [String],
     pub attempts: &'a [AttemptRecord],
+}
+
+/// A compound task built as a workflow: the task's node and the verified steps it calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComposedContent {
+    pub node_id: String,
+    pub version: i64,
+    pub steps: Vec<StepRef>,
+}
+
+/// The composed workflow an artifact holds (None: another kind, or the record of how an evolve
+/// went, which is a Workflow artifact without steps).
+pub fn composed_of(artifact: &Artifact) -> Option<ComposedContent> {
+    (artifact.kind == ArtifactKind::Workflow)
+        .then(|| serde_json::from_value::<ComposedContent>(artifact.payload.content.clone()).ok())
+        .flatten()
+        .filter(|c| !c.steps.is_empty())
 }
 
 /// What recurred across verified nodes.

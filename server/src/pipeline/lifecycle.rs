@@ -360,6 +360,8 @@ impl Evolver {
                 findings_json: "[]".into(),
                 mutation_score: mutation.as_ref().map(|m| m.score),
                 mutation_json: mutation.as_ref().and_then(|m| serde_json::to_string(m).ok()),
+                // A re-evolved version is new code: it is not built on the old version's steps.
+                steps: Vec::new(),
             }],
         )?;
         self.record_test_run(&detail.id, version, verified.spec.test_cases.len(), &verified.report)?;

@@ -112,6 +112,8 @@ impl Evolver {
             return Ok((optimized.report, None));
         };
         let total = spec.test_cases.len() + usize::from(spec.tools.is_empty());
+        let built_on = detail.versions.iter().find(|v| v.version == detail.current_version);
+        let steps = super::compose::links(&code, built_on.map(|v| v.steps.as_slice()).unwrap_or_default());
         let version = self.registry().save(
             &detail.record(),
             &[NewVersion {
@@ -128,6 +130,7 @@ impl Evolver {
                 findings_json: "[]".into(),
                 mutation_score: None,
                 mutation_json: None,
+                steps,
             }],
         )?;
         Ok((optimized.report, Some(version)))

@@ -39,6 +39,7 @@ impl Evolver {
             findings_json: findings_json.clone(),
             mutation_score,
             mutation_json: mutation_json.clone(),
+            steps: super::compose::links(&verified.code, &kept.steps),
         }];
         let optimizer_role = self.config().pipeline.optimize.role;
         let optimizer_model = self.router().route(optimizer_role).model;
@@ -64,6 +65,7 @@ impl Evolver {
                 findings_json: findings_json.clone(),
                 mutation_score,
                 mutation_json: mutation_json.clone(),
+                steps: super::compose::links(code, &kept.steps),
             });
         }
         let spec_json = serde_json::to_string(spec).unwrap_or_default();

@@ -83,6 +83,21 @@ pub async fn plan(
             });
         match parsed {
             Ok(mut spec) => {
+                // A tool that exists nowhere (a small model's placeholder `TOOL_NAME`) is refused
+                // here, with the plan lines that use it, so no code is ever asked to call it.
+                let unknown: Vec<String> = spec.tools.iter().filter(|t| !known.contains(t)).cloned().collect();
+                if !unknown.is_empty() {
+                    ctx.warn(
+                        Stage::Plan,
+                        14,
+                        format!(
+                            "the spec named tool(s) that do not exist: {} (known: {}); dropped",
+                            unknown.join(", "),
+                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        ),
+                    );
+                    drop_tools(&mut spec, &unknown);
+                }
                 // Content tasks must reach the content model; a spec that forgot says so is fixed
                 // here rather than failing later.
                 if classification.kind.is_content()
@@ -166,6 +181,17 @@ pub async fn plan(
         return Ok(spec);
     }
     Err(EvolveError::Spec(format!("the overseer could not write a usable spec: {}", problems.unwrap_or_default())))
+}
+
+/// Removes `tools` from the spec, and the plan steps and requirements that name them.
+fn drop_tools(spec: &mut Spec, tools: &[String]) {
+    spec.tools.retain(|t| !tools.contains(t));
+    let names_one = |line: &String| tools.iter().any(|t| line.contains(t.as_str()));
+    spec.plan.retain(|p| !names_one(p));
+    spec.requirements.retain(|r| !names_one(r));
+    for tool in tools {
+        spec.tool_notes.remove(tool);
+    }
 }
 
 /// Small models copy the prompt's worked example (the hypotenuse) into unrelated specs: its plan

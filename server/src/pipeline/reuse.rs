@@ -6,6 +6,7 @@
 //! not vouch for, goes through classify and plan (recall still offers the stored code there,
 //! judged against the new spec).
 
+use super::compose::WorkflowReport;
 use super::escalate::AttemptRecord;
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError, EvolveOutcome, EvolveRequest, Evolver, node_id};
@@ -51,8 +52,14 @@ impl Evolver {
         let Some(stored) = stored_for(ctx, memory, task).await else { return Ok(None) };
         let spec = stored.spec;
         let id = node_id(&spec.function.name, task);
-        let (version, mutation) = match self.registry().get(&id) {
+        let (version, mutation, links) = match self.registry().get(&id) {
             Ok(detail) if detail.code.trim() == stored.code.trim() => {
+                let links = detail
+                    .versions
+                    .iter()
+                    .find(|v| v.version == detail.current_version)
+                    .map(|v| v.steps.clone())
+                    .unwrap_or_default();
                 // The stored tests' strength, as measured when they were written.
                 let mutation = detail
                     .versions
@@ -60,7 +67,7 @@ impl Evolver {
                     .find(|v| v.version == detail.current_version)
                     .and_then(|v| v.mutation_json.as_deref())
                     .and_then(|j| serde_json::from_str(j).ok());
-                (detail.current_version, mutation)
+                (detail.current_version, mutation, links)
             }
             _ => return Ok(None),
         };
@@ -143,7 +150,11 @@ impl Evolver {
             mutation,
             oracle: None,
             result,
-            workflow: None,
+            // A stored workflow is re-run whole: its function, with its steps' code, passed again.
+            workflow: (!links.is_empty()).then(|| WorkflowReport {
+                reason: format!("re-run of a stored workflow of {} steps", links.len()),
+                steps: self.steps_of(&links, 0),
+            }),
             calls: ctx.budget.calls(),
             tokens: ctx.budget.tokens_used(),
             duration_ms: started.elapsed().as_millis() as u64,

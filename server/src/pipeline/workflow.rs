@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::compose::{StepPlan, StepRef, WorkflowReport};
 use super::events::{Detail, Event, EventSink, Level, Stage};
 use super::evolver::{EvolveError, EvolveOutcome, EvolveRequest, Evolver};
+use crate::registry::StepLink;
 
 impl Evolver {
     /// A compound task: each step evolved (or recalled) as a node of its own, then the task's own
@@ -32,13 +33,15 @@ impl Evolver {
                 name: step.name.clone(),
                 task: step.task.clone(),
             }));
+            // A step may be split again, `workflow.max_depth` levels at most (evolve checks).
             let one = EvolveRequest {
                 task: step.task.clone(),
                 run_task: false,
                 optimize: request.optimize,
                 use_memory: request.use_memory,
-                compose: Some(false),
+                compose: request.compose,
                 steps: Vec::new(),
+                depth: request.depth + 1,
             };
             let outcome = match Box::pin(self.evolve(one, events.clone(), cancel.clone())).await {
                 Ok(o) => o,
@@ -58,6 +61,7 @@ impl Evolver {
                     function: outcome.spec.function.name.clone(),
                     signature: outcome.spec.signature(),
                     reused,
+                    steps: outcome.workflow.map(|w| w.steps).unwrap_or_default(),
                 },
                 outcome.code,
             ));
@@ -74,9 +78,12 @@ impl Evolver {
         };
         let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
         if let Some(memory) = self.memory() {
-            let content = serde_json::json!({
-                "node_id": outcome.node_id, "version": outcome.version, "steps": steps,
-            });
+            let content = super::learned::ComposedContent {
+                node_id: outcome.node_id.clone(),
+                version: outcome.version,
+                steps: steps.clone(),
+            };
+            let content = serde_json::to_value(content).unwrap_or_default();
             let payload = crate::memory::Payload {
                 task: task.clone(),
                 tags: vec!["workflow".into()],
@@ -98,6 +105,32 @@ impl Evolver {
         outcome.workflow = Some(WorkflowReport { reason: format!("{} steps", steps.len()), steps });
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         Ok(outcome)
+    }
+
+    /// A stored workflow version's steps, as the registry links them (their own steps below
+    /// them), each marked reused. A link to a node that is gone is left out.
+    pub(super) fn steps_of(&self, links: &[StepLink], depth: u32) -> Vec<StepRef> {
+        links
+            .iter()
+            .filter_map(|link| {
+                let detail = self.registry().get(&link.node_id).ok()?;
+                let spec = super::lifecycle::spec_of(&detail).ok()?;
+                let own = detail.versions.iter().find(|v| v.version == link.version).map(|v| v.steps.clone());
+                Some(StepRef {
+                    name: link.name.clone(),
+                    task: detail.task.clone(),
+                    node_id: detail.id.clone(),
+                    version: link.version,
+                    function: spec.function.name.clone(),
+                    signature: spec.signature(),
+                    reused: true,
+                    steps: match own {
+                        Some(own) if depth < 3 => self.steps_of(&own, depth + 1),
+                        _ => Vec::new(),
+                    },
+                })
+            })
+            .collect()
     }
 
     /// A workflow that failed: the task evolved as one function instead, and the user told why.

@@ -213,6 +213,8 @@ impl Registry {
             for v in versions.iter().filter(|v| **v != current) {
                 tx.execute("DELETE FROM runs WHERE node_id = ?1 AND version = ?2", params![id, v])
                     .map_err(|e| self.sql(e))?;
+                tx.execute("DELETE FROM version_steps WHERE node_id = ?1 AND version = ?2", params![id, v])
+                    .map_err(|e| self.sql(e))?;
                 removed += tx
                     .execute("DELETE FROM versions WHERE node_id = ?1 AND version = ?2", params![id, v])
                     .map_err(|e| self.sql(e))?;
@@ -228,6 +230,7 @@ impl Registry {
             let mut conn = self.conn.lock().unwrap();
             let tx = conn.transaction().map_err(|e| self.sql(e))?;
             tx.execute("DELETE FROM runs WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
+            tx.execute("DELETE FROM version_steps WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
             tx.execute("DELETE FROM versions WHERE node_id = ?1", [id]).map_err(|e| self.sql(e))?;
             let gone = tx.execute("DELETE FROM nodes WHERE id = ?1", [id]).map_err(|e| self.sql(e))?;
             if gone == 0 {

@@ -59,6 +59,17 @@ pub struct NewVersion {
     /// How strong the tests are on this version: the mutation report, as JSON, and its score.
     pub mutation_json: Option<String>,
     pub mutation_score: Option<f64>,
+    /// The verified steps this version calls, when it is a workflow's function.
+    pub steps: Vec<StepLink>,
+}
+
+/// A workflow version's link to one of its steps: the step's node and the version it was built
+/// on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepLink {
+    pub name: String,
+    pub node_id: String,
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +105,8 @@ pub struct VersionRow {
     pub created_at: i64,
     pub mutation_score: Option<f64>,
     pub mutation_json: Option<String>,
+    /// The steps this version calls (a workflow's function), in order.
+    pub steps: Vec<StepLink>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -213,6 +226,17 @@ CREATE TABLE IF NOT EXISTS runs (
     at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_node ON runs(node_id, id);
+CREATE TABLE IF NOT EXISTS version_steps (
+    node_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    step_node_id TEXT NOT NULL,
+    step_version INTEGER NOT NULL,
+    PRIMARY KEY (node_id, version, position),
+    FOREIGN KEY (node_id, version) REFERENCES versions(node_id, version)
+);
+CREATE INDEX IF NOT EXISTS version_steps_by_step ON version_steps(step_node_id);
 ";
 
 impl Registry {
@@ -306,6 +330,14 @@ impl Registry {
                     ],
                 )
                 .map_err(|e| self.sql(e))?;
+                for (position, step) in v.steps.iter().enumerate() {
+                    tx.execute(
+                        "INSERT INTO version_steps (node_id, version, position, name, step_node_id, step_version)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![id, version, position as i64, step.name, step.node_id, step.version],
+                    )
+                    .map_err(|e| self.sql(e))?;
+                }
                 parent = Some(version);
             }
             tx.execute("UPDATE nodes SET current_version = ?2 WHERE id = ?1", params![id, version])
@@ -437,11 +469,30 @@ impl Registry {
                         created_at: r.get(10)?,
                         mutation_score: r.get(11)?,
                         mutation_json: r.get(12)?,
+                        steps: Vec::new(),
                     })
                 })
                 .map_err(|e| self.sql(e))?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| self.sql(e))?;
+            let mut versions = versions;
+            let mut stmt = conn
+                .prepare(
+                    "SELECT version, name, step_node_id, step_version FROM version_steps WHERE node_id = ?1 ORDER BY version, position",
+                )
+                .map_err(|e| self.sql(e))?;
+            let links = stmt
+                .query_map([&id], |r| {
+                    Ok((r.get::<_, i64>(0)?, StepLink { name: r.get(1)?, node_id: r.get(2)?, version: r.get(3)? }))
+                })
+                .map_err(|e| self.sql(e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.sql(e))?;
+            for (version, link) in links {
+                if let Some(v) = versions.iter_mut().find(|v| v.version == version) {
+                    v.steps.push(link);
+                }
+            }
             let mut stmt = conn
                 .prepare(
                     "SELECT version, purpose, input, output, ok, wall_ms, user_ms + sys_ms, max_rss_kb, at, caller

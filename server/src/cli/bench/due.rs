@@ -45,6 +45,7 @@ pub async fn run(global: &Global, nodes: usize, runs_per_node: usize) -> CliResu
                 findings_json: "[]".into(),
                 mutation_score: None,
                 mutation_json: None,
+                steps: Vec::new(),
             };
             let node = NodeRecord {
                 id: &id,

@@ -23,6 +23,8 @@ pub struct Options {
     pub compound: bool,
     /// Workflows on or off (None: on for the compound suite, off for the everyday one).
     pub compose: Option<bool>,
+    /// Recall from and remember into memory.
+    pub memory: bool,
     /// Write every task's result as one JSON line here.
     pub json: Option<std::path::PathBuf>,
 }
@@ -58,7 +60,12 @@ pub async fn suite(
             r.hidden_total,
             r.seconds,
             r.model_calls,
-            if r.steps > 0 { format!(" · {} steps", r.steps) } else { String::new() },
+            match (r.steps, r.steps_reused, r.reused) {
+                (0, _, true) => " · reused from memory".to_string(),
+                (0, _, false) => String::new(),
+                (n, 0, _) => format!(" · {n} steps"),
+                (n, k, _) => format!(" · {n} steps ({k} reused from memory)"),
+            },
             r.mutation_score.map(|s| format!(" · mutants killed {:.0}%", s * 100.0)).unwrap_or_default(),
             if r.consensus_changed { " · consensus changed cases" } else { "" },
             match (&r.stage, &r.failure) {
@@ -98,11 +105,13 @@ pub async fn run(global: &Global, options: Options) -> CliResult {
         suite: if options.compound { smoke_suite::Suite::Compound } else { smoke_suite::Suite::Everyday },
         compose: Some(options.compose.unwrap_or(options.compound)),
         optimize: options.optimize,
+        memory: options.memory,
     };
     println!(
-        "smoke suite ({}, {}): {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
+        "smoke suite ({}, {}{}): {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
         if options.compound { "compound" } else { "everyday" },
         if how.compose == Some(true) { "workflows on" } else { "one function per task" },
+        if how.memory { ", memory on" } else { "" },
         smoke_suite::tasks_of(how.suite).len().min(options.limit.unwrap_or(usize::MAX)),
         fast.model,
         fast.backend,

@@ -6,6 +6,8 @@
 //! against hand-written references (tests/smoke/references.py), never from a model's output.
 //! Nothing in the engine knows these tasks; they only measure it.
 
+use crate::pipeline::compose::StepRef;
+use crate::pipeline::escalate::AttemptBy;
 use crate::pipeline::events::EventSink;
 use crate::pipeline::tests::{NODE_FILE, NODE_MODULE};
 use crate::pipeline::verify::{CallResult, parse_results};
@@ -52,6 +54,8 @@ pub struct Run {
     /// Some(true): workflows; Some(false): one function per task; None: the configuration's.
     pub compose: Option<bool>,
     pub optimize: bool,
+    /// Recall from and remember into memory (off: every task from nothing).
+    pub memory: bool,
 }
 
 /// A hidden case's verdict: numbers equal to 1e-4 (relative) or exactly for integers, booleans
@@ -96,8 +100,12 @@ pub struct SmokeResult {
     pub consensus_fired: bool,
     pub consensus_changed: bool,
     pub cases_added: usize,
-    /// Steps, when the task became a workflow (0: one function).
+    /// Steps, when the task became a workflow (0: one function), and how many of them were
+    /// recalled from memory rather than generated.
     pub steps: usize,
+    pub steps_reused: usize,
+    /// The whole task was recalled from memory (a re-run of verified code, no generation).
+    pub reused: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +129,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split into steps: {} task(s) · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split into steps: {} task(s), {} of {} steps reused from memory · recalled whole: {} task(s) · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -140,6 +148,9 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.consensus_changed).count(),
             self.results.iter().filter(|r| r.cases_added > 0).count(),
             self.results.iter().filter(|r| r.steps > 0).count(),
+            self.results.iter().map(|r| r.steps_reused).sum::<usize>(),
+            self.results.iter().map(|r| r.steps).sum::<usize>(),
+            self.results.iter().filter(|r| r.reused).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -217,7 +228,7 @@ async fn run_one(
     let request = EvolveRequest {
         run_task: false,
         optimize: how.optimize,
-        use_memory: false,
+        use_memory: how.memory,
         compose: how.compose,
         ..EvolveRequest::new(task.task.clone())
     };
@@ -238,6 +249,8 @@ async fn run_one(
         consensus_changed: false,
         cases_added: 0,
         steps: 0,
+        steps_reused: 0,
+        reused: false,
     };
     match outcome {
         Ok(o) => {
@@ -247,7 +260,10 @@ async fn run_one(
             result.cases_added = o.mutation.as_ref().map(|m| m.cases_added).unwrap_or(0);
             result.consensus_fired = o.oracle.is_some();
             result.consensus_changed = o.oracle.as_ref().is_some_and(|r| r.changed());
-            result.steps = o.workflow.as_ref().map(|w| w.steps.len()).unwrap_or(0);
+            let steps = o.workflow.as_ref().map(|w| w.steps.as_slice()).unwrap_or_default();
+            result.steps = StepRef::count(steps);
+            result.steps_reused = StepRef::reused_count(steps);
+            result.reused = o.attempts.first().is_some_and(|a| a.by == AttemptBy::Memory);
             let (right, wrong) = check_hidden(evolver, &o.program, &o.spec.function.name, &task.hidden).await;
             result.hidden_passed = right;
             result.passed = right == task.hidden.len();

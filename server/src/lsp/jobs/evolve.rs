@@ -20,12 +20,9 @@ pub async fn evolve(
 ) -> Result<serde_json::Value, JobError> {
     let engine = state.engine().await.map_err(JobError::NoEngine)?;
     let request = EvolveRequest {
-        task: target.task().to_string(),
         run_task: false,
         optimize: engine.config().editor.optimize,
-        use_memory: true,
-        compose: None,
-        steps: Vec::new(),
+        ..EvolveRequest::new(target.task())
     };
     let outcome = engine
         .evolve(request, job.events.clone(), job.cancel.clone())
@@ -52,6 +49,8 @@ pub async fn evolve(
         "node_id": outcome.node_id,
         "version": outcome.version,
         "report": report,
+        // A workflow's verified steps (their code is in the inserted block, above the function).
+        "workflow": outcome.workflow,
     }))
 }
 
