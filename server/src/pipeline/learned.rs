@@ -45,6 +45,9 @@ pub struct ComposedContent {
     pub node_id: String,
     pub version: i64,
     pub steps: Vec<StepRef>,
+    /// The tools the function and its steps call (configured tools and verified nodes).
+    #[serde(default)]
+    pub tools: Vec<String>,
 }
 
 /// The composed workflow an artifact holds (None: another kind, or the record of how an evolve

@@ -25,6 +25,7 @@ impl Evolver {
     ) -> Result<EvolveOutcome, EvolveError> {
         let of = steps.len();
         let mut done: Vec<(StepRef, String)> = Vec::new();
+        let mut tools: Vec<String> = Vec::new();
         for (i, step) in steps.into_iter().enumerate() {
             let message = format!("step {}/{of}: {} — {}", i + 1, step.name, step.task);
             (events)(&Event::new(Stage::Plan, 5, Level::Info, message).with(Detail::Step {
@@ -51,6 +52,7 @@ impl Evolver {
                     return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
                 }
             };
+            tools.extend(outcome.spec.tools.iter().cloned());
             let reused = outcome.attempts.first().is_some_and(|a| a.by == super::escalate::AttemptBy::Memory);
             done.push((
                 StepRef {
@@ -78,18 +80,31 @@ impl Evolver {
         };
         let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
         if let Some(memory) = self.memory() {
+            tools.extend(outcome.spec.tools.iter().cloned());
+            tools.sort();
+            tools.dedup();
             let content = super::learned::ComposedContent {
                 node_id: outcome.node_id.clone(),
                 version: outcome.version,
                 steps: steps.clone(),
+                tools,
             };
             let content = serde_json::to_value(content).unwrap_or_default();
+            let o = &outcome.optimization;
+            let figures = super::learned::Figures {
+                tests_passed: outcome.report.passed,
+                tests_total: outcome.report.total,
+                per_call_ns: o.final_ns,
+                score: o.score,
+                peak_rss_kb: o.peak_rss_kb,
+            };
             let payload = crate::memory::Payload {
                 task: task.clone(),
                 tags: vec!["workflow".into()],
                 language: "python".into(),
                 quality: 1.0,
                 content,
+                metrics: serde_json::to_value(figures).unwrap_or_default(),
                 ..Default::default()
             };
             let artifact = crate::memory::Artifact::keyed(
