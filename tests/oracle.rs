@@ -228,3 +228,88 @@ async fn no_consensus_leaves_the_cases_to_the_review() {
     );
     assert_eq!(server.requests_for("review").len(), 1, "the review decides instead");
 }
+
+fn sort_spec(properties: Value) -> Value {
+    json!({
+        "problem": "Sort a list of numbers in ascending order.",
+        "requirements": [], "plan": [],
+        "function": { "name": "sort_numbers", "parameters": [ { "name": "xs", "type": "list[int]" } ], "returns": "list[int]" },
+        "task_input": { "xs": [3, 1, 2] },
+        "test_cases": [
+            { "name": "task", "input": { "xs": [3, 1, 2] }, "expected": [1, 2, 3], "check": "equals" },
+            { "name": "one", "input": { "xs": [5] }, "expected": [5], "check": "equals" },
+            { "name": "pair", "input": { "xs": [2, 1] }, "expected": [1, 2], "check": "equals" }
+        ],
+        "tools": [],
+        "properties": properties
+    })
+}
+
+/// The spec's properties are checked on generated inputs (duplicates among them), with no
+/// expected value to get wrong: code that passes every written case but loses duplicates is
+/// failed there, and the next attempt is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn properties_on_generated_inputs_fail_code_the_written_cases_let_through() {
+    let loses_duplicates = "def sort_numbers(xs):\n    return sorted(set(xs))\n";
+    let right = "def sort_numbers(xs):\n    return sorted(xs)\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .on("plan", sort_spec(json!(["sorted", "same_elements"])))
+        .on_seq("code", vec![fixtures::code(loses_duplicates), fixtures::code(right)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, false, false);
+    let run = env.run(&["evolve", "--json", "--no-memory", "sort a list of numbers"]).await;
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("properties sorted, same_elements checked on 4 generated input(s) each"),
+        "{}",
+        run.all()
+    );
+    let o = outcome(&run);
+    assert_eq!(o["code"].as_str().unwrap().trim(), right.trim(), "{}", o["attempts"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 2, "{}", o["attempts"]);
+    let cases = o["spec"]["test_cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3 + 8, "{cases:?}");
+    // Every written case passed; one generated input with duplicates failed it.
+    assert!(run.stderr.contains("! 10/11 tests pass"), "{}", run.stderr);
+    // The written tests hold the same checks, and pass on the verified code under pytest.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("solution.py"), o["program"].as_str().unwrap()).unwrap();
+    std::fs::write(dir.path().join("test_node.py"), o["tests"].as_str().unwrap()).unwrap();
+    let runtime = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime/node_runtime.py");
+    std::fs::copy(runtime, dir.path().join("node_runtime.py")).unwrap();
+    let pytest = std::process::Command::new(support::python())
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_node.py"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&pytest.stdout);
+    assert!(pytest.status.success() && out.contains("12 passed"), "{out}");
+}
+
+/// A property the spec's own cases contradict ("sorted" for a descending sort) is dropped at
+/// plan time; a wrong one they cannot show ("no_duplicates" for a sort) fails right code on a
+/// generated input with duplicates, and the consensus of independent implementations drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_properties_are_dropped_not_held_against_right_code() {
+    let mut spec = sort_spec(json!(["sorted", "no_duplicates"]));
+    spec["test_cases"][0]["expected"] = json!([3, 2, 1]);
+    spec["test_cases"][2]["expected"] = json!([2, 1]);
+    let script = Script::new()
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code("def sort_numbers(xs):\n    return sorted(xs, reverse=True)\n"));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "--no-memory", "sort a list of numbers, largest first"]).await;
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("properties dropped: sorted (the spec's own case `task` contradicts it)"),
+        "{}",
+        run.all()
+    );
+    let o = outcome(&run);
+    let dropped = o["oracle"]["dropped"].to_string();
+    assert!(dropped.contains("property_no_duplicates"), "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 1, "right code is not failed: {}", o["attempts"]);
+}

@@ -472,7 +472,17 @@ pub struct PipelineConfig {
     pub analysis: AnalysisConfig,
     pub mutation: MutationConfig,
     pub consensus: ConsensusConfig,
+    pub properties: PropertiesConfig,
     pub classify_fallback_keywords: bool,
+}
+
+/// Properties the spec states of every result (sorted, no duplicates, ...), checked on inputs
+/// generated from the parameter types as well as on the cases.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PropertiesConfig {
+    /// Generated inputs each property is checked on; 0 turns property checks off.
+    pub inputs: u32,
 }
 
 /// How strong the final tests are: mutants of the verified code the tests must fail.

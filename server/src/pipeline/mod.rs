@@ -24,6 +24,7 @@ pub(crate) mod patterns;
 mod persist;
 pub(crate) mod plan;
 pub mod prompts;
+pub mod properties;
 pub(crate) mod recall;
 pub(crate) mod reuse;
 pub(crate) mod review;

@@ -168,6 +168,7 @@ pub async fn plan(
                 if found.is_empty() {
                     normalise_case_names(&mut spec.test_cases);
                     super::spec::unwrap_expected(&mut spec);
+                    add_property_cases(ctx, &mut spec);
                     return Ok(spec);
                 }
                 problems = Some(found.join("; "));
@@ -181,6 +182,31 @@ pub async fn plan(
         return Ok(spec);
     }
     Err(EvolveError::Spec(format!("the overseer could not write a usable spec: {}", problems.unwrap_or_default())))
+}
+
+/// The spec's properties as cases on generated inputs (properties.rs), and what was dropped.
+fn add_property_cases(ctx: &Ctx<'_>, spec: &mut Spec) {
+    let inputs = ctx.config.pipeline.properties.inputs as usize;
+    if inputs == 0 {
+        spec.properties.clear();
+        return;
+    }
+    let applied = super::properties::apply(spec, inputs);
+    if !applied.dropped.is_empty() {
+        ctx.warn(Stage::Plan, 19, format!("properties dropped: {}", applied.dropped.join("; ")));
+    }
+    if applied.cases_added > 0 {
+        ctx.emit(
+            Stage::Plan,
+            19,
+            format!(
+                "properties {} checked on {} generated input(s) each: {} case(s) that need no expected value",
+                applied.kept.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+                applied.cases_added / applied.kept.len().max(1),
+                applied.cases_added
+            ),
+        );
+    }
 }
 
 /// Removes `tools` from the spec, and the plan steps and requirements that name them.

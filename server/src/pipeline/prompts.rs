@@ -44,6 +44,9 @@ parameter names. Keep inputs small and compute each expected value exactly, step
 case is a normal call with a normal result: do not test errors or invalid input. check is \"equals\" \
 for exact results, \"approx\" for floats, \"contains\" when the result must contain the \
 expected text, \"nonempty\" for creative text (expected \"\").\n\
+- properties: what the TASK ITSELF says every result has, from: sorted (ascending), same_elements \
+(the first argument reordered), subset (only elements of the first argument), no_duplicates, same_length \
+(as the first argument), non_negative. Usually none: [].\n\
 - Prefer the simplest approach (arithmetic, if/else, a dictionary, the standard library).\n\
 - tools: for writing tasks (jokes, stories, articles, poems) list \"content_generator\": the \
 function must get the text by calling call_tool(\"content_generator\", prompt). For calculations \
@@ -107,6 +110,24 @@ the caller calls the function directly. Answer with the complete code in one ```
     text
 }
 
+/// The cases as lines for a prompt: each written case, then each property once (its generated
+/// inputs are the tests', not the model's to see).
+fn case_lines<'a>(cases: impl IntoIterator<Item = &'a TestCase>, spec: &Spec) -> String {
+    let mut text = String::new();
+    let mut properties = Vec::new();
+    for case in cases {
+        match case.check {
+            Check::Holds(p) if !properties.contains(&p) => properties.push(p),
+            Check::Holds(_) => {}
+            _ => text.push_str(&format!("- {}\n", case_line(case, &spec.function.name))),
+        }
+    }
+    for p in properties {
+        text.push_str(&format!("- for every input, the result is {} (checked on other inputs too)\n", p.describe()));
+    }
+    text
+}
+
 fn case_line(case: &TestCase, function: &str) -> String {
     let args: Vec<String> = case.input.iter().map(|(k, v)| format!("{k}={}", super::tests::py_literal(v))).collect();
     let want = match case.check {
@@ -115,6 +136,7 @@ fn case_line(case: &TestCase, function: &str) -> String {
         Check::Contains => format!("contains {}", super::tests::py_literal(&case.expected)),
         Check::Nonempty => "is a non-empty result".to_string(),
         Check::Type => format!("is of type {}", case.expected.as_str().unwrap_or("?")),
+        Check::Holds(p) => format!("is {}", p.describe()),
     };
     format!("{function}({}) {want}", args.join(", "))
 }
@@ -176,9 +198,7 @@ fn spec_part(spec: &Spec, attempt: &Attempt<'_>) -> String {
         text.push_str(&format!("Plan:\n- {}\n", spec.plan.join("\n- ")));
     }
     text.push_str("Examples it must satisfy (checked by the tests; do not copy them into the code):\n");
-    for case in &spec.test_cases {
-        text.push_str(&format!("- {}\n", case_line(case, &spec.function.name)));
-    }
+    text.push_str(&case_lines(&spec.test_cases, spec));
     text
 }
 
@@ -195,9 +215,7 @@ fn stub_part(spec: &Spec, stub: &str, attempt: &Attempt<'_>) -> String {
     let added: Vec<&TestCase> = spec.test_cases.iter().filter(|c| !c.author).collect();
     if !added.is_empty() {
         text.push_str("\nIt must also satisfy (checked by the tests; do not copy them into the code):\n");
-        for case in added {
-            text.push_str(&format!("- {}\n", case_line(case, &spec.function.name)));
-        }
+        text.push_str(&case_lines(added, spec));
     }
     text
 }
@@ -249,8 +267,6 @@ pub fn extend_user(task: &str, spec: &Spec) -> String {
         text.push_str(&format!("Requirements:\n- {}\n", spec.requirements.join("\n- ")));
     }
     text.push_str("Existing cases:\n");
-    for case in &spec.test_cases {
-        text.push_str(&format!("- {}\n", case_line(case, &spec.function.name)));
-    }
+    text.push_str(&case_lines(&spec.test_cases, spec));
     text
 }

@@ -30,7 +30,7 @@ pub async fn review(
     let cases: Vec<_> = spec
         .test_cases
         .iter()
-        .filter(|c| failing.contains(&c.name) && c.check != Check::Nonempty && !c.author)
+        .filter(|c| failing.contains(&c.name) && !matches!(c.check, Check::Nonempty | Check::Holds(_)) && !c.author)
         .collect();
     let derived = rederive(ctx, task, spec, &cases, percent).await?;
     let mut corrections = Vec::new();

@@ -388,7 +388,12 @@ mod tests {
                         }
                     },
                     "benchmark_input": { "type": "object" },
-                    "tools": { "type": "array", "items": { "type": "string" } }
+                    "tools": { "type": "array", "items": { "type": "string" } },
+                    // Added after the derivation, on purpose: the properties checked on
+                    // generated inputs (properties.rs).
+                    "properties": { "type": "array", "items": { "type": "string", "enum": [
+                        "sorted", "same_elements", "subset", "no_duplicates", "same_length", "non_negative"
+                    ] }, "maxItems": 3 }
                 },
                 "required": ["problem", "requirements", "plan", "function", "task_input", "test_cases", "tools"]
             })

@@ -84,6 +84,11 @@ pub enum Check {
     Contains,
     Nonempty,
     Type,
+    /// A property of every result (properties.rs), checked without an expected value; `expected`
+    /// carries the call's first argument for the properties relative to it. Never asked of a
+    /// model: the engine makes these cases from the spec's `properties`.
+    #[schemars(skip)]
+    Holds(super::properties::Property),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
@@ -94,6 +99,7 @@ pub struct TestCase {
     #[serde(default)]
     pub expected: Value,
     #[serde(default)]
+    #[schemars(schema_with = "check_schema")]
     pub check: Check,
     /// The task's author wrote this case (a stub's docstring example): it is the definition of
     /// right, so the review never disputes it.
@@ -133,6 +139,11 @@ pub struct Spec {
     pub benchmark_input: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     pub tools: Vec<String>,
+    /// What every result has, whatever the input (only what the task itself says): checked on
+    /// generated inputs as well as on the cases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "properties_schema")]
+    pub properties: Vec<super::properties::Property>,
     /// How to call each tool that is a saved node (configured tools describe themselves).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[schemars(skip)]
@@ -141,6 +152,17 @@ pub struct Spec {
     /// author's own words, and the overseer's plan only a paraphrase (see escalate::show_plan).
     #[serde(skip)]
     pub stub: Option<String>,
+}
+
+/// The checks a model may write: a plain string enum, as grammars hold best (the engine's own
+/// property checks are not offered).
+fn check_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": ["equals", "approx", "contains", "nonempty", "type"] })
+}
+
+fn properties_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = super::properties::Property::ALL.iter().map(|p| p.as_str()).collect();
+    schemars::json_schema!({ "type": "array", "items": { "type": "string", "enum": names }, "maxItems": 3 })
 }
 
 pub fn is_identifier(name: &str) -> bool {

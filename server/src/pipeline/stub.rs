@@ -106,6 +106,7 @@ impl Stub {
             test_cases: cases,
             benchmark_input: None,
             tools: Vec::new(),
+            properties: Vec::new(),
             tool_notes: Default::default(),
             stub: Some(self.source.clone()),
         })

@@ -36,6 +36,7 @@ fn check_name(check: super::spec::Check) -> &'static str {
         Contains => "contains",
         Nonempty => "nonempty",
         Type => "type",
+        Holds(property) => property.as_str(),
     }
 }
 
@@ -127,10 +128,47 @@ def check(kind, actual, expected):
     elif kind == "type":
         names = {{"str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}}
         assert isinstance(actual, names.get(expected, object)), f"expected a {{expected}}, got {{actual!r}}"
+    else:
+        check_property(kind, actual, expected)
+
+
+def _items(value):
+    return list(value) if isinstance(value, (list, str)) else None
+
+
+def check_property(kind, actual, first):
+    """A property of every result; `first` is the call's first argument."""
+    items, pool = _items(actual), _items(first)
+    keys = sorted(json.dumps(x, sort_keys=True) for x in items or [])
+    if kind == "sorted":
+        ok = items is not None and all(not a > b for a, b in zip(items, items[1:]))
+    elif kind == "no_duplicates":
+        ok = items is not None and len(set(keys)) == len(keys)
+    elif kind == "non_negative":
+        ok = isinstance(actual, (int, float)) and not isinstance(actual, bool) and actual >= 0
+    elif kind == "same_length":
+        ok = items is not None and pool is not None and len(items) == len(pool)
+    elif kind == "same_elements":
+        ok = items is not None and pool is not None and keys == sorted(json.dumps(x, sort_keys=True) for x in pool)
+    elif kind == "subset":
+        ok = items is not None and pool is not None and all(x in pool for x in items)
+    else:
+        raise AssertionError(f"unknown check {{kind!r}}")
+    assert ok, f"the result must have the property {{kind}}, got {{actual!r}}"
+
+
+PROPERTIES = ("sorted", "no_duplicates", "non_negative", "same_length", "same_elements", "subset")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_case(case):
+    if case["check"] in PROPERTIES:
+        try:
+            actual = {function}(**case["input"])
+        except Exception:  # a property constrains returned values only
+            return
+        check(case["check"], actual, case["expected"])
+        return
     check(case["check"], {function}(**case["input"]), case["expected"])
 "#,
     );

@@ -189,6 +189,7 @@ fn has_type(value: &Value, name: &str) -> bool {
 
 /// One case's verdict: Ok, or the failure in the words a model (and a user) can act on.
 pub fn check(kind: Check, actual: &Value, expected: &Value) -> Result<(), String> {
+    let original = expected;
     let expected = coerce(expected, actual);
     let (ok, wanted) = match kind {
         Check::Equals => (close(actual, &expected), format!("expected {}", py_literal(&expected))),
@@ -202,6 +203,8 @@ pub fn check(kind: Check, actual: &Value, expected: &Value) -> Result<(), String
             let name = expected.as_str().unwrap_or("");
             (has_type(actual, name), format!("expected a {name}"))
         }
+        // `expected` is the call's first argument, as the case carries it (not coerced).
+        Check::Holds(property) => return property.holds(actual, original),
     };
     if ok { Ok(()) } else { Err(format!("{wanted}, got {}", py_literal(actual))) }
 }
@@ -292,8 +295,15 @@ pub async fn run_cases(
         let (passed, message) = match result {
             Some(CallResult::Returned(actual)) => match check(case.check, &actual, &case.expected) {
                 Ok(()) => (true, String::new()),
+                // A generated input is in no case line the model saw: the message names it.
+                Err(why) if matches!(case.check, Check::Holds(_)) => {
+                    (false, format!("on {}: {why}", super::tests::py_literal(&Value::Object(case.input.clone()))))
+                }
                 Err(why) => (false, why),
             },
+            // A property constrains returned values only: raising on a generated input the
+            // problem does not allow is no failure.
+            Some(CallResult::Raised(_)) if matches!(case.check, Check::Holds(_)) => (true, String::new()),
             Some(CallResult::Raised(error)) => (false, format!("raised {error}")),
             None => (
                 false,
