@@ -277,3 +277,41 @@ async fn a_tool_that_does_not_exist_is_refused_at_plan_time() {
         assert!(!request.text.contains("TOOL_NAME"), "the code request names the missing tool: {}", request.text);
     }
 }
+
+/// A decomposition that names the task itself as a step would split forever: the task is
+/// evolved as one function, and the user is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_is_the_task_itself_is_not_split() {
+    let task = "parse the numbers out of a log line, then return their mean";
+    let whole = "import re\n\n\ndef mean_in_line(line):\n    values = [float(n) for n in re.findall(r\"-?\\d+(?:\\.\\d+)?\", line)]\n    return sum(values) / len(values)\n";
+    let script = Script::new()
+        .on(
+            "decompose",
+            json!({"reason": "one step", "compound": true, "steps": [
+                {"name": "mean_in_line", "task": task, "takes": "", "returns": ""},
+                {"name": "noop", "task": "return the value unchanged", "takes": "", "returns": ""}
+            ]}),
+        )
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .on(
+            "plan",
+            spec(
+                "mean_in_line",
+                ("line", "str"),
+                "float",
+                &[(json!("a 1 b 3"), json!(2.0)), (json!("v=4"), json!(4.0)), (json!("1 2 3 4"), json!(2.5))],
+            ),
+        )
+        .on("code", fixtures::code(whole));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{}workflow:\n  enabled: true\n",
+        base_config("ollama", &format!("url: \"{}\"", server.url))
+    ));
+    let run = env.run(&["evolve", "--no-memory", task]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.all().contains("one function: a proposed step is the task itself"), "{}", run.all());
+    assert_eq!(server.requests_for("decompose").len(), 1);
+    assert!(!run.all().contains("workflow:"), "{}", run.all());
+}

@@ -617,8 +617,8 @@ pub mod fixtures {
             .on(
                 "decompose",
                 json!({"reason": "parse, then compute", "compound": true, "steps": [
-                    {"name": "parse_numbers", "task": step_one},
-                    {"name": "mean_of", "task": step_two}
+                    {"name": "parse_numbers", "task": step_one, "takes": "text: str", "returns": "list[float]"},
+                    {"name": "mean_of", "task": step_two, "takes": "values: list[float], the first step's output", "returns": "float"}
                 ]}),
             )
             .on("classify", classify("algorithm", "simple"))

@@ -17,14 +17,54 @@ use crate::llm::{ChatRequest, Message};
 use crate::memory::{ArtifactKind, Filter};
 use crate::registry::StepLink;
 
-/// A step as the overseer names it.
+/// A step as the overseer names it: its function, its task, and the data that flows in and out
+/// (the first step takes the task's input, each later one the previous step's output).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = |s: &mut schemars::Schema| super::spec::require(s, &["name", "task", "takes", "returns"]))]
 pub struct StepPlan {
     /// A snake_case name for the step's function.
     pub name: String,
     /// The step as a task of its own: what it takes and what it returns.
     #[schemars(length(max = 300))]
     pub task: String,
+    /// Its parameters with their types ("line: str, a log line").
+    #[serde(default)]
+    #[schemars(length(max = 120))]
+    pub takes: String,
+    /// Its result with its type ("list[float], the numbers in order").
+    #[serde(default)]
+    #[schemars(length(max = 120))]
+    pub returns: String,
+}
+
+impl StepPlan {
+    /// A stored step, named again as it was evolved.
+    pub fn stored(name: &str, task: &str) -> StepPlan {
+        StepPlan { name: name.into(), task: task.into(), takes: String::new(), returns: String::new() }
+    }
+
+    /// The task the step is evolved as: its words, then its typed input and output unless the
+    /// words already state them (a stored step's task, named again).
+    pub fn task_text(&self) -> String {
+        let task = self.task.trim().trim_end_matches('.');
+        if task.contains(" It takes ") || (self.takes.trim().is_empty() && self.returns.trim().is_empty()) {
+            return self.task.trim().to_string();
+        }
+        let mut text = format!("{task}.");
+        if !self.takes.trim().is_empty() {
+            text.push_str(&format!(" It takes {}", self.takes.trim().trim_end_matches('.')));
+        }
+        if !self.returns.trim().is_empty() {
+            // Not "and": a step's own words decide whether it is split again (a keyword).
+            text.push_str(&format!(
+                "{} returns {}",
+                if self.takes.trim().is_empty() { " It" } else { "; it" },
+                self.returns.trim().trim_end_matches('.')
+            ));
+        }
+        text.push('.');
+        text
+    }
 }
 
 /// The overseer's answer: one function, or the steps.
@@ -77,8 +117,9 @@ pub struct WorkflowReport {
 const DECOMPOSE_SYSTEM: &str = "You decide how a programming task is built. If one small Python function \
 does it, answer compound: false. If it is a pipeline of distinct operations, where the output of one is the \
 input of the next (parse, then compute; convert, then format), answer compound: true and list the steps in \
-order: each a snake_case function name and its own self-contained task that states what it takes and what \
-it returns. Do not split what one line of code does. Answer with JSON only.";
+order: each a snake_case function name, its own self-contained task, what it takes (parameters with \
+Python types) and what it returns (with its type). The first step takes the task's input; each later step \
+takes the previous step's output. Do not split what one line of code does. Answer with JSON only.";
 
 /// What the overseer is told about a workflow's verified steps when it plans the task's own
 /// function.
@@ -170,8 +211,7 @@ pub async fn split(ctx: &Ctx<'_>, task: &str) -> Result<Option<Vec<StepPlan>>, E
     }
     let mut user = format!("Task: {task}");
     if let Some(stored) = &similar {
-        let plans: Vec<StepPlan> =
-            stored.steps.iter().map(|s| StepPlan { name: s.name.clone(), task: s.task.clone() }).collect();
+        let plans: Vec<StepPlan> = stored.steps.iter().map(|s| StepPlan::stored(&s.name, &s.task)).collect();
         if stored.score >= ctx.config.memory.reuse_threshold {
             ctx.emit(
                 Stage::Recall,
@@ -226,6 +266,12 @@ pub async fn split(ctx: &Ctx<'_>, task: &str) -> Result<Option<Vec<StepPlan>>, E
     };
     let steps: Vec<StepPlan> =
         d.steps.into_iter().filter(|s| super::spec::is_identifier(&s.name) && !s.task.trim().is_empty()).collect();
+    // A step that is the task itself would split forever: the task is one function.
+    let same = |a: &str, b: &str| a.split_whitespace().eq(b.split_whitespace());
+    if steps.iter().any(|s| same(&s.task_text(), task) || same(&s.task, task)) {
+        ctx.emit(Stage::Plan, 5, "one function: a proposed step is the task itself");
+        return Ok(None);
+    }
     let (min, max) = (settings.min_steps as usize, settings.max_steps as usize);
     if !d.compound || steps.len() < min || steps.len() > max {
         ctx.emit(
@@ -250,6 +296,21 @@ fn names(steps: &[StepPlan]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_steps_task_states_its_typed_input_and_output_once() {
+        let step = StepPlan {
+            name: "parse_numbers".into(),
+            task: "parse the numbers out of a log line.".into(),
+            takes: "line: str".into(),
+            returns: "list[float].".into(),
+        };
+        let text = step.task_text();
+        assert_eq!(text, "parse the numbers out of a log line. It takes line: str; it returns list[float].");
+        // Named again from memory, word for word: nothing is added twice.
+        assert_eq!(StepPlan { task: text.clone(), ..step }.task_text(), text);
+        assert_eq!(StepPlan::stored("f", "do it").task_text(), "do it");
+    }
 
     #[test]
     fn keywords_count_as_words_only() {

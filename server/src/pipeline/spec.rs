@@ -376,7 +376,7 @@ pub fn same_value(expected: &Value, actual: &Value) -> bool {
 /// The keys a model's answer must have: the fields a missing value of which is an error in the
 /// answer, though the type reads leniently with defaults (schemars would list only the fields
 /// without `serde(default)`).
-fn require(schema: &mut schemars::Schema, names: &[&str]) {
+pub(super) fn require(schema: &mut schemars::Schema, names: &[&str]) {
     schema.insert("required".into(), Value::from(names.iter().map(|n| Value::from(*n)).collect::<Vec<_>>()));
 }
 

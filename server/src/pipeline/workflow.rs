@@ -27,16 +27,17 @@ impl Evolver {
         let mut done: Vec<(StepRef, String)> = Vec::new();
         let mut tools: Vec<String> = Vec::new();
         for (i, step) in steps.into_iter().enumerate() {
-            let message = format!("step {}/{of}: {} — {}", i + 1, step.name, step.task);
+            let task = step.task_text();
+            let message = format!("step {}/{of}: {} — {task}", i + 1, step.name);
             (events)(&Event::new(Stage::Plan, 5, Level::Info, message).with(Detail::Step {
                 number: i + 1,
                 of,
                 name: step.name.clone(),
-                task: step.task.clone(),
+                task: task.clone(),
             }));
             // A step may be split again, `workflow.max_depth` levels at most (evolve checks).
             let one = EvolveRequest {
-                task: step.task.clone(),
+                task: task.clone(),
                 run_task: false,
                 optimize: request.optimize,
                 use_memory: request.use_memory,
@@ -57,7 +58,7 @@ impl Evolver {
             done.push((
                 StepRef {
                     name: step.name,
-                    task: step.task,
+                    task,
                     node_id: outcome.node_id.clone(),
                     version: outcome.version,
                     function: outcome.spec.function.name.clone(),
