@@ -315,3 +315,51 @@ async fn a_step_that_is_the_task_itself_is_not_split() {
     assert_eq!(server.requests_for("decompose").len(), 1);
     assert!(!run.all().contains("workflow:"), "{}", run.all());
 }
+
+/// A workflow stays within the user's limits: its steps share half of the evolve's budget, and
+/// when they spend it the task falls back to one function with what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_spends_within_the_evolves_budget() {
+    let task = "parse the numbers out of a log line, then return their mean";
+    let single = "import re\n\n\ndef mean_in_line(line):\n    values = [float(n) for n in re.findall(r\"-?\\d+(?:\\.\\d+)?\", line)]\n    return sum(values) / len(values)\n";
+    let mut slow_parse = when("code", "parse_numbers", fixtures::code(PARSE));
+    slow_parse.delay_ms = 4500;
+    let script = Script::new()
+        .on(
+            "decompose",
+            json!({"reason": "parse, then compute", "compound": true, "steps": [
+                {"name": "parse_numbers", "task": "parse the numbers out of a log line: return the list of numbers in the text", "takes": "text: str", "returns": "list[float]"},
+                {"name": "mean_of", "task": "return the mean of a list of numbers", "takes": "values: list[float]", "returns": "float"}
+            ]}),
+        )
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .rule(when(
+            "plan",
+            "then return their mean",
+            spec("mean_in_line", ("line", "str"), "float", &[(json!("a 1 b 3"), json!(2.0)), (json!("v=4"), json!(4.0)), (json!("1 2 3 4"), json!(2.5))]),
+        ))
+        .rule(when("code", "mean_in_line", fixtures::code(single)))
+        .rule(when(
+            "plan",
+            "return the list of numbers",
+            spec("parse_numbers", ("text", "str"), "list", &[(json!("a 1 b 2.5"), json!([1, 2.5])), (json!(""), json!([])), (json!("x=3"), json!([3]))]),
+        ))
+        .rule(slow_parse);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{}workflow:\n  enabled: true\nlimits:\n  evolve_time_s: 9\n",
+        base_config("ollama", &format!("url: \"{}\"", server.url))
+    ));
+    let started = std::time::Instant::now();
+    let run = env.run(&["evolve", "--no-memory", "--json", task]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = run.all();
+    assert!(out.contains("failed (budget exhausted") && out.contains("evolving the task as one function"), "{out}");
+    assert!(started.elapsed().as_secs_f64() < 12.0, "{:?}", started.elapsed());
+    // The outcome counts every model call of the evolve: the split, the step, the fallback.
+    let outcome: Value = serde_json::from_str(&run.stdout).unwrap();
+    let roles: Vec<&str> = outcome["calls"].as_array().unwrap().iter().filter_map(|c| c["role"].as_str()).collect();
+    assert!(roles.iter().filter(|r| **r == "overseer").count() >= 3, "{roles:?}");
+    assert!(roles.contains(&"generator.fast"), "{roles:?}");
+}

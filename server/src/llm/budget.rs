@@ -52,6 +52,17 @@ impl Budget {
         self.calls.lock().unwrap().push(call.clone());
     }
 
+    /// Tokens left (0 when spent).
+    pub fn tokens_left(&self) -> u64 {
+        self.max_tokens.saturating_sub(self.tokens_used())
+    }
+
+    /// A budget of `share` of what is left here, starting now (a workflow's steps share one;
+    /// what they do not spend stays here). It does not count against this one by itself.
+    pub fn part(&self, share: f64) -> Budget {
+        Budget::new((self.tokens_left() as f64 * share) as u64, self.time_left().mul_f64(share))
+    }
+
     pub fn tokens_used(&self) -> u64 {
         self.used_tokens.load(Ordering::Relaxed)
     }

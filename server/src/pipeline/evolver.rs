@@ -80,6 +80,9 @@ pub struct EvolveRequest {
     /// How many workflow levels this task is below the user's task (0: the user's own task);
     /// a step is split again only above `workflow.max_depth`.
     pub depth: u32,
+    /// The budget this evolve spends from (None: a fresh one from `limits`): a workflow's steps
+    /// and its function share one, so the whole workflow stays within the user's limits.
+    pub budget: Option<Arc<Budget>>,
 }
 
 impl EvolveRequest {
@@ -92,6 +95,7 @@ impl EvolveRequest {
             compose: None,
             steps: Vec::new(),
             depth: 0,
+            budget: None,
         }
     }
 }
@@ -297,10 +301,12 @@ impl Evolver {
         if task.is_empty() {
             return Err(EvolveError::Spec("the task is empty: say what the code should do".into()));
         }
-        let budget = Arc::new(Budget::new(
-            self.config.limits.evolve_tokens,
-            Duration::from_secs_f64(self.config.limits.evolve_time_s),
-        ));
+        let budget = request.budget.clone().unwrap_or_else(|| {
+            Arc::new(Budget::new(
+                self.config.limits.evolve_tokens,
+                Duration::from_secs_f64(self.config.limits.evolve_time_s),
+            ))
+        });
         let tools = self.tool_handler(&budget, &cancel, &events, Stage::Verify, "evolve");
         let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
         let ctx = Ctx {
@@ -323,7 +329,7 @@ impl Evolver {
             && request.depth < self.config.workflow.max_depth;
         if compose && let Some(steps) = super::compose::split(&ctx, &task).await? {
             drop(ctx);
-            return Box::pin(self.evolve_workflow(request, steps, events, cancel, started)).await;
+            return Box::pin(self.evolve_workflow(request, steps, events, cancel, started, budget)).await;
         }
         let planned = self.understand(&ctx, &task, request.use_memory, &request.steps).await?;
         let limits = self.node_limits(planned.spec.tools.len(), planned.spec.test_cases.len());

@@ -2,6 +2,7 @@
 //! recalled as a node of its own, then the task's own function over the steps' verified code; a
 //! workflow that cannot be verified falls back to one function.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -9,7 +10,27 @@ use tokio_util::sync::CancellationToken;
 use super::compose::{StepPlan, StepRef, WorkflowReport};
 use super::events::{Detail, Event, EventSink, Level, Stage};
 use super::evolver::{EvolveError, EvolveOutcome, EvolveRequest, Evolver};
+use crate::llm::budget::Budget;
 use crate::registry::StepLink;
+
+/// The share of an evolve's budget its workflow (steps and the function over them) may spend.
+const WORKFLOW_SHARE: f64 = 0.5;
+
+/// What a workflow spends: the evolve's own budget (the split, the recall) and the part its
+/// steps share.
+struct Spent {
+    top: Arc<Budget>,
+    part: Arc<Budget>,
+}
+
+impl Spent {
+    /// The outcome counts every call of the workflow, not only its last evolve's.
+    fn count_into(&self, outcome: &mut EvolveOutcome, more: &[&Arc<Budget>]) {
+        let all: Vec<&Arc<Budget>> = [&self.top, &self.part].into_iter().chain(more.iter().copied()).collect();
+        outcome.calls = all.iter().flat_map(|b| b.calls()).collect();
+        outcome.tokens = all.iter().map(|b| b.tokens_used()).sum();
+    }
+}
 
 impl Evolver {
     /// A compound task: each step evolved (or recalled) as a node of its own, then the task's own
@@ -22,7 +43,12 @@ impl Evolver {
         events: EventSink,
         cancel: CancellationToken,
         started: Instant,
+        budget: Arc<Budget>,
     ) -> Result<EvolveOutcome, EvolveError> {
+        // The steps and the function over them share half of what is left; the fallback to one
+        // function gets the rest. The whole stays within `limits`.
+        let part = Arc::new(budget.part(WORKFLOW_SHARE));
+        let spent = Spent { top: budget, part: part.clone() };
         let of = steps.len();
         let mut done: Vec<(StepRef, String)> = Vec::new();
         let mut tools: Vec<String> = Vec::new();
@@ -44,13 +70,14 @@ impl Evolver {
                 compose: request.compose,
                 steps: Vec::new(),
                 depth: request.depth + 1,
+                budget: Some(part.clone()),
             };
             let outcome = match Box::pin(self.evolve(one, events.clone(), cancel.clone())).await {
                 Ok(o) => o,
-                Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+                Err(EvolveError::Cancelled) => return Err(EvolveError::Cancelled),
                 Err(e) => {
                     let why = format!("step {}/{of} `{}` failed ({e})", i + 1, step.name);
-                    return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
+                    return Box::pin(self.evolve_whole(request, &why, events, cancel, &spent)).await;
                 }
             };
             tools.extend(outcome.spec.tools.iter().cloned());
@@ -70,15 +97,17 @@ impl Evolver {
             ));
         }
         let task = request.task.clone();
-        let whole = EvolveRequest { steps: done.clone(), compose: Some(false), ..request.clone() };
+        let whole =
+            EvolveRequest { steps: done.clone(), compose: Some(false), budget: Some(part.clone()), ..request.clone() };
         let mut outcome = match Box::pin(self.evolve(whole, events.clone(), cancel.clone())).await {
             Ok(o) => o,
-            Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
+            Err(EvolveError::Cancelled) => return Err(EvolveError::Cancelled),
             Err(e) => {
                 let why = format!("the function over the {of} verified steps failed ({e})");
-                return Box::pin(self.evolve_whole(request, &why, events, cancel)).await;
+                return Box::pin(self.evolve_whole(request, &why, events, cancel, &spent)).await;
             }
         };
+        spent.count_into(&mut outcome, &[]);
         let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
         if let Some(memory) = self.memory() {
             tools.extend(outcome.spec.tools.iter().cloned());
@@ -149,16 +178,24 @@ impl Evolver {
             .collect()
     }
 
-    /// A workflow that failed: the task evolved as one function instead, and the user told why.
+    /// A workflow that failed: the task evolved as one function instead, with what is left of
+    /// the budget, and the user told why.
     async fn evolve_whole(
         &self,
         request: EvolveRequest,
         why: &str,
         events: EventSink,
         cancel: CancellationToken,
+        spent: &Spent,
     ) -> Result<EvolveOutcome, EvolveError> {
         (events)(&Event::new(Stage::Plan, 5, Level::Warning, format!("{why}: evolving the task as one function")));
-        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), ..request };
-        self.evolve(one, events, cancel).await
+        let rest = Arc::new(Budget::new(
+            spent.top.tokens_left().saturating_sub(spent.part.tokens_used()),
+            spent.top.time_left(),
+        ));
+        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), budget: Some(rest.clone()), ..request };
+        let mut outcome = self.evolve(one, events, cancel).await?;
+        spent.count_into(&mut outcome, &[&rest]);
+        Ok(outcome)
     }
 }
