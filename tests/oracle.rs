@@ -270,6 +270,13 @@ async fn properties_on_generated_inputs_fail_code_the_written_cases_let_through(
     assert_eq!(o["attempts"].as_array().unwrap().len(), 2, "{}", o["attempts"]);
     let cases = o["spec"]["test_cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3 + 8, "{cases:?}");
+    let node = o["node_id"].as_str().unwrap();
+    let show = env.run(&["show", node]).await;
+    assert!(
+        show.stdout.contains("properties: sorted, same_elements (8 case(s) on generated inputs)"),
+        "{}",
+        show.all()
+    );
     // Every written case passed; one generated input with duplicates failed it.
     assert!(run.stderr.contains("! 10/11 tests pass"), "{}", run.stderr);
     // The written tests hold the same checks, and pass on the verified code under pytest.

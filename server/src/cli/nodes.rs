@@ -66,6 +66,13 @@ pub fn show(global: &Global, node: &str, json: bool) -> CliResult {
     if let Ok(spec) = serde_json::from_str::<crate::pipeline::spec::Spec>(&detail.spec_json) {
         println!("spec: {} — {}", spec.signature(), spec.problem);
         println!("input example: {}", serde_json::Value::Object(spec.task_input.clone()));
+        if !spec.properties.is_empty() {
+            let checked = spec.test_cases.iter().filter(|c| crate::pipeline::properties::of(c).is_some()).count();
+            println!(
+                "properties: {} ({checked} case(s) on generated inputs)",
+                spec.properties.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
     }
     println!("\nversions:");
     for v in &detail.versions {
