@@ -60,11 +60,15 @@ pub async fn suite(
             r.hidden_total,
             r.seconds,
             r.model_calls,
-            match (r.steps, r.steps_reused, r.reused) {
-                (0, _, true) => " · reused from memory".to_string(),
-                (0, _, false) => String::new(),
-                (n, 0, _) => format!(" · {n} steps"),
-                (n, k, _) => format!(" · {n} steps ({k} reused from memory)"),
+            match (r.reused, r.split) {
+                (true, _) => " · recalled from memory".to_string(),
+                (false, false) => String::new(),
+                (false, true) => format!(
+                    " · split, {} step(s) begun ({} recalled){}",
+                    r.steps_begun,
+                    r.steps_recalled,
+                    if r.fell_back { ", fell back to one function" } else { "" }
+                ),
             },
             r.mutation_score.map(|s| format!(" · mutants killed {:.0}%", s * 100.0)).unwrap_or_default(),
             if r.consensus_changed { " · consensus changed cases" } else { "" },

@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -106,6 +107,41 @@ pub struct SmokeResult {
     pub steps_reused: usize,
     /// The whole task was recalled from memory (a re-run of verified code, no generation).
     pub reused: bool,
+    /// What the workflow path did, from the evolve's events, whether or not it ended well: the
+    /// task was split, steps begun, steps recalled from memory, and a fallback to one function.
+    pub split: bool,
+    pub steps_begun: usize,
+    pub steps_recalled: usize,
+    pub fell_back: bool,
+}
+
+/// What a task's events say of its workflow (see `SmokeResult::split`).
+#[derive(Debug, Default)]
+struct WorkflowTrace {
+    split: bool,
+    steps_begun: usize,
+    steps_recalled: usize,
+    fell_back: bool,
+}
+
+/// `events`, also noting what the workflow path did into `trace`.
+fn tracing_sink(events: EventSink, trace: Arc<Mutex<WorkflowTrace>>) -> EventSink {
+    Arc::new(move |event: &crate::pipeline::Event| {
+        {
+            let mut t = trace.lock().unwrap();
+            let m = event.message.as_str();
+            if matches!(event.detail, Some(crate::pipeline::Detail::Step { .. })) {
+                t.steps_begun += 1;
+            } else if m.starts_with("split into ") || m.starts_with("this task was built as a workflow before") {
+                t.split = true;
+            } else if m.starts_with("this task was verified before") && t.steps_begun > 0 {
+                t.steps_recalled += 1;
+            } else if m.contains("evolving the task as one function") {
+                t.fell_back = true;
+            }
+        }
+        events(event)
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,7 +165,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split into steps: {} task(s), {} of {} steps reused from memory · recalled whole: {} task(s) · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -147,9 +183,11 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.consensus_fired).count(),
             self.results.iter().filter(|r| r.consensus_changed).count(),
             self.results.iter().filter(|r| r.cases_added > 0).count(),
+            self.results.iter().filter(|r| r.split).count(),
+            self.results.iter().map(|r| r.steps_begun).sum::<usize>(),
+            self.results.iter().map(|r| r.steps_recalled).sum::<usize>(),
+            self.results.iter().filter(|r| r.fell_back).count(),
             self.results.iter().filter(|r| r.steps > 0).count(),
-            self.results.iter().map(|r| r.steps_reused).sum::<usize>(),
-            self.results.iter().map(|r| r.steps).sum::<usize>(),
             self.results.iter().filter(|r| r.reused).count(),
             if stages.is_empty() {
                 "none".to_string()
@@ -232,7 +270,9 @@ async fn run_one(
         compose: how.compose,
         ..EvolveRequest::new(task.task.clone())
     };
-    let outcome = evolver.evolve(request, events, cancel.clone()).await;
+    let trace = Arc::new(Mutex::new(WorkflowTrace::default()));
+    let outcome = evolver.evolve(request, tracing_sink(events, trace.clone()), cancel.clone()).await;
+    let trace = std::mem::take(&mut *trace.lock().unwrap());
     let seconds = started.elapsed().as_secs_f64();
     let mut result = SmokeResult {
         task: task.task.clone(),
@@ -251,6 +291,10 @@ async fn run_one(
         steps: 0,
         steps_reused: 0,
         reused: false,
+        split: trace.split,
+        steps_begun: trace.steps_begun,
+        steps_recalled: trace.steps_recalled,
+        fell_back: trace.fell_back,
     };
     match outcome {
         Ok(o) => {
@@ -318,6 +362,33 @@ pub async fn run(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The report's workflow figures come from the evolve's own events: a split, each step
+    /// begun, a step recalled, the fallback (the messages compose.rs, reuse.rs and workflow.rs say).
+    #[test]
+    fn a_tasks_workflow_is_traced_from_its_events() {
+        use crate::pipeline::{Detail, Event, Stage, events::Level};
+        let trace = Arc::new(Mutex::new(WorkflowTrace::default()));
+        let sink = tracing_sink(crate::pipeline::events::discard(), trace.clone());
+        let say = |m: &str| sink(&Event::new(Stage::Plan, 5, Level::Info, m.to_string()));
+        say("this task was verified before (similarity 1.000): reused");
+        say("split into 2 steps (a → b): parse, then compute");
+        let step = |n| {
+            Event::new(Stage::Plan, 5, Level::Info, "step").with(Detail::Step {
+                number: n,
+                of: 2,
+                name: "a".into(),
+                task: "t".into(),
+            })
+        };
+        sink(&step(1));
+        say("this task was verified before (similarity 1.000): its spec and 3 cases are reused, no model is asked");
+        sink(&step(2));
+        say("step 2/2 `b` failed (x): evolving the task as one function");
+        let t = trace.lock().unwrap();
+        assert!(t.split && t.fell_back);
+        assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
+    }
 
     #[test]
     fn hidden_cases_are_judged_strictly() {
