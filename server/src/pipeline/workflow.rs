@@ -16,20 +16,11 @@ use crate::registry::StepLink;
 /// The share of an evolve's budget its workflow (steps and the function over them) may spend.
 const WORKFLOW_SHARE: f64 = 0.5;
 
-/// What a workflow spends: the evolve's own budget (the split, the recall) and the part its
-/// steps share.
-struct Spent {
-    top: Arc<Budget>,
-    part: Arc<Budget>,
-}
-
-impl Spent {
-    /// The outcome counts every call of the workflow, not only its last evolve's.
-    fn count_into(&self, outcome: &mut EvolveOutcome, more: &[&Arc<Budget>]) {
-        let all: Vec<&Arc<Budget>> = [&self.top, &self.part].into_iter().chain(more.iter().copied()).collect();
-        outcome.calls = all.iter().flat_map(|b| b.calls()).collect();
-        outcome.tokens = all.iter().map(|b| b.tokens_used()).sum();
-    }
+/// The outcome counts every call of the workflow (its parts' calls count in the evolve's own
+/// budget), not only its last evolve's.
+fn count_into(budget: &Budget, outcome: &mut EvolveOutcome) {
+    outcome.calls = budget.calls();
+    outcome.tokens = budget.tokens_used();
 }
 
 impl Evolver {
@@ -48,7 +39,6 @@ impl Evolver {
         // The steps and the function over them share half of what is left; the fallback to one
         // function gets the rest. The whole stays within `limits`.
         let part = Arc::new(budget.part(WORKFLOW_SHARE));
-        let spent = Spent { top: budget, part: part.clone() };
         let of = steps.len();
         let mut done: Vec<(StepRef, String)> = Vec::new();
         let mut tools: Vec<String> = Vec::new();
@@ -77,7 +67,7 @@ impl Evolver {
                 Err(EvolveError::Cancelled) => return Err(EvolveError::Cancelled),
                 Err(e) => {
                     let why = format!("step {}/{of} `{}` failed ({e})", i + 1, step.name);
-                    return Box::pin(self.evolve_whole(request, &why, events, cancel, &spent)).await;
+                    return Box::pin(self.evolve_whole(request, &why, events, cancel, &budget)).await;
                 }
             };
             tools.extend(outcome.spec.tools.iter().cloned());
@@ -104,12 +94,14 @@ impl Evolver {
             Err(EvolveError::Cancelled) => return Err(EvolveError::Cancelled),
             Err(e) => {
                 let why = format!("the function over the {of} verified steps failed ({e})");
-                return Box::pin(self.evolve_whole(request, &why, events, cancel, &spent)).await;
+                return Box::pin(self.evolve_whole(request, &why, events, cancel, &budget)).await;
             }
         };
-        spent.count_into(&mut outcome, &[]);
+        count_into(&budget, &mut outcome);
         let steps: Vec<StepRef> = done.into_iter().map(|(s, _)| s).collect();
-        if let Some(memory) = self.memory() {
+        if request.use_memory
+            && let Some(memory) = self.memory()
+        {
             tools.extend(outcome.spec.tools.iter().cloned());
             tools.sort();
             tools.dedup();
@@ -186,16 +178,13 @@ impl Evolver {
         why: &str,
         events: EventSink,
         cancel: CancellationToken,
-        spent: &Spent,
+        budget: &Arc<Budget>,
     ) -> Result<EvolveOutcome, EvolveError> {
         (events)(&Event::new(Stage::Plan, 5, Level::Warning, format!("{why}: evolving the task as one function")));
-        let rest = Arc::new(Budget::new(
-            spent.top.tokens_left().saturating_sub(spent.part.tokens_used()),
-            spent.top.time_left(),
-        ));
-        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), budget: Some(rest.clone()), ..request };
+        let rest = Arc::new(budget.part(1.0));
+        let one = EvolveRequest { compose: Some(false), steps: Vec::new(), budget: Some(rest), ..request };
         let mut outcome = self.evolve(one, events, cancel).await?;
-        spent.count_into(&mut outcome, &[&rest]);
+        count_into(budget, &mut outcome);
         Ok(outcome)
     }
 }
