@@ -101,10 +101,6 @@ impl StepRef {
         steps.iter().map(|s| 1 + StepRef::count(&s.steps)).sum()
     }
 
-    /// How many steps of the tree were recalled rather than generated.
-    pub fn reused_count(steps: &[StepRef]) -> usize {
-        steps.iter().map(|s| usize::from(s.reused) + StepRef::reused_count(&s.steps)).sum()
-    }
 }
 
 /// How a task was split, and its verified steps.

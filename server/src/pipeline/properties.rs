@@ -55,10 +55,6 @@ impl Property {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Property> {
-        Property::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-
     /// Whether the property needs the first argument to compare with (carried as the case's
     /// `expected`).
     fn relative(self) -> bool {

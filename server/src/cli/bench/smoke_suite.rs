@@ -101,10 +101,8 @@ pub struct SmokeResult {
     pub consensus_fired: bool,
     pub consensus_changed: bool,
     pub cases_added: usize,
-    /// Steps, when the task became a workflow (0: one function), and how many of them were
-    /// recalled from memory rather than generated.
+    /// Steps, when the task was verified as a workflow (0: one function).
     pub steps: usize,
-    pub steps_reused: usize,
     /// The whole task was recalled from memory (a re-run of verified code, no generation).
     pub reused: bool,
     /// What the workflow path did, from the evolve's events, whether or not it ended well: the
@@ -289,7 +287,6 @@ async fn run_one(
         consensus_changed: false,
         cases_added: 0,
         steps: 0,
-        steps_reused: 0,
         reused: false,
         split: trace.split,
         steps_begun: trace.steps_begun,
@@ -306,7 +303,6 @@ async fn run_one(
             result.consensus_changed = o.oracle.as_ref().is_some_and(|r| r.changed());
             let steps = o.workflow.as_ref().map(|w| w.steps.as_slice()).unwrap_or_default();
             result.steps = StepRef::count(steps);
-            result.steps_reused = StepRef::reused_count(steps);
             result.reused = o.attempts.first().is_some_and(|a| a.by == AttemptBy::Memory);
             let (right, wrong) = check_hidden(evolver, &o.program, &o.spec.function.name, &task.hidden).await;
             result.hidden_passed = right;
