@@ -100,7 +100,6 @@ impl StepRef {
     pub fn count(steps: &[StepRef]) -> usize {
         steps.iter().map(|s| 1 + StepRef::count(&s.steps)).sum()
     }
-
 }
 
 /// How a task was split, and its verified steps.

@@ -26,6 +26,7 @@ pub(crate) mod plan;
 pub mod prompts;
 pub mod properties;
 pub(crate) mod recall;
+pub mod request;
 pub(crate) mod reuse;
 pub(crate) mod review;
 pub(crate) mod runs;
