@@ -216,8 +216,12 @@ pub struct Applied {
 /// and adds a case per kept property and generated input (at most `inputs` inputs).
 pub fn apply(spec: &mut Spec, inputs: usize) -> Applied {
     let mut applied = Applied::default();
-    let mut wanted = spec.properties.clone();
-    wanted.dedup();
+    let mut wanted: Vec<Property> = Vec::new();
+    for p in &spec.properties {
+        if !wanted.contains(p) {
+            wanted.push(*p);
+        }
+    }
     for property in wanted {
         if !fits(spec, property) {
             applied.dropped.push(format!("{} (the signature cannot have it)", property.as_str()));

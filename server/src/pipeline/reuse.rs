@@ -54,19 +54,12 @@ impl Evolver {
         let id = node_id(&spec.function.name, task);
         let (version, mutation, links) = match self.registry().get(&id) {
             Ok(detail) if detail.code.trim() == stored.code.trim() => {
-                let links = detail
-                    .versions
-                    .iter()
-                    .find(|v| v.version == detail.current_version)
-                    .map(|v| v.steps.clone())
-                    .unwrap_or_default();
+                let current = detail.versions.iter().find(|v| v.version == detail.current_version);
+                // A workflow's function: the steps its version is linked to.
+                let links = current.map(|v| v.steps.clone()).unwrap_or_default();
                 // The stored tests' strength, as measured when they were written.
-                let mutation = detail
-                    .versions
-                    .iter()
-                    .find(|v| v.version == detail.current_version)
-                    .and_then(|v| v.mutation_json.as_deref())
-                    .and_then(|j| serde_json::from_str(j).ok());
+                let mutation =
+                    current.and_then(|v| v.mutation_json.as_deref()).and_then(|j| serde_json::from_str(j).ok());
                 (detail.current_version, mutation, links)
             }
             _ => return Ok(None),
