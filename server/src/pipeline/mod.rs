@@ -1,5 +1,6 @@
 //! The evolve pipeline: one file per stage, the `Evolver` API in evolver.rs.
 
+pub(crate) mod align;
 pub(crate) mod analyse;
 /// The evolve's token and time budget lives beside the router that spends it.
 pub use crate::llm::budget;
@@ -34,6 +35,7 @@ pub mod schema;
 pub mod score;
 pub(crate) mod spec;
 pub(crate) mod stub;
+pub(crate) mod task_values;
 pub(crate) mod tests;
 pub(crate) mod tool_calls;
 pub(crate) mod toolbox;

@@ -135,6 +135,12 @@ pub async fn plan(
                 if let Some(stub) = &stub {
                     stub.apply(&mut spec);
                 }
+                // A stub's signature is the author's: only the overseer's own names are aligned.
+                if stub.is_none() {
+                    for change in super::align::align_inputs(&mut spec) {
+                        ctx.warn(Stage::Plan, 13, format!("spec aligned: {change}"));
+                    }
+                }
                 let repeated = super::spec::drop_repeated_inputs(&mut spec.test_cases);
                 if repeated > 0 {
                     ctx.warn(
@@ -147,7 +153,7 @@ pub async fn plan(
                 // on the last try, so are fewer distinct cases (said, not hidden).
                 let examples = stub.as_ref().is_some_and(|s| s.has_examples());
                 let last_try = attempt == 1;
-                let found: Vec<String> = spec
+                let mut found: Vec<String> = spec
                     .problems(&known)
                     .into_iter()
                     .filter(|p| {
@@ -155,6 +161,20 @@ pub async fn plan(
                             && p.contains("at least 3 are needed"))
                     })
                     .collect();
+                // A hard-coded task value makes a node right on the task alone. Asked once to
+                // correct; on the last try it is said, not fatal: the node still answers the task.
+                let hard_coded = if stub.is_some() {
+                    Vec::new()
+                } else {
+                    super::task_values::problems(&spec, task, classification.kind)
+                };
+                if last_try {
+                    for problem in &hard_coded {
+                        ctx.warn(Stage::Plan, 18, format!("kept as is: {problem}"));
+                    }
+                } else {
+                    found.extend(hard_coded);
+                }
                 if found.is_empty() && spec.test_cases.len() < 3 && !examples {
                     ctx.warn(
                         Stage::Plan,

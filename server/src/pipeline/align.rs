@@ -1,0 +1,212 @@
+//! align: small models name a function's parameters one way in the signature and another in
+//! the cases (`reverse(s)` with cases `{"string": ...}`, `multiply(a)` with cases `{"a": 6, "b":
+//! 7}`). When most of the spec's inputs agree on one set of names, the signature and the odd
+//! inputs out are rewritten to it, instead of sending a spec back whose every value is right.
+//! Only names move: no value is invented, and an input of another length is left for
+//! `Spec::problems` to report.
+
+use super::spec::{Parameter, Spec};
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Rewrites the spec's parameter names to the shape most of its inputs share; returns what was
+/// changed, one line each (empty when nothing was).
+pub fn align_inputs(spec: &mut Spec) -> Vec<String> {
+    let signature: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
+    let mut inputs: Vec<Vec<String>> = spec.test_cases.iter().map(|c| c.input.keys().cloned().collect()).collect();
+    if !spec.task_input.is_empty() {
+        inputs.push(spec.task_input.keys().cloned().collect());
+    }
+    let Some(target) = majority_shape(&signature, &inputs) else {
+        return Vec::new();
+    };
+    if !target.iter().all(|n| super::spec::is_identifier(n)) {
+        return Vec::new();
+    }
+    let mut changed = Vec::new();
+    if as_set(&target) != as_set(&signature) {
+        let example = first_input_with(spec, &target);
+        let old = spec.signature();
+        spec.function.parameters = parameters_for(&target, &spec.function.parameters, example.as_ref());
+        changed.push(format!(
+            "the cases name the arguments {}; the signature {old} is now {}",
+            target.join(", "),
+            spec.signature()
+        ));
+    }
+    let mut renamed = Vec::new();
+    for case in &mut spec.test_cases {
+        if rename_positionally(&mut case.input, &target) {
+            renamed.push(case.name.clone());
+        }
+    }
+    if rename_positionally(&mut spec.task_input, &target) {
+        renamed.push("task_input".into());
+    }
+    if !renamed.is_empty() {
+        changed.push(format!("{} renamed positionally to {}", renamed.join(", "), target.join(", ")));
+    }
+    changed
+}
+
+fn as_set(names: &[String]) -> BTreeSet<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// The set of names most inputs use (the signature counts once, each input once), in the order
+/// the first input of that set writes them. Ties keep the signature's. None when no set of names
+/// stands out (no inputs, or the signature already has the largest count alone).
+fn majority_shape(signature: &[String], inputs: &[Vec<String>]) -> Option<Vec<String>> {
+    let mut shapes: Vec<(BTreeSet<&str>, &[String], usize)> = vec![(as_set(signature), signature, 1)];
+    for input in inputs.iter().filter(|i| !i.is_empty()) {
+        match shapes.iter_mut().find(|(set, _, _)| *set == as_set(input)) {
+            Some(shape) => shape.2 += 1,
+            None => shapes.push((as_set(input), input, 1)),
+        }
+    }
+    let best = shapes.iter().map(|s| s.2).max()?;
+    // The signature's shape wins a tie: it was written on purpose, an input may be a slip.
+    let (_, order, _) = shapes.iter().find(|s| s.2 == best)?;
+    Some(order.to_vec())
+}
+
+fn first_input_with(spec: &Spec, names: &[String]) -> Option<Map<String, Value>> {
+    let wanted = as_set(names);
+    std::iter::once(&spec.task_input)
+        .chain(spec.test_cases.iter().map(|c| &c.input))
+        .find(|input| input.keys().map(String::as_str).collect::<BTreeSet<_>>() == wanted)
+        .cloned()
+}
+
+/// The new parameter list: a name the signature had keeps its type and description; a new name
+/// takes the type of the signature's parameter in its place when both have as many, else the
+/// type its value shows.
+fn parameters_for(names: &[String], old: &[Parameter], example: Option<&Map<String, Value>>) -> Vec<Parameter> {
+    let same_count = names.len() == old.len();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            if let Some(p) = old.iter().find(|p| &p.name == name) {
+                return p.clone();
+            }
+            let in_place = old.get(i).filter(|p| same_count && !names.contains(&p.name));
+            let type_ = match in_place {
+                Some(p) if !p.type_.is_empty() => p.type_.clone(),
+                _ => example.and_then(|e| e.get(name)).map(type_of).unwrap_or_default(),
+            };
+            Parameter {
+                name: name.clone(),
+                type_,
+                description: in_place.map(|p| p.description.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn type_of(value: &Value) -> String {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+        Value::Null => "",
+    }
+    .to_string()
+}
+
+/// An input with as many keys as `target` but other names takes `target`'s names, in order.
+/// Returns whether it changed.
+fn rename_positionally(input: &mut Map<String, Value>, target: &[String]) -> bool {
+    if input.is_empty()
+        || input.len() != target.len()
+        || as_set(&input.keys().cloned().collect::<Vec<_>>()) == as_set(target)
+    {
+        return false;
+    }
+    let values: Vec<Value> = std::mem::take(input).into_iter().map(|(_, v)| v).collect();
+    *input = target.iter().cloned().zip(values).collect();
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(signature: Value, task_input: Value, cases: Vec<Value>) -> Spec {
+        serde_json::from_value(json!({
+            "problem": "p",
+            "function": signature,
+            "task_input": task_input,
+            "test_cases": cases.into_iter().enumerate().map(|(i, input)| json!({
+                "name": format!("c{i}"), "input": input, "expected": 0, "check": "equals"
+            })).collect::<Vec<_>>(),
+            "tools": []
+        }))
+        .expect("a spec")
+    }
+
+    #[test]
+    fn a_signature_missing_a_parameter_every_case_gives_takes_it() {
+        let mut s = spec(
+            json!({"name": "multiply", "parameters": [{"name": "a", "type": "int"}], "returns": "int"}),
+            json!({"a": 6, "b": 7}),
+            vec![json!({"a": 6, "b": 7}), json!({"a": 0, "b": 3}), json!({"a": -2, "b": 4})],
+        );
+        let changed = align_inputs(&mut s);
+        assert_eq!(s.signature(), "multiply(a: int, b: int) -> int");
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert!(s.problems(&[]).is_empty(), "{:?}", s.problems(&[]));
+    }
+
+    #[test]
+    fn a_parameter_the_cases_name_otherwise_is_renamed_and_keeps_its_type() {
+        let mut s = spec(
+            json!({"name": "reverse_text", "parameters": [{"name": "s", "type": "str"}], "returns": "str"}),
+            json!({"string": "hello world"}),
+            vec![json!({"string": "hello world"}), json!({"string": ""}), json!({"string": "ab"})],
+        );
+        align_inputs(&mut s);
+        assert_eq!(s.signature(), "reverse_text(string: str) -> str");
+        assert!(s.problems(&[]).is_empty());
+    }
+
+    #[test]
+    fn an_odd_case_out_is_renamed_to_the_signature_the_rest_use() {
+        let mut s = spec(
+            json!({"name": "add", "parameters": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}], "returns": "int"}),
+            json!({"a": 10, "b": 20}),
+            vec![json!({"a": 10, "b": 20}), json!({"x": 1, "y": 2}), json!({"a": -5, "b": 5})],
+        );
+        align_inputs(&mut s);
+        assert_eq!(s.signature(), "add(a: int, b: int) -> int");
+        assert_eq!(s.test_cases[1].input, json!({"a": 1, "b": 2}).as_object().cloned().unwrap());
+        assert!(s.problems(&[]).is_empty());
+    }
+
+    #[test]
+    fn inputs_that_agree_on_nothing_are_left_for_the_overseer() {
+        let mut s = spec(
+            json!({"name": "f", "parameters": [{"name": "a", "type": "int"}], "returns": "int"}),
+            json!({"a": 1}),
+            vec![json!({"b": 1, "c": 2}), json!({"d": 1, "e": 2, "f": 3}), json!({"a": 2})],
+        );
+        let before = s.signature();
+        align_inputs(&mut s);
+        assert_eq!(s.signature(), before);
+        assert!(!s.problems(&[]).is_empty(), "the mismatched cases are still reported");
+    }
+
+    #[test]
+    fn a_consistent_spec_is_not_touched() {
+        let mut s = spec(
+            json!({"name": "f", "parameters": [{"name": "xs", "type": "list"}], "returns": "int"}),
+            json!({"xs": [1]}),
+            vec![json!({"xs": []}), json!({"xs": [2, 3]}), json!({"xs": [1]})],
+        );
+        assert!(align_inputs(&mut s).is_empty());
+    }
+}

@@ -1,0 +1,179 @@
+//! task_values: the values a task names ("compute 15 percent of 200", "reverse 'hello'") are the
+//! function's arguments, so the node works for other values too. Small models hard-code them
+//! (`compute_15_percent(x)`, `fib10()`): the spec then passes its own cases and is wrong on
+//! every other input. This reads the task text's values and says which the spec left out.
+
+use super::spec::{Spec, TaskKind};
+use serde_json::Value;
+
+/// What the task text names.
+#[derive(Debug, Default, PartialEq)]
+pub struct TaskValues {
+    /// Numbers standing on their own (not inside quotes, a date, or a parenthesised aside).
+    pub numbers: Vec<f64>,
+    /// Whether the task names any value at all: a number, a quoted string, a list, a date.
+    pub any: bool,
+}
+
+pub fn read(task: &str) -> TaskValues {
+    let chars: Vec<char> = task.chars().collect();
+    let mut out = TaskValues::default();
+    let mut depth = 0usize; // inside ( )
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let before = if i == 0 { ' ' } else { chars[i - 1] };
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '[' | '{' => out.any = true,
+            '\'' | '"' if !before.is_alphanumeric() => {
+                // A quoted value: skip to its closing quote (an apostrophe inside a word is not one).
+                if let Some(end) = (i + 1..chars.len())
+                    .find(|&j| chars[j] == c && chars.get(j + 1).is_none_or(|n| !n.is_alphanumeric()))
+                {
+                    out.any = true;
+                    i = end + 1;
+                    continue;
+                }
+            }
+            _ if c.is_ascii_digit() && !before.is_alphanumeric() && before != '_' && before != '.' => {
+                let start = i;
+                let mut end = i;
+                while end < chars.len() && (chars[end].is_ascii_digit() || chars[end] == '.') {
+                    end += 1;
+                }
+                let mut text: String = chars[start..end].iter().collect();
+                while text.ends_with('.') {
+                    text.pop();
+                }
+                let next = chars.get(end).copied().unwrap_or(' ');
+                let date = next == '-' && chars.get(end + 1).is_some_and(|d| d.is_ascii_digit());
+                let after: String = chars[end..].iter().take(2).collect::<String>().to_lowercase();
+                let ordinal = ["st", "nd", "rd", "th"].contains(&after.as_str());
+                let word_like = next.is_alphabetic() && !ordinal;
+                out.any = true;
+                if date {
+                    // 2024-01-15: one value, a string; skip it whole.
+                    while end < chars.len() && (chars[end].is_ascii_digit() || chars[end] == '-') {
+                        end += 1;
+                    }
+                } else if depth == 0
+                    && !word_like
+                    && let Ok(n) = text.parse::<f64>()
+                {
+                    let negative = before == '-' && (i < 2 || !chars[i - 2].is_alphanumeric());
+                    out.numbers.push(if negative { -n } else { n });
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// What the spec leaves out of the task's values, as problems for the overseer. A function that
+/// takes nothing when the task names values always is one; for arithmetic, every number the task
+/// names must be in `task_input` (the other kinds name constants too: "the last 4 characters").
+pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
+    if kind.is_content() || !spec.tools.is_empty() {
+        return Vec::new();
+    }
+    let values = read(task);
+    if !values.any {
+        return Vec::new();
+    }
+    if spec.function.parameters.is_empty() {
+        return vec![format!(
+            "{} takes no parameters, but the task names values: take them as parameters (task_input holds the task's own), so the function works for other values too",
+            spec.function.name
+        )];
+    }
+    if kind != TaskKind::Arithmetic {
+        return Vec::new();
+    }
+    let given: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
+    values
+        .numbers
+        .iter()
+        .filter(|n| !given.iter().any(|g| (*g - **n).abs() < 1e-9))
+        .map(|n| {
+            format!(
+                "the task's number {} is not in task_input: every number the task names is a parameter of {}, so it works for other numbers too",
+                number_text(*n),
+                spec.function.name
+            )
+        })
+        .collect()
+}
+
+fn numbers_in(value: &Value) -> Vec<f64> {
+    match value {
+        Value::Number(n) => n.as_f64().into_iter().collect(),
+        Value::Array(items) => items.iter().flat_map(numbers_in).collect(),
+        Value::Object(map) => map.values().flat_map(numbers_in).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn standalone_numbers_are_read_and_quoted_dated_or_aside_ones_are_not() {
+        assert_eq!(read("compute 15 percent of 200").numbers, vec![15.0, 200.0]);
+        assert_eq!(read("what is 2 to the power of 10").numbers, vec![2.0, 10.0]);
+        assert_eq!(read("round 3.14159 to 2 decimal places.").numbers, vec![3.14159, 2.0]);
+        assert_eq!(read("the 10th Fibonacci number (fib(1) = 1, fib(2) = 1)").numbers, vec![10.0]);
+        assert_eq!(read("add 30 days to the date 2024-01-15").numbers, vec![30.0]);
+        assert_eq!(read("extract the number from 'order #4521 shipped'").numbers, Vec::<f64>::new());
+        assert_eq!(read("sum the numbers in [3, 5, 7, 9]").numbers, vec![3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(read("is it an IPv4 address or a utf8 string").numbers, Vec::<f64>::new());
+        assert_eq!(read("add -5 and 3").numbers, vec![-5.0, 3.0]);
+        assert!(read("reverse the string 'hello world'").any);
+        assert!(read("what day of the week was 2024-07-04").any);
+        assert!(!read("write a haiku about the sea").any);
+        assert!(!read("don't shout").any, "an apostrophe inside a word opens no quote");
+    }
+
+    fn spec(parameters: Value, task_input: Value) -> Spec {
+        serde_json::from_value(json!({
+            "problem": "p",
+            "function": {"name": "f", "parameters": parameters, "returns": "int"},
+            "task_input": task_input,
+            "test_cases": [],
+            "tools": []
+        }))
+        .expect("a spec")
+    }
+
+    #[test]
+    fn a_hard_coded_number_of_an_arithmetic_task_is_a_problem() {
+        let s = spec(json!([{"name": "x", "type": "int"}]), json!({"x": 200}));
+        let found = problems(&s, "compute 15 percent of 200", TaskKind::Arithmetic);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("number 15"), "{found:?}");
+        let s = spec(json!([{"name": "p", "type": "int"}, {"name": "x", "type": "int"}]), json!({"p": 15, "x": 200}));
+        assert!(problems(&s, "compute 15 percent of 200", TaskKind::Arithmetic).is_empty());
+        // Other kinds name constants ("the last 4 characters"): only arithmetic is held to it.
+        let s = spec(json!([{"name": "card", "type": "str"}]), json!({"card": "1234"}));
+        assert!(problems(&s, "mask all but the last 4 characters of '1234'", TaskKind::Algorithm).is_empty());
+    }
+
+    #[test]
+    fn a_function_of_nothing_for_a_task_with_values_is_a_problem() {
+        let s = spec(json!([]), json!({}));
+        assert_eq!(problems(&s, "the 10th Fibonacci number", TaskKind::Algorithm).len(), 1);
+        assert!(problems(&s, "the 10th Fibonacci number", TaskKind::SimpleContent).is_empty());
+        assert!(problems(&s, "return a random greeting", TaskKind::Algorithm).is_empty());
+    }
+}

@@ -1,0 +1,121 @@
+//! The spec against its own inputs and the task's values, end to end (CLI binary, scripted
+//! Ollama-wire server): a signature the cases contradict is aligned to them instead of failing
+//! the plan; a number the task names and the spec hard-codes is sent back to the overseer once,
+//! and kept (said) when the correction hard-codes it again.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestEnv, base_config};
+use testkit::scripted_model::fixtures;
+use testkit::scripted_model::{Script, ScriptedServer};
+
+fn env_for(url: &str) -> TestEnv {
+    let env = TestEnv::new();
+    env.write_config(&base_config("ollama", &format!("url: \"{url}\"")));
+    env
+}
+
+fn outcome(run: &support::Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("--json prints the outcome ({e}):\n{}", run.all()))
+}
+
+fn parameter_names(o: &Value) -> Vec<String> {
+    o["spec"]["function"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().into()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_missing_an_argument_every_case_gives_is_aligned_not_sent_back() {
+    // The 0.5B's spec for "multiply 6 by 7": `multiply(a)` over cases that all give a and b.
+    let spec = json!({
+        "problem": "Multiply two numbers.", "requirements": [], "plan": ["return a * b"],
+        "function": { "name": "multiply", "parameters": [ { "name": "a", "type": "int" } ], "returns": "int" },
+        "task_input": { "a": 6, "b": 7 },
+        "test_cases": [
+            { "name": "task", "input": { "a": 6, "b": 7 }, "expected": 42, "check": "equals" },
+            { "name": "zero", "input": { "a": 0, "b": 9 }, "expected": 0, "check": "equals" },
+            { "name": "negative", "input": { "a": -3, "b": 4 }, "expected": -12, "check": "equals" }
+        ],
+        "tools": []
+    });
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code("def multiply(a: int, b: int) -> int:\n    return a * b\n"));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let run = env.run(&["evolve", "--json", "--no-memory", "multiply 6 by 7"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert_eq!(parameter_names(&o), ["a", "b"], "{}", o["spec"]["function"]);
+    assert_eq!(server.requests_for("plan").len(), 1, "nothing was sent back: {}", run.all());
+    assert!(run.stderr.contains("spec aligned"), "the change is said: {}", run.all());
+    assert_eq!(o["result"]["output"]["Ok"], json!(42), "{}", o["result"]);
+}
+
+fn percent_spec(hard_coded: bool) -> Value {
+    let (parameters, task_input, cases) = if hard_coded {
+        (
+            json!([ { "name": "number", "type": "float" } ]),
+            json!({ "number": 200 }),
+            json!([
+                { "name": "task", "input": { "number": 200 }, "expected": 30.0, "check": "approx" },
+                { "name": "hundred", "input": { "number": 100 }, "expected": 15.0, "check": "approx" },
+                { "name": "zero", "input": { "number": 0 }, "expected": 0.0, "check": "approx" }
+            ]),
+        )
+    } else {
+        (
+            json!([ { "name": "percent", "type": "float" }, { "name": "number", "type": "float" } ]),
+            json!({ "percent": 15, "number": 200 }),
+            json!([
+                { "name": "task", "input": { "percent": 15, "number": 200 }, "expected": 30.0, "check": "approx" },
+                { "name": "half", "input": { "percent": 50, "number": 10 }, "expected": 5.0, "check": "approx" },
+                { "name": "zero", "input": { "percent": 0, "number": 80 }, "expected": 0.0, "check": "approx" }
+            ]),
+        )
+    };
+    json!({
+        "problem": "A percentage of a number.", "requirements": [], "plan": [],
+        "function": { "name": "percent_of", "parameters": parameters, "returns": "float" },
+        "task_input": task_input, "test_cases": cases, "tools": []
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_number_the_spec_hard_codes_is_sent_back_once() {
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on_seq("plan", vec![percent_spec(true), percent_spec(false)])
+        .on(
+            "code",
+            fixtures::code(
+                "def percent_of(percent: float, number: float) -> float:\n    return number * percent / 100\n",
+            ),
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let run = env.run(&["evolve", "--json", "--no-memory", "compute 15 percent of 200"]).await;
+    run.assert_ok();
+    let plans = server.requests_for("plan");
+    assert_eq!(plans.len(), 2, "{}", run.all());
+    assert!(plans[1].text.contains("the task's number 15 is not in task_input"), "{}", plans[1].text);
+    let o = outcome(&run);
+    assert_eq!(parameter_names(&o), ["percent", "number"]);
+    assert_eq!(o["result"]["output"]["Ok"], json!(30.0), "{}", o["result"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hard_coded_number_on_the_last_try_is_said_not_fatal() {
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on_seq("plan", vec![percent_spec(true), percent_spec(true)])
+        .on("code", fixtures::code("def percent_of(number: float) -> float:\n    return number * 15 / 100\n"));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let run = env.run(&["evolve", "--json", "--no-memory", "compute 15 percent of 200"]).await;
+    run.assert_ok();
+    assert_eq!(server.requests_for("plan").len(), 2);
+    assert!(run.stderr.contains("kept as is: the task's number 15"), "{}", run.all());
+    assert_eq!(outcome(&run)["result"]["output"]["Ok"], json!(30.0));
+}
