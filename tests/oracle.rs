@@ -198,35 +198,56 @@ async fn consensus_drops_a_case_the_overseer_cannot_confirm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_consensus_leaves_the_cases_to_the_review() {
-    // The three samples all differ: no group of three, so the old review decides (and the
-    // ladder goes on with the case it confirmed).
+async fn no_consensus_leaves_the_cases_to_the_review_and_a_second_counts_the_failed_attempts() {
+    // The first three samples all differ: no group of three, so the review decides (it confirms
+    // the wrong 17) and the ladder goes on. Two more attempts compute a + b in other words and
+    // fail on 17 too: the second judging counts them, four implementations agree on 23, the
+    // overseer's re-derivation says 23, and the case is corrected. Without the failed attempts
+    // in the pool only two would agree.
     let mut spec = fixtures::add_spec();
     spec["test_cases"][1] = json!({ "name": "teen", "input": { "a": 10, "b": 13 }, "expected": 17, "check": "equals" });
-    let mut script = Script::new()
+    let sub = fixtures::code("def add(a: int, b: int) -> int:\n    return a - b\n");
+    let mul = fixtures::code("def add(a: int, b: int) -> int:\n    return a * b\n");
+    let script = Script::new()
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on("plan", spec)
-        .on("review", json!({ "cases": [{ "name": "teen", "result": 17 }] }));
-    script = script.on_seq(
-        "code",
-        vec![
-            fixtures::code(ADD),
-            fixtures::code("def add(a: int, b: int) -> int:\n    return a - b\n"),
-            fixtures::code("def add(a: int, b: int) -> int:\n    return a * b\n"),
-            fixtures::code("def add(a: int, b: int) -> int:\n    return 0\n"),
-            fixtures::code(ADD),
-        ],
-    );
+        .on_seq(
+            "review",
+            vec![
+                json!({ "cases": [{ "name": "teen", "result": 17 }] }),
+                json!({ "cases": [{ "name": "teen", "work": "10 + 13 = 23", "result": 23 }] }),
+            ],
+        )
+        .on_seq(
+            "code",
+            vec![
+                fixtures::code(ADD),
+                sub.clone(),
+                mul.clone(),
+                fixtures::code("def add(a: int, b: int) -> int:\n    return 0\n"),
+                fixtures::code("def add(a: int, b: int) -> int:\n    return b + a\n"),
+                fixtures::code("def add(a: int, b: int) -> int:\n    total = a + b\n    return total\n"),
+                sub,
+                mul,
+                fixtures::code(ADD),
+            ],
+        );
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_with(&server.url, true, false);
-    let run = env.run(&["evolve", "add 10 and 20"]).await;
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
     assert!(
-        run.stdout.contains("no consensus (2 of 4 implementations agree at most)")
-            || run.stdout.contains("no consensus (1 of 4"),
+        run.stderr.contains("no consensus (2 of 4 implementations agree at most)")
+            || run.stderr.contains("no consensus (1 of 4"),
         "{}",
         run.all()
     );
-    assert_eq!(server.requests_for("review").len(), 1, "the review decides instead");
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["corrected"], json!(["teen: 17 -> 23"]), "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["implementations"], 6, "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["agreeing"], 4, "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 3, "{}", o["attempts"]);
+    assert_eq!(server.requests_for("review").len(), 2, "the review once, the re-derivation once");
 }
 
 fn sort_spec(properties: Value) -> Value {

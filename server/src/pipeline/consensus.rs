@@ -76,6 +76,10 @@ enum Outcome {
 
 type Behaviour = Vec<Outcome>;
 
+fn normalised(code: &str) -> String {
+    code.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
 fn same_behaviour(a: &Behaviour, b: &Behaviour) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| match (x, y) {
@@ -124,6 +128,7 @@ pub async fn adjudicate(
     task: &str,
     spec: &Spec,
     failing_code: &str,
+    earlier: &[String],
     limits: &NodeLimits,
     percent: u8,
 ) -> Result<Option<Adjudication>, EvolveError> {
@@ -145,6 +150,13 @@ pub async fn adjudicate(
     let mut blind = spec.clone();
     blind.test_cases.retain(|c| c.author);
     let mut codes = vec![failing_code.to_string()];
+    // Earlier failed attempts (the second judging): each distinct one is one more implementation.
+    for code in earlier {
+        let same = |c: &String| normalised(c) == normalised(code);
+        if !codes.iter().any(same) {
+            codes.push(code.clone());
+        }
+    }
     for i in 0..settings.samples {
         let attempt = Attempt {
             role,

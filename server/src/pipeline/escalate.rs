@@ -100,8 +100,11 @@ fn show_plan(ctx: &Ctx<'_>, spec: &Spec, rung: &crate::llm::router::RoleRoute) -
 struct Ladder {
     spec: Spec,
     tests: String,
-    /// Whether failing cases were judged already (once per evolve).
-    reviewed: bool,
+    /// How often failing cases were judged: once, and once more (with the failed attempts in the
+    /// pool) when the first found no consensus.
+    judged: u8,
+    /// The code of each failed attempt, for that second consensus.
+    failed_codes: Vec<String>,
     oracle: Option<OracleReport>,
     attempts: Vec<AttemptRecord>,
     last_code: Option<String>,
@@ -125,7 +128,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
     let mut ladder = Ladder {
         spec: job.spec.clone(),
         tests: job.tests.to_string(),
-        reviewed: false,
+        judged: 0,
+        failed_codes: Vec::new(),
         oracle: None,
         attempts: Vec::new(),
         last_code: None,
@@ -200,8 +204,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 ctx.emit(Stage::Verify, base + 5, "running the spec's tests in the sandbox");
                 let report = run_spec_tests(ctx, &ladder.spec, &program, limits).await?;
                 let mut tested = Tested { code, program, report };
-                if !tested.report.all_passed() && tested.report.abnormal.is_none() && !ladder.reviewed {
-                    ladder.reviewed = true;
+                if !tested.report.all_passed() && tested.report.abnormal.is_none() && ladder.may_judge() {
+                    ladder.judged += 1;
                     ladder.judge_failing_cases(ctx, task, limits, base, &mut tested, &mut record).await?;
                 }
                 if let Some(verified) = ladder.verdict(ctx, base, tested, record) {
@@ -276,9 +280,17 @@ impl Ladder {
         Ok(generated)
     }
 
-    /// Once per evolve, failing cases are judged: by a consensus of fresh implementations when
-    /// one forms, else by the overseer re-deriving them from the problem alone. Corrected cases
-    /// are tested again on the same code; a consensus member that passes every case is kept.
+    /// Failing cases are judged at the first failure; once more when that found no consensus and
+    /// two more attempts have failed since: a small model's samples often disagree at first, and
+    /// attempts that saw the overseer's expected value and still return another are evidence too.
+    fn may_judge(&self) -> bool {
+        self.judged == 0 || (self.judged == 1 && self.oracle.is_none() && self.failed_codes.len() >= 2)
+    }
+
+    /// Failing cases are judged: by a consensus of fresh implementations (and, the second time,
+    /// the failed attempts) when one forms, else, the first time, by the overseer re-deriving
+    /// them from the problem alone. Corrected cases are tested again on the same code; a
+    /// consensus member that passes every case is kept.
     async fn judge_failing_cases(
         &mut self,
         ctx: &Ctx<'_>,
@@ -288,9 +300,13 @@ impl Ladder {
         tested: &mut Tested,
         record: &mut AttemptRecord,
     ) -> Result<(), EvolveError> {
+        let earlier = if self.judged > 1 { self.failed_codes.as_slice() } else { &[] };
         let Some(adjudication) =
-            super::consensus::adjudicate(ctx, task, &self.spec, &tested.code, limits, base + 6).await?
+            super::consensus::adjudicate(ctx, task, &self.spec, &tested.code, earlier, limits, base + 6).await?
         else {
+            if self.judged > 1 {
+                return Ok(());
+            }
             return self.review_failing_cases(ctx, task, limits, base, tested).await;
         };
         if adjudication.report.changed() {
@@ -380,6 +396,7 @@ impl Ladder {
         self.attempts.push(record);
         self.last_failures = Some(report.failures_text());
         self.tried.push(normalised(&code));
+        self.failed_codes.push(code.clone());
         self.last_code = Some(code);
         self.last_report = Some(report);
         None

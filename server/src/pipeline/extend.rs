@@ -85,7 +85,7 @@ pub async fn extend(
     if !failing.is_empty() {
         let mut disputed = spec.clone();
         disputed.test_cases.extend(failing.iter().map(|(c, _)| c.clone()));
-        match adjudicate(ctx, task, &disputed, &code, limits, percent).await? {
+        match adjudicate(ctx, task, &disputed, &code, &[], limits, percent).await? {
             Some(adjudication) => {
                 let candidate = node::assemble(task, &adjudication.code, &spec.function.name);
                 let keeps_code = run_spec_tests(ctx, &adjudication.spec, &program, limits).await?.all_passed();
