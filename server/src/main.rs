@@ -124,6 +124,9 @@ enum Command {
         /// Only the first N tasks.
         #[arg(long)]
         limit: Option<usize>,
+        /// Leave out the first N tasks (to measure on tasks a change was not tuned on).
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
         /// Tasks evolved at once.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
@@ -370,6 +373,7 @@ fn main() {
             }
             Command::Smoke {
                 limit,
+                skip,
                 jobs,
                 models,
                 backend,
@@ -386,6 +390,7 @@ fn main() {
                     &global,
                     cli::bench::smoke::Options {
                         limit,
+                        skip,
                         jobs,
                         models,
                         backend,

@@ -43,10 +43,56 @@ pub fn align_inputs(spec: &mut Spec) -> Vec<String> {
     if rename_positionally(&mut spec.task_input, &target) {
         renamed.push("task_input".into());
     }
+    // A task_input short of arguments is the case named `task` (the prompt's first case is the
+    // task itself) when that case holds everything task_input does.
+    if spec.task_input.len() < target.len()
+        && let Some(task_case) = spec.test_cases.iter().find(|c| c.name == "task")
+        && task_case.input.len() == target.len()
+        && spec.task_input.iter().all(|(k, v)| task_case.input.get(k) == Some(v))
+    {
+        spec.task_input = task_case.input.clone();
+        changed.push("task_input is the `task` case's input".into());
+    }
     if !renamed.is_empty() {
         changed.push(format!("{} renamed positionally to {}", renamed.join(", "), target.join(", ")));
     }
     changed
+}
+
+/// JSON carries no dates: a parameter or result typed `date`/`datetime` is its ISO text, and the
+/// signature says so (code written for a date object fails on every case: `'str' object has no
+/// attribute 'month'`). Returns what was retyped.
+pub fn dates_as_text(spec: &mut Spec) -> Vec<String> {
+    let mut changed = Vec::new();
+    for p in &mut spec.function.parameters {
+        if let Some(text) = iso_text_type(&p.type_) {
+            changed.push(format!("{}: {} -> str", p.name, p.type_));
+            p.type_ = "str".into();
+            if !p.description.contains("ISO") {
+                p.description = format!("{text} as ISO 8601 text. {}", p.description).trim().to_string();
+            }
+        }
+    }
+    if iso_text_type(&spec.function.returns).is_some() {
+        changed.push(format!("the result: {} -> str", spec.function.returns));
+        spec.function.returns = "str".into();
+    }
+    if !changed.is_empty() && !spec.requirements.iter().any(|r| r.contains("ISO 8601")) {
+        spec.requirements.push(
+            "dates come in and go out as ISO 8601 text (YYYY-MM-DD); parse them with datetime.date.fromisoformat"
+                .into(),
+        );
+    }
+    changed
+}
+
+fn iso_text_type(type_: &str) -> Option<&'static str> {
+    match type_.trim().to_ascii_lowercase().as_str() {
+        "date" | "datetime.date" => Some("a date"),
+        "datetime" | "datetime.datetime" => Some("a date and time"),
+        "time" | "datetime.time" => Some("a time of day"),
+        _ => None,
+    }
 }
 
 fn as_set(names: &[String]) -> BTreeSet<&str> {
@@ -65,8 +111,12 @@ fn majority_shape(signature: &[String], inputs: &[Vec<String>]) -> Option<Vec<St
         }
     }
     let best = shapes.iter().map(|s| s.2).max()?;
-    // The signature's shape wins a tie: it was written on purpose, an input may be a slip.
-    let (_, order, _) = shapes.iter().find(|s| s.2 == best)?;
+    // The signature's shape wins a tie, unless an equally common one gives every argument it
+    // names and more: a forgotten parameter is a likelier slip than cases inventing one.
+    let signature_set = as_set(signature);
+    let tied: Vec<_> = shapes.iter().filter(|s| s.2 == best).collect();
+    let wider = tied.iter().find(|s| s.0.len() > signature_set.len() && s.0.is_superset(&signature_set));
+    let (_, order, _) = wider.or(tied.first())?;
     Some(order.to_vec())
 }
 
@@ -175,6 +225,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tie_goes_to_cases_that_give_every_argument_and_more() {
+        // The signature, task_input and the task case say `a`; three other cases give a and b.
+        let mut s = spec(
+            json!({"name": "multiply", "parameters": [{"name": "a", "type": "int"}], "returns": "int"}),
+            json!({"a": 6}),
+            vec![json!({"a": 6, "b": 7}), json!({"a": 1, "b": 2}), json!({"a": 0, "b": 3}), json!({"a": 6})],
+        );
+        s.test_cases[0].name = "task".into();
+        align_inputs(&mut s);
+        assert_eq!(s.signature(), "multiply(a: int, b: int) -> int");
+        assert_eq!(s.task_input, json!({"a": 6, "b": 7}).as_object().cloned().unwrap());
+        let problems = s.problems(&[]);
+        assert_eq!(problems.len(), 1, "only the case short of b is left: {problems:?}");
+    }
+
+    #[test]
     fn an_odd_case_out_is_renamed_to_the_signature_the_rest_use() {
         let mut s = spec(
             json!({"name": "add", "parameters": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}], "returns": "int"}),
@@ -198,6 +264,19 @@ mod tests {
         align_inputs(&mut s);
         assert_eq!(s.signature(), before);
         assert!(!s.problems(&[]).is_empty(), "the mismatched cases are still reported");
+    }
+
+    #[test]
+    fn a_date_parameter_is_its_iso_text() {
+        let mut s = spec(
+            json!({"name": "weekday", "parameters": [{"name": "day", "type": "date"}], "returns": "datetime.date"}),
+            json!({"day": "2024-07-04"}),
+            vec![json!({"day": "2024-07-04"})],
+        );
+        assert_eq!(dates_as_text(&mut s).len(), 2);
+        assert_eq!(s.signature(), "weekday(day: str) -> str");
+        assert!(s.function.parameters[0].description.contains("ISO 8601"));
+        assert!(dates_as_text(&mut s).is_empty(), "once is enough");
     }
 
     #[test]

@@ -140,6 +140,10 @@ pub async fn plan(
                     for change in super::align::align_inputs(&mut spec) {
                         ctx.warn(Stage::Plan, 13, format!("spec aligned: {change}"));
                     }
+                    let retyped = super::align::dates_as_text(&mut spec);
+                    if !retyped.is_empty() {
+                        ctx.warn(Stage::Plan, 13, format!("JSON carries dates as text: {}", retyped.join(", ")));
+                    }
                 }
                 let repeated = super::spec::drop_repeated_inputs(&mut spec.test_cases);
                 if repeated > 0 {

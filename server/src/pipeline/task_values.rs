@@ -92,7 +92,9 @@ pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
             spec.function.name
         )];
     }
-    if kind != TaskKind::Arithmetic {
+    // The classifier (a small model) may call "compute 40 minus 15" an algorithm: an arithmetic
+    // word beside the numbers is enough.
+    if kind != TaskKind::Arithmetic && super::classify::by_keywords(task).kind != TaskKind::Arithmetic {
         return Vec::new();
     }
     let given: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
@@ -164,6 +166,9 @@ mod tests {
         assert!(found[0].contains("number 15"), "{found:?}");
         let s = spec(json!([{"name": "p", "type": "int"}, {"name": "x", "type": "int"}]), json!({"p": 15, "x": 200}));
         assert!(problems(&s, "compute 15 percent of 200", TaskKind::Arithmetic).is_empty());
+        // An arithmetic word makes it arithmetic whatever the classifier said.
+        let s = spec(json!([{"name": "x", "type": "int"}]), json!({"x": 40}));
+        assert_eq!(problems(&s, "compute 40 minus 15", TaskKind::Algorithm).len(), 1);
         // Other kinds name constants ("the last 4 characters"): only arithmetic is held to it.
         let s = spec(json!([{"name": "card", "type": "str"}]), json!({"card": "1234"}));
         assert!(problems(&s, "mask all but the last 4 characters of '1234'", TaskKind::Algorithm).is_empty());

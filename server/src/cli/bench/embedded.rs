@@ -167,6 +167,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> CliRe
             compose: Some(false),
             optimize: false,
             memory: false,
+            skip: 0,
         };
         let report = suite(&evolver, limit, 1, how, false).await;
         println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Options {
     pub limit: Option<usize>,
+    /// The first tasks left out.
+    pub skip: usize,
     pub jobs: usize,
     /// fast | ladder | powerful (see bench humaneval).
     pub models: String,
@@ -110,13 +112,14 @@ pub async fn run(global: &Global, options: Options) -> CliResult {
         compose: Some(options.compose.unwrap_or(options.compound)),
         optimize: options.optimize,
         memory: options.memory,
+        skip: options.skip,
     };
     println!(
         "smoke suite ({}, {}{}): {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
         if options.compound { "compound" } else { "everyday" },
         if how.compose == Some(true) { "workflows on" } else { "one function per task" },
         if how.memory { ", memory on" } else { "" },
-        smoke_suite::tasks_of(how.suite).len().min(options.limit.unwrap_or(usize::MAX)),
+        smoke_suite::tasks_of(how.suite).len().saturating_sub(options.skip).min(options.limit.unwrap_or(usize::MAX)),
         fast.model,
         fast.backend,
         evolver.router().route(crate::config::Role::Overseer).model,

@@ -57,6 +57,8 @@ pub struct Run {
     pub optimize: bool,
     /// Recall from and remember into memory (off: every task from nothing).
     pub memory: bool,
+    /// The first tasks left out.
+    pub skip: usize,
 }
 
 /// A hidden case's verdict: numbers equal to 1e-4 (relative) or exactly for integers, booleans
@@ -330,7 +332,8 @@ pub async fn run(
     cancel: &CancellationToken,
     mut each: impl FnMut(&SmokeResult),
 ) -> SmokeReport {
-    let chosen: Vec<SmokeTask> = tasks_of(how.suite).into_iter().take(limit.unwrap_or(usize::MAX)).collect();
+    let chosen: Vec<SmokeTask> =
+        tasks_of(how.suite).into_iter().skip(how.skip).take(limit.unwrap_or(usize::MAX)).collect();
     let mut stream = futures_util::stream::iter(chosen)
         .map(|task| {
             let events = events.clone();
