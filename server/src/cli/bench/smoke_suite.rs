@@ -113,19 +113,28 @@ pub struct SmokeResult {
     pub steps_begun: usize,
     pub steps_recalled: usize,
     pub fell_back: bool,
+    /// From the events too: the spec's properties were checked on generated inputs; the plan
+    /// stage aligned the spec's names or retyped its dates; the spec was sent back for a value
+    /// of the task it hard-coded.
+    pub properties: bool,
+    pub spec_aligned: bool,
+    pub values_sent_back: bool,
 }
 
-/// What a task's events say of its workflow (see `SmokeResult::split`).
+/// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
 #[derive(Debug, Default)]
-struct WorkflowTrace {
+struct EventTrace {
     split: bool,
     steps_begun: usize,
     steps_recalled: usize,
     fell_back: bool,
+    properties: bool,
+    spec_aligned: bool,
+    values_sent_back: bool,
 }
 
 /// `events`, also noting what the workflow path did into `trace`.
-fn tracing_sink(events: EventSink, trace: Arc<Mutex<WorkflowTrace>>) -> EventSink {
+fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
     Arc::new(move |event: &crate::pipeline::Event| {
         {
             let mut t = trace.lock().unwrap();
@@ -138,6 +147,14 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<WorkflowTrace>>) -> EventSin
                 t.steps_recalled += 1;
             } else if m.contains("evolving the task as one function") {
                 t.fell_back = true;
+            } else if m.starts_with("properties ") && m.contains(" checked on ") {
+                t.properties = true;
+            } else if m.starts_with("spec aligned: ") || m.starts_with("JSON carries dates as text") {
+                t.spec_aligned = true;
+            } else if m.starts_with("unusable spec: ") && m.contains("is not in task_input")
+                || m.starts_with("unusable spec: ") && m.contains("takes no parameters")
+            {
+                t.values_sent_back = true;
             }
         }
         events(event)
@@ -165,7 +182,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -189,6 +206,9 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.fell_back).count(),
             self.results.iter().filter(|r| r.steps > 0).count(),
             self.results.iter().filter(|r| r.reused).count(),
+            self.results.iter().filter(|r| r.properties).count(),
+            self.results.iter().filter(|r| r.spec_aligned).count(),
+            self.results.iter().filter(|r| r.values_sent_back).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -270,7 +290,7 @@ async fn run_one(
         compose: how.compose,
         ..EvolveRequest::new(task.task.clone())
     };
-    let trace = Arc::new(Mutex::new(WorkflowTrace::default()));
+    let trace = Arc::new(Mutex::new(EventTrace::default()));
     let outcome = evolver.evolve(request, tracing_sink(events, trace.clone()), cancel.clone()).await;
     let trace = std::mem::take(&mut *trace.lock().unwrap());
     let seconds = started.elapsed().as_secs_f64();
@@ -294,6 +314,9 @@ async fn run_one(
         steps_begun: trace.steps_begun,
         steps_recalled: trace.steps_recalled,
         fell_back: trace.fell_back,
+        properties: trace.properties,
+        spec_aligned: trace.spec_aligned,
+        values_sent_back: trace.values_sent_back,
     };
     match outcome {
         Ok(o) => {
@@ -367,7 +390,7 @@ mod tests {
     #[test]
     fn a_tasks_workflow_is_traced_from_its_events() {
         use crate::pipeline::{Detail, Event, Stage, events::Level};
-        let trace = Arc::new(Mutex::new(WorkflowTrace::default()));
+        let trace = Arc::new(Mutex::new(EventTrace::default()));
         let sink = tracing_sink(crate::pipeline::events::discard(), trace.clone());
         let say = |m: &str| sink(&Event::new(Stage::Plan, 5, Level::Info, m.to_string()));
         say("this task was verified before (similarity 1.000): reused");
@@ -386,6 +409,14 @@ mod tests {
         say("step 2/2 `b` failed (x): evolving the task as one function");
         let t = trace.lock().unwrap();
         assert!(t.split && t.fell_back);
+        assert!(!t.properties && !t.spec_aligned && !t.values_sent_back);
+        drop(t);
+        // And the plan stage's repairs (the messages plan.rs says).
+        say("properties sorted checked on 4 generated input(s) each: 4 case(s) that need no expected value");
+        say("spec aligned: the cases name the arguments a, b; the signature f(a) is now f(a, b)");
+        say("unusable spec: the task's number 15 is not in task_input: every number ...");
+        let t = trace.lock().unwrap();
+        assert!(t.properties && t.spec_aligned && t.values_sent_back);
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
     }
 
