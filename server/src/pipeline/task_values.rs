@@ -9,8 +9,10 @@ use serde_json::Value;
 /// What the task text names.
 #[derive(Debug, Default, PartialEq)]
 pub struct TaskValues {
-    /// Numbers standing on their own (not inside quotes, a date, or a parenthesised aside).
+    /// Numbers (not inside quotes, a date, or a parenthesised aside).
     pub numbers: Vec<f64>,
+    /// Of those, the ones outside any list or dict literal: each is an argument of its own.
+    pub standalone: Vec<f64>,
     /// Whether the task names any value at all: a number, a quoted string, a list, a date.
     pub any: bool,
 }
@@ -19,6 +21,7 @@ pub fn read(task: &str) -> TaskValues {
     let chars: Vec<char> = task.chars().collect();
     let mut out = TaskValues::default();
     let mut depth = 0usize; // inside ( )
+    let mut nesting = 0usize; // inside [ ] or { }
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -26,7 +29,11 @@ pub fn read(task: &str) -> TaskValues {
         match c {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
-            '[' | '{' => out.any = true,
+            '[' | '{' => {
+                out.any = true;
+                nesting += 1;
+            }
+            ']' | '}' => nesting = nesting.saturating_sub(1),
             '\'' | '"' if !before.is_alphanumeric() => {
                 // A quoted value: skip to its closing quote (an apostrophe inside a word is not one).
                 if let Some(end) = (i + 1..chars.len())
@@ -63,7 +70,11 @@ pub fn read(task: &str) -> TaskValues {
                     && let Ok(n) = text.parse::<f64>()
                 {
                     let negative = before == '-' && (i < 2 || !chars[i - 2].is_alphanumeric());
-                    out.numbers.push(if negative { -n } else { n });
+                    let n = if negative { -n } else { n };
+                    out.numbers.push(n);
+                    if nesting == 0 {
+                        out.standalone.push(n);
+                    }
                 }
                 i = end;
                 continue;
@@ -97,19 +108,33 @@ pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
     if kind != TaskKind::Arithmetic && super::classify::by_keywords(task).kind != TaskKind::Arithmetic {
         return Vec::new();
     }
-    let given: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
-    values
-        .numbers
-        .iter()
-        .filter(|n| !given.iter().any(|g| (*g - **n).abs() < 1e-9))
-        .map(|n| {
-            format!(
+    let anywhere: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
+    let own: Vec<f64> = spec.task_input.values().filter_map(Value::as_f64).collect();
+    let has = |list: &[f64], n: f64| list.iter().any(|g| (*g - n).abs() < 1e-9);
+    let mut out = Vec::new();
+    let mut seen: Vec<f64> = Vec::new();
+    for &n in &values.numbers {
+        if has(&seen, n) {
+            continue;
+        }
+        seen.push(n);
+        let standalone = has(&values.standalone, n);
+        if !has(&anywhere, n) {
+            out.push(format!(
                 "the task's number {} is not in task_input: every number the task names is a parameter of {}, so it works for other numbers too",
-                number_text(*n),
+                number_text(n),
                 spec.function.name
-            )
-        })
-        .collect()
+            ));
+        } else if standalone && !has(&own, n) {
+            // "compute 40 minus 15" as `subtract(numbers=[40, 15])`: callers pass two numbers.
+            out.push(format!(
+                "the task's number {} is inside a list in task_input: each number the task names on its own is a parameter of its own of {}",
+                number_text(n),
+                spec.function.name
+            ));
+        }
+    }
+    out
 }
 
 fn numbers_in(value: &Value) -> Vec<f64> {
@@ -139,6 +164,8 @@ mod tests {
         assert_eq!(read("add 30 days to the date 2024-01-15").numbers, vec![30.0]);
         assert_eq!(read("extract the number from 'order #4521 shipped'").numbers, Vec::<f64>::new());
         assert_eq!(read("sum the numbers in [3, 5, 7, 9]").numbers, vec![3.0, 5.0, 7.0, 9.0]);
+        assert!(read("sum the numbers in [3, 5, 7, 9]").standalone.is_empty());
+        assert_eq!(read("split [1, 2, 3] into chunks of 2").standalone, vec![2.0]);
         assert_eq!(read("is it an IPv4 address or a utf8 string").numbers, Vec::<f64>::new());
         assert_eq!(read("add -5 and 3").numbers, vec![-5.0, 3.0]);
         assert!(read("reverse the string 'hello world'").any);
@@ -166,6 +193,11 @@ mod tests {
         assert!(found[0].contains("number 15"), "{found:?}");
         let s = spec(json!([{"name": "p", "type": "int"}, {"name": "x", "type": "int"}]), json!({"p": 15, "x": 200}));
         assert!(problems(&s, "compute 15 percent of 200", TaskKind::Arithmetic).is_empty());
+        // A number the task names on its own is an argument of its own, not a list element.
+        let s = spec(json!([{"name": "numbers", "type": "list"}]), json!({"numbers": [40, 15]}));
+        assert_eq!(problems(&s, "compute 40 minus 15", TaskKind::Arithmetic).len(), 2);
+        let s = spec(json!([{"name": "numbers", "type": "list"}]), json!({"numbers": [3, 5, 7, 9]}));
+        assert!(problems(&s, "sum the numbers in the list [3, 5, 7, 9]", TaskKind::Arithmetic).is_empty());
         // An arithmetic word makes it arithmetic whatever the classifier said.
         let s = spec(json!([{"name": "x", "type": "int"}]), json!({"x": 40}));
         assert_eq!(problems(&s, "compute 40 minus 15", TaskKind::Algorithm).len(), 1);
