@@ -1,7 +1,8 @@
 //! The spec against its own inputs and the task's values, end to end (CLI binary, scripted
 //! Ollama-wire server): a signature the cases contradict is aligned to them instead of failing
 //! the plan; a number the task names and the spec hard-codes is sent back to the overseer once,
-//! and kept (said) when the correction hard-codes it again.
+//! and made a parameter (the cases keep the value they were computed with) when the correction
+//! hard-codes it again.
 
 mod support;
 
@@ -106,16 +107,31 @@ async fn a_task_number_the_spec_hard_codes_is_sent_back_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hard_coded_number_on_the_last_try_is_said_not_fatal() {
+async fn a_number_hard_coded_twice_becomes_a_parameter_the_cases_keep() {
+    // The correction hard-codes 15 again: 15 becomes the first parameter, set to 15 in every
+    // case (the value the overseer computed them with), and the node is called as callers will.
     let script = Script::new()
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on_seq("plan", vec![percent_spec(true), percent_spec(true)])
-        .on("code", fixtures::code("def percent_of(number: float) -> float:\n    return number * 15 / 100\n"));
+        .on(
+            "code",
+            fixtures::code(
+                "def percent_of(percent: int, number: float) -> float:\n    return number * percent / 100\n",
+            ),
+        );
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_for(&server.url);
     let run = env.run(&["evolve", "--json", "--no-memory", "compute 15 percent of 200"]).await;
     run.assert_ok();
     assert_eq!(server.requests_for("plan").len(), 2);
-    assert!(run.stderr.contains("kept as is: the task's number 15"), "{}", run.all());
-    assert_eq!(outcome(&run)["result"]["output"]["Ok"], json!(30.0));
+    assert!(run.stderr.contains("the task's number 15 is now the parameter `percent`"), "{}", run.all());
+    let o = outcome(&run);
+    assert_eq!(parameter_names(&o), ["percent", "number"]);
+    let hundred = o["spec"]["test_cases"].as_array().unwrap().iter().find(|c| c["name"] == "hundred").cloned().unwrap();
+    assert_eq!(hundred["input"], json!({ "percent": 15, "number": 100 }), "{hundred}");
+    assert_eq!(hundred["expected"], json!(15.0));
+    assert_eq!(o["report"]["passed"], o["report"]["total"], "{}", o["report"]);
+    assert_eq!(o["result"]["output"]["Ok"], json!(30.0));
+    // What the generator was asked for is the signature callers use.
+    assert!(server.requests_for("code")[0].text.contains("percent_of(percent: int, number: float)"));
 }

@@ -157,6 +157,22 @@ pub async fn plan(
                 // on the last try, so are fewer distinct cases (said, not hidden).
                 let examples = stub.as_ref().is_some_and(|s| s.has_examples());
                 let last_try = attempt == 1;
+                // A hard-coded task value makes a node right on the task alone. Asked once to
+                // correct; on the last try the numbers become parameters that every case keeps
+                // the value it was computed with for, and what is left is said, not fatal.
+                let hard_coded = if stub.is_some() {
+                    Vec::new()
+                } else {
+                    super::task_values::problems(&spec, task, classification.kind)
+                };
+                if last_try && !hard_coded.is_empty() {
+                    for change in super::task_values::parameterise(&mut spec, task) {
+                        ctx.warn(Stage::Plan, 18, change);
+                    }
+                    for problem in super::task_values::problems(&spec, task, classification.kind) {
+                        ctx.warn(Stage::Plan, 18, format!("kept as is: {problem}"));
+                    }
+                }
                 let mut found: Vec<String> = spec
                     .problems(&known)
                     .into_iter()
@@ -165,18 +181,7 @@ pub async fn plan(
                             && p.contains("at least 3 are needed"))
                     })
                     .collect();
-                // A hard-coded task value makes a node right on the task alone. Asked once to
-                // correct; on the last try it is said, not fatal: the node still answers the task.
-                let hard_coded = if stub.is_some() {
-                    Vec::new()
-                } else {
-                    super::task_values::problems(&spec, task, classification.kind)
-                };
-                if last_try {
-                    for problem in &hard_coded {
-                        ctx.warn(Stage::Plan, 18, format!("kept as is: {problem}"));
-                    }
-                } else {
+                if !last_try {
                     found.extend(hard_coded);
                 }
                 if found.is_empty() && spec.test_cases.len() < 3 && !examples {

@@ -3,7 +3,7 @@
 //! (`compute_15_percent(x)`, `fib10()`): the spec then passes its own cases and is wrong on
 //! every other input. This reads the task text's values and says which the spec left out.
 
-use super::spec::{Spec, TaskKind};
+use super::spec::{Parameter, Spec, TaskKind, is_identifier};
 use serde_json::Value;
 
 /// What the task text names.
@@ -15,6 +15,8 @@ pub struct TaskValues {
     pub standalone: Vec<f64>,
     /// Whether the task names any value at all: a number, a quoted string, a list, a date.
     pub any: bool,
+    /// Where each standalone number stands in the task (char index), and the word after it.
+    standalone_at: Vec<(usize, Option<String>)>,
 }
 
 pub fn read(task: &str) -> TaskValues {
@@ -74,6 +76,9 @@ pub fn read(task: &str) -> TaskValues {
                     out.numbers.push(n);
                     if nesting == 0 {
                         out.standalone.push(n);
+                        let rest: String = chars[end..].iter().collect();
+                        let word = rest.split_whitespace().next().map(|w| w.to_string());
+                        out.standalone_at.push((start, word));
                     }
                 }
                 i = end;
@@ -135,6 +140,126 @@ pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
         }
     }
     out
+}
+
+/// Words after a number that do not name what it is ("40 minus 15", "6 by 7").
+const NOT_A_NAME: &[&str] = &[
+    "and", "by", "to", "of", "from", "minus", "plus", "times", "divided", "over", "into", "with", "the", "than", "is",
+    "in", "for", "or", "as", "at", "on",
+];
+
+/// The last resort for a spec that hard-coded an arithmetic task's numbers twice: each number the
+/// task names on its own and task_input lacks becomes a parameter, placed in the order the task
+/// names its values, and set to that number in task_input and in every case. The cases were
+/// computed with that number, so each still holds; the signature is now the one callers use.
+/// Returns what was added, one line each.
+pub fn parameterise(spec: &mut Spec, task: &str) -> Vec<String> {
+    let values = read(task);
+    let anywhere: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
+    let mut added: Vec<(usize, Parameter, f64)> = Vec::new();
+    // A parameter task_input lacks takes the first number missing from it, before any is added.
+    let mut unfilled: Vec<String> = spec
+        .function
+        .parameters
+        .iter()
+        .filter(|p| !spec.task_input.contains_key(&p.name))
+        .map(|p| p.name.clone())
+        .collect();
+    unfilled.reverse();
+    let mut filled: Vec<(String, f64)> = Vec::new();
+    for (&n, (at, word)) in values.standalone.iter().zip(&values.standalone_at) {
+        let same = |g: &f64| (g - n).abs() < 1e-9;
+        if anywhere.iter().any(same) || added.iter().any(|a| same(&a.2)) || filled.iter().any(|f| same(&f.1)) {
+            continue;
+        }
+        if let Some(name) = unfilled.pop() {
+            filled.push((name, n));
+            continue;
+        }
+        let taken = |name: &str| {
+            name == spec.function.name
+                || spec.function.parameters.iter().any(|p| p.name == name)
+                || added.iter().any(|a| a.1.name == name)
+        };
+        let named = word
+            .as_deref()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+            .filter(|w| w.len() >= 3 && !NOT_A_NAME.contains(&w.as_str()) && is_identifier(w) && !taken(w));
+        let Some(name) = named.or_else(|| ["b", "c", "d", "y", "z"].iter().find(|n| !taken(n)).map(|n| n.to_string()))
+        else {
+            return Vec::new();
+        };
+        let type_ = if n.fract() == 0.0 { "int" } else { "float" };
+        added.push((*at, Parameter { name, type_: type_.into(), description: String::new() }, n));
+    }
+    let mut changes = Vec::new();
+    for (name, n) in &filled {
+        let value = number_value(*n);
+        spec.task_input.insert(name.clone(), value.clone());
+        for case in spec.test_cases.iter_mut().filter(|c| !c.input.contains_key(name)) {
+            case.input.insert(name.clone(), value.clone());
+        }
+        changes.push(format!(
+            "the task's number {} is the parameter `{name}` task_input lacked, set to {} where it was missing",
+            number_text(*n),
+            number_text(*n)
+        ));
+    }
+    if added.is_empty() {
+        return changes;
+    }
+    // Where each existing parameter's task value stands in the task (unknown: after the rest).
+    let position = |p: &Parameter| -> usize {
+        let text = match spec.task_input.get(&p.name) {
+            Some(Value::Number(n)) => n.as_f64().map(number_text),
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        text.and_then(|t| task.find(&t)).map(|byte| task[..byte].chars().count()).unwrap_or(usize::MAX)
+    };
+    let mut ordered: Vec<(usize, Parameter)> =
+        spec.function.parameters.iter().map(|p| (position(p), p.clone())).collect();
+    for (at, parameter, _) in &added {
+        let index = ordered.iter().position(|(pos, _)| pos > at).unwrap_or(ordered.len());
+        ordered.insert(index, (*at, parameter.clone()));
+    }
+    spec.function.parameters = ordered.into_iter().map(|(_, p)| p).collect();
+    let order: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
+    let with_added = |input: &serde_json::Map<String, Value>| -> serde_json::Map<String, Value> {
+        let mut out: serde_json::Map<String, Value> = order
+            .iter()
+            .filter_map(|name| {
+                let value = input
+                    .get(name)
+                    .cloned()
+                    .or_else(|| added.iter().find(|a| &a.1.name == name).map(|a| number_value(a.2)))?;
+                Some((name.clone(), value))
+            })
+            .collect();
+        // Keys that are no parameter stay, for Spec::problems to report.
+        for (k, v) in input {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    };
+    spec.task_input = with_added(&spec.task_input);
+    for case in &mut spec.test_cases {
+        case.input = with_added(&case.input);
+    }
+    let signature = spec.signature();
+    changes.extend(added.iter().map(|(_, p, n)| {
+            format!(
+                "the task's number {} is now the parameter `{}` of {signature}, set to {} in task_input and every case (the value they were computed with)",
+                number_text(*n),
+                p.name,
+                number_text(*n)
+            )
+        }));
+    changes
+}
+
+fn number_value(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 1e15 { Value::from(n as i64) } else { Value::from(n) }
 }
 
 fn numbers_in(value: &Value) -> Vec<f64> {
@@ -204,6 +329,40 @@ mod tests {
         // Other kinds name constants ("the last 4 characters"): only arithmetic is held to it.
         let s = spec(json!([{"name": "card", "type": "str"}]), json!({"card": "1234"}));
         assert!(problems(&s, "mask all but the last 4 characters of '1234'", TaskKind::Algorithm).is_empty());
+    }
+
+    #[test]
+    fn a_number_hard_coded_twice_becomes_a_parameter_the_cases_keep() {
+        // subtract(a) with a - 15 inside: the cases were computed with 15.
+        let mut s: Spec = serde_json::from_value(json!({
+            "problem": "p",
+            "function": {"name": "subtract", "parameters": [{"name": "a", "type": "int"}], "returns": "int"},
+            "task_input": {"a": 40},
+            "test_cases": [
+                {"name": "task", "input": {"a": 40}, "expected": 25, "check": "equals"},
+                {"name": "zero", "input": {"a": 0}, "expected": -15, "check": "equals"}
+            ],
+            "tools": []
+        }))
+        .unwrap();
+        let added = parameterise(&mut s, "compute 40 minus 15");
+        assert_eq!(added.len(), 1, "{added:?}");
+        assert_eq!(s.signature(), "subtract(a: int, b: int) -> int");
+        assert_eq!(s.task_input, json!({"a": 40, "b": 15}).as_object().cloned().unwrap());
+        assert_eq!(s.test_cases[1].input, json!({"a": 0, "b": 15}).as_object().cloned().unwrap());
+        assert!(problems(&s, "compute 40 minus 15", TaskKind::Arithmetic).is_empty());
+
+        // A number named before the one kept goes first, named by the word after it.
+        let mut s = spec(json!([{"name": "number", "type": "float"}]), json!({"number": 200}));
+        parameterise(&mut s, "compute 15 percent of 200");
+        assert_eq!(s.signature(), "f(percent: int, number: float) -> int");
+        assert!(parameterise(&mut s, "compute 15 percent of 200").is_empty(), "nothing left to add");
+
+        // A parameter task_input lacks is filled before any is added.
+        let mut s = spec(json!([{"name": "a", "type": "int"}, {"name": "b", "type": "int"}]), json!({"a": 6}));
+        parameterise(&mut s, "multiply 6 by 7");
+        assert_eq!(s.signature(), "f(a: int, b: int) -> int");
+        assert_eq!(s.task_input, json!({"a": 6, "b": 7}).as_object().cloned().unwrap());
     }
 
     #[test]
