@@ -76,10 +76,6 @@ enum Outcome {
 
 type Behaviour = Vec<Outcome>;
 
-fn normalised(code: &str) -> String {
-    code.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
-}
-
 fn same_behaviour(a: &Behaviour, b: &Behaviour) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| match (x, y) {
@@ -152,7 +148,7 @@ pub async fn adjudicate(
     let mut codes = vec![failing_code.to_string()];
     // Earlier failed attempts (the second judging): each distinct one is one more implementation.
     for code in earlier {
-        let same = |c: &String| normalised(c) == normalised(code);
+        let same = |c: &String| super::escalate::normalised(c) == super::escalate::normalised(code);
         if !codes.iter().any(same) {
             codes.push(code.clone());
         }

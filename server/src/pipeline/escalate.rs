@@ -404,6 +404,6 @@ impl Ladder {
 }
 
 /// Code without blank lines or trailing spaces: two answers that differ only there are the same.
-fn normalised(code: &str) -> String {
+pub(super) fn normalised(code: &str) -> String {
     code.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
 }
