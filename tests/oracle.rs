@@ -176,6 +176,13 @@ async fn consensus_corrects_a_wrong_expected_value_instead_of_failing_right_code
     for s in &server.requests_for("code")[1..] {
         assert!(!s.text.contains("17"), "{}", s.text);
     }
+    // Each sample is drawn with its own seed: with one seed a hot sampler answers the same prompt
+    // the same way, and three copies of one sample would count as three agreeing implementations.
+    let seeds: Vec<Value> =
+        server.requests_for("code")[1..].iter().map(|s| s.body["options"]["seed"].clone()).collect();
+    assert_eq!(seeds.len(), 3);
+    assert!(seeds.iter().all(|s| s.is_u64()), "{seeds:?}");
+    assert!(seeds[0] != seeds[1] && seeds[1] != seeds[2] && seeds[0] != seeds[2], "{seeds:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,6 +202,40 @@ async fn consensus_drops_a_case_the_overseer_cannot_confirm() {
     assert_eq!(o["oracle"]["dropped"], json!(["teen"]), "{}", o["oracle"]);
     assert_eq!(o["attempts"].as_array().unwrap().len(), 1);
     assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "teen"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_case_the_overseer_derives_again_stands_against_a_wrong_consensus() {
+    // Every implementation multiplies (they share a blind spot); the overseer derives the task's
+    // 30 again and the negative case's -2 again. The task's own case stays, so multiplying code is
+    // never verified; the other case goes, as before; the next attempt adds and passes.
+    let mul = |body: &str| fixtures::code(&format!("def add(a: int, b: int) -> int:\n    {body}\n"));
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", fixtures::add_spec())
+        .on("review", json!({ "cases": [{ "name": "task", "result": 30 }, { "name": "negative", "result": -2 }] }))
+        .on_seq(
+            "code",
+            vec![
+                mul("return a * b"),
+                mul("return b * a"),
+                mul("product = a * b\n    return product"),
+                mul("return a * b * 1"),
+                fixtures::code(ADD),
+            ],
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["agreeing"], 4, "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["kept"], json!(["task"]), "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["dropped"], json!(["negative"]), "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 2, "{}", o["attempts"]);
+    assert!(o["code"].as_str().unwrap().contains("a + b"), "{}", o["code"]);
+    let task = o["spec"]["test_cases"].as_array().unwrap().iter().find(|c| c["name"] == "task").cloned().unwrap();
+    assert_eq!(task["expected"], 30);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,3 +135,48 @@ async fn a_number_hard_coded_twice_becomes_a_parameter_the_cases_keep() {
     // What the generator was asked for is the signature callers use.
     assert!(server.requests_for("code")[0].text.contains("percent_of(percent: int, number: float)"));
 }
+
+fn lcm_spec(second_varies: bool) -> Value {
+    let b = if second_varies { 5 } else { 6 };
+    json!({
+        "problem": "The least common multiple of two integers.", "requirements": [], "plan": [],
+        "function": { "name": "lcm", "parameters": [ { "name": "a", "type": "int" }, { "name": "b", "type": "int" } ], "returns": "int" },
+        "task_input": { "a": 4, "b": 6 },
+        "test_cases": [
+            { "name": "task", "input": { "a": 4, "b": 6 }, "expected": 12, "check": "equals" },
+            { "name": "one", "input": { "a": 1, "b": 6 }, "expected": 6, "check": "equals" },
+            { "name": "other", "input": { "a": 3, "b": b }, "expected": 3 * b, "check": "equals" }
+        ],
+        "tools": []
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_that_never_vary_a_parameter_go_back_once_and_code_that_copies_the_task_values_is_not_tested() {
+    // The 1.5B's spec for "the lcm of 4 and 6" gave b = 6 in every case, and the 0.5B's code
+    // called gcd(4, 6): it passed every such case and gave 7 for lcm(3, 5).
+    const COPIED: &str = "import math\n\ndef lcm(a: int, b: int) -> int:\n    return a * b // math.gcd(4, 6)\n";
+    const AGAIN: &str = "import math\n\ndef lcm(a: int, b: int) -> int:\n    return abs(a * b) // math.gcd(6, 4)\n";
+    const RIGHT: &str = "import math\n\ndef lcm(a: int, b: int) -> int:\n    return a * b // math.gcd(a, b)\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .on_seq("plan", vec![lcm_spec(false), lcm_spec(true)])
+        .on_seq("code", vec![fixtures::code(COPIED), fixtures::code(AGAIN), fixtures::code(RIGHT)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let run = env.run(&["evolve", "--json", "--no-memory", "compute the least common multiple of 4 and 6"]).await;
+    run.assert_ok();
+    let plans = server.requests_for("plan");
+    assert_eq!(plans.len(), 2, "{}", run.all());
+    assert!(plans[1].text.contains("every test case gives b = 6"), "{}", plans[1].text);
+    let o = outcome(&run);
+    let attempts = o["attempts"].as_array().unwrap();
+    // The first rung, then the second (a fresh sample), copy the task's numbers; the third (a
+    // repair) is told so and passes.
+    assert_eq!(attempts.len(), 3, "{}", o["attempts"]);
+    assert_eq!(attempts[0]["outcome"], "hard-coded the task's values 4, 6", "{}", o["attempts"]);
+    assert_eq!(attempts[1]["outcome"], "hard-coded the task's values 4, 6", "{}", o["attempts"]);
+    let repair = &server.requests_for("code")[2].text;
+    assert!(repair.contains("computes with the task's own values 4, 6 instead of its parameters a, b"), "{repair}");
+    assert_eq!(o["code"].as_str().unwrap().trim(), RIGHT.trim());
+}

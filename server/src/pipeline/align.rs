@@ -5,7 +5,7 @@
 //! Only names move: no value is invented, and an input of another length is left for
 //! `Spec::problems` to report.
 
-use super::spec::{Parameter, Spec};
+use super::spec::{Check, Parameter, Spec};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -84,6 +84,31 @@ pub fn dates_as_text(spec: &mut Spec) -> Vec<String> {
             "dates come in and go out as ISO 8601 text (YYYY-MM-DD); parse them with datetime.date.fromisoformat"
                 .into(),
         );
+    }
+    changed
+}
+
+/// A computed result is checked exactly when the case says exactly what it is. Small models tag
+/// a case `nonempty` beside its exact expected value (`[1, 3, 6, 10]`), and such a case passes
+/// code that returns its input unchanged. For a task computed without tools, a `nonempty` case
+/// with a concrete expected value (not `""` or null, the prompt's placeholders for free text)
+/// becomes `equals`, or `approx` for a fractional number. Returns the cases changed.
+pub fn exact_checks(spec: &mut Spec, computed: bool) -> Vec<String> {
+    if !computed || !spec.tools.is_empty() {
+        return Vec::new();
+    }
+    let mut changed = Vec::new();
+    for case in spec.test_cases.iter_mut().filter(|c| !c.author && c.check == Check::Nonempty) {
+        let exact = match &case.expected {
+            Value::Null => false,
+            Value::String(s) => !s.trim().is_empty(),
+            _ => true,
+        };
+        if exact {
+            let fractional = case.expected.as_f64().is_some_and(|f| f.fract() != 0.0);
+            case.check = if fractional { Check::Approx } else { Check::Equals };
+            changed.push(case.name.clone());
+        }
     }
     changed
 }
@@ -302,5 +327,24 @@ mod tests {
             vec![json!({"xs": []}), json!({"xs": [2, 3]}), json!({"xs": [1]})],
         );
         assert!(align_inputs(&mut s).is_empty());
+    }
+
+    #[test]
+    fn a_nonempty_case_with_an_exact_value_is_checked_exactly_when_computed() {
+        let mut s = spec(
+            json!({"name": "running_totals", "parameters": [{"name": "xs", "type": "list"}], "returns": "list"}),
+            json!({"xs": [1, 2]}),
+            vec![json!({"xs": [1, 2]}), json!({"xs": [5]}), json!({"xs": [2.5]}), json!({"xs": []})],
+        );
+        let expected = [json!([1, 3]), json!([5]), json!(2.5), json!("")];
+        for (case, value) in s.test_cases.iter_mut().zip(expected) {
+            case.expected = value;
+            case.check = Check::Nonempty;
+        }
+        let mut written = s.clone();
+        assert!(exact_checks(&mut written, false).is_empty(), "a writing task keeps its checks");
+        assert_eq!(exact_checks(&mut s, true), ["c0", "c1", "c2"]);
+        let checks: Vec<Check> = s.test_cases.iter().map(|c| c.check).collect();
+        assert_eq!(checks, [Check::Equals, Check::Equals, Check::Approx, Check::Nonempty]);
     }
 }

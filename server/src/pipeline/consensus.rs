@@ -34,6 +34,10 @@ pub struct OracleReport {
     pub dropped: Vec<String>,
     /// The consensus agreed with every case (the failing code was the odd one out).
     pub confirmed: bool,
+    /// The task's own case, which the consensus contradicted and the overseer derived again as
+    /// it was: it stays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 impl OracleReport {
@@ -51,6 +55,9 @@ impl OracleReport {
         }
         if !self.dropped.is_empty() {
             parts.push(format!("dropped {}", self.dropped.join(", ")));
+        }
+        if !self.kept.is_empty() {
+            parts.push(format!("kept {} (the overseer derived it again as it was)", self.kept.join(", ")));
         }
         parts.join("; ")
     }
@@ -103,6 +110,16 @@ fn clusters(behaviours: &[Behaviour]) -> Vec<Vec<usize>> {
 /// consensus contradicts is dropped.
 fn disputable(case: &TestCase) -> bool {
     !case.author
+}
+
+/// The case that asks the task's own question: the one whose input is the task's (the prompt
+/// puts it first).
+fn is_task_case(spec: &Spec, case: &TestCase) -> bool {
+    if spec.task_input.is_empty() {
+        spec.test_cases.first().is_some_and(|c| c.name == case.name)
+    } else {
+        case.input == spec.task_input
+    }
 }
 
 fn correctable(case: &TestCase) -> bool {
@@ -164,9 +181,25 @@ pub async fn adjudicate(
             prelude: None,
             task,
             show_plan: false,
+            // A second judging draws other samples than the first.
+            seed: Some(1 + i as u64 + 100 * earlier.len() as u64),
         };
         match generate(ctx, &blind, &attempt, percent).await? {
-            Generated::Code { code, .. } => codes.push(code),
+            Generated::Code { code, .. } => {
+                let copied = super::escalate::hard_coded(spec, &code);
+                if copied.is_empty() {
+                    codes.push(code);
+                } else {
+                    ctx.warn(
+                        super::events::Stage::Tests,
+                        percent,
+                        format!(
+                            "a consensus sample was left out: it computes with the task's values {}",
+                            copied.join(", ")
+                        ),
+                    );
+                }
+            }
             Generated::Unusable { reason, .. } => {
                 ctx.warn(super::events::Stage::Tests, percent, format!("a consensus sample was unusable: {reason}"))
             }
@@ -267,12 +300,19 @@ pub async fn adjudicate(
                     c.expected = now.clone();
                 }
             }
+            // The task's own case, derived the same way twice, stands against the consensus:
+            // it is the user's question, and implementations that share a small model's blind
+            // spot (a Roman numeral summed without subtraction) agree on the wrong answer.
+            (Some(_), Some(now)) if agrees(case, now) && is_task_case(spec, case) => {
+                report.kept.push(case.name.clone());
+            }
             _ => {
                 report.dropped.push(case.name.clone());
                 adjusted.test_cases.retain(|c| c.name != case.name);
             }
         }
     }
+
     // Nothing left to verify by: the cases stay as they are and the ladder goes on.
     if adjusted.test_cases.is_empty() {
         ctx.warn(super::events::Stage::Tests, percent, "consensus would leave no case: the cases stay as they are");

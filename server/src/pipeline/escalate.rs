@@ -175,6 +175,8 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             prelude,
             task,
             show_plan: show_plan(ctx, &ladder.spec, &route),
+            // Two fresh rungs at the same temperature would otherwise draw the same answer.
+            seed: Some(1000 + rung_index as u64),
         };
         let mut record = AttemptRecord {
             rung: rung_index + 1,
@@ -198,6 +200,17 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             Generated::Code { code, note } => {
                 if let Some(note) = note {
                     ctx.warn(stage, base + 3, note);
+                }
+                let copied = hard_coded(&ladder.spec, &code);
+                if !copied.is_empty() {
+                    let why = super::code_values::problem(&ladder.spec, &copied);
+                    ctx.warn(stage, base + 3, format!("not tested: {why}"));
+                    record.outcome = format!("hard-coded the task's values {}", copied.join(", "));
+                    ladder.last_failures = Some(format!("- {why}\n"));
+                    ladder.tried.push(normalised(&code));
+                    ladder.last_code = Some(code);
+                    ladder.attempts.push(record);
+                    continue;
                 }
                 let code = super::compose::with_prelude(&code, prelude);
                 let program = node::assemble(task, &code, &ladder.spec.function.name);
@@ -275,7 +288,13 @@ impl Ladder {
                 base + 2,
                 format!("the answer repeats code that already failed; asking again at temperature {hotter:.1}"),
             );
-            return generate(ctx, &self.spec, &Attempt { temperature: hotter, ..*attempt }, base + 2).await;
+            return generate(
+                ctx,
+                &self.spec,
+                &Attempt { temperature: hotter, seed: attempt.seed.map(|s| s + 500), ..*attempt },
+                base + 2,
+            )
+            .await;
         }
         Ok(generated)
     }
@@ -401,6 +420,12 @@ impl Ladder {
         self.last_report = Some(report);
         None
     }
+}
+
+/// The task's values the code computes with in place of its parameters (code_values.rs); never
+/// for an author's stub, whose first example is the task input.
+pub(super) fn hard_coded(spec: &Spec, code: &str) -> Vec<String> {
+    if spec.stub.is_some() { Vec::new() } else { super::code_values::hard_coded(spec, code) }
 }
 
 /// Code without blank lines or trailing spaces: two answers that differ only there are the same.

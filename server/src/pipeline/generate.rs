@@ -33,6 +33,9 @@ pub struct Attempt<'a> {
     pub show_plan: bool,
     /// How a stub is put to the model (ignored without a stub).
     pub form: StubForm,
+    /// The sampler's seed. Samples drawn hot from the same prompt need different seeds to be
+    /// independent: a fixed seed gives the same answer every time (the embedded backend's does).
+    pub seed: Option<u64>,
 }
 
 pub async fn generate(
@@ -47,6 +50,7 @@ pub async fn generate(
         // No schema: a plain code block, which small models write far better than escaped JSON.
         schema: None,
         temperature: Some(attempt.temperature),
+        seed: attempt.seed,
         ..Default::default()
     };
     let answer = ctx.ask(Stage::Generate, percent, attempt.role, None, request).await?;

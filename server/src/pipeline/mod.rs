@@ -5,6 +5,7 @@ pub(crate) mod analyse;
 /// The evolve's token and time budget lives beside the router that spends it.
 pub use crate::llm::budget;
 pub(crate) mod classify;
+pub(crate) mod code_values;
 pub mod compose;
 pub(crate) mod consensus;
 pub(crate) mod ctx;

@@ -145,6 +145,14 @@ pub async fn plan(
                         ctx.warn(Stage::Plan, 13, format!("JSON carries dates as text: {}", retyped.join(", ")));
                     }
                 }
+                let exact = super::align::exact_checks(&mut spec, !classification.kind.is_content());
+                if !exact.is_empty() {
+                    ctx.warn(
+                        Stage::Plan,
+                        13,
+                        format!("checked exactly, as their expected values say: {}", exact.join(", ")),
+                    );
+                }
                 let repeated = super::spec::drop_repeated_inputs(&mut spec.test_cases);
                 if repeated > 0 {
                     ctx.warn(
@@ -181,8 +189,16 @@ pub async fn plan(
                             && p.contains("at least 3 are needed"))
                     })
                     .collect();
+                // Cases that never vary a parameter cannot tell code that uses it from code that
+                // does not: asked once, then said.
+                let unvaried = super::spec::unvaried_parameters(&spec);
                 if !last_try {
                     found.extend(hard_coded);
+                    found.extend(unvaried);
+                } else {
+                    for problem in unvaried {
+                        ctx.warn(Stage::Plan, 18, format!("kept as is: {problem}"));
+                    }
                 }
                 if found.is_empty() && spec.test_cases.len() < 3 && !examples {
                     ctx.warn(

@@ -318,6 +318,28 @@ pub fn drop_repeated_inputs(cases: &mut Vec<TestCase>) -> usize {
     before - cases.len()
 }
 
+/// The parameters every case gives the same value (of a function of two or more): code that
+/// ignores such a parameter, or computes with the task's value of it, passes every case. One
+/// line each, for the overseer.
+pub fn unvaried_parameters(spec: &Spec) -> Vec<String> {
+    let cases: Vec<&TestCase> = spec.test_cases.iter().filter(|c| !matches!(c.check, Check::Holds(_))).collect();
+    if spec.function.parameters.len() < 2 || cases.len() < 3 || cases.iter().any(|c| c.author) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for p in &spec.function.parameters {
+        let first = cases[0].input.get(&p.name);
+        if first.is_some() && cases.iter().all(|c| c.input.get(&p.name) == first) {
+            let value = first.map(|v| v.to_string()).unwrap_or_default();
+            found.push(format!(
+                "every test case gives {} = {value}: vary {} too, or code that ignores it passes",
+                p.name, p.name
+            ));
+        }
+    }
+    found
+}
+
 /// Makes test case names unique Python-id-safe slugs, in place.
 pub fn normalise_case_names(cases: &mut [TestCase]) {
     let mut seen = std::collections::HashSet::new();
@@ -401,5 +423,25 @@ mod tests {
         assert_eq!(drop_repeated_inputs(&mut cases), 2);
         let kept: Vec<(&str, i64)> = cases.iter().map(|c| (c.name.as_str(), c.expected.as_i64().unwrap())).collect();
         assert_eq!(kept, [("mine", 5), ("one", 2)]);
+    }
+
+    #[test]
+    fn a_parameter_no_case_varies_is_found() {
+        let spec: Spec = serde_json::from_value(json!({
+            "problem": "p",
+            "function": {"name": "lcm", "parameters": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}], "returns": "int"},
+            "test_cases": [
+                {"name": "t", "input": {"a": 4, "b": 6}, "expected": 12},
+                {"name": "u", "input": {"a": 1, "b": 6}, "expected": 6},
+                {"name": "v", "input": {"a": 0, "b": 6}, "expected": 0},
+            ],
+        }))
+        .unwrap();
+        let found = unvaried_parameters(&spec);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("b = 6"), "{found:?}");
+        let mut varied = spec.clone();
+        varied.test_cases[2].input.insert("b".into(), json!(9));
+        assert!(unvaried_parameters(&varied).is_empty());
     }
 }

@@ -115,10 +115,13 @@ pub struct SmokeResult {
     pub fell_back: bool,
     /// From the events too: the spec's properties were checked on generated inputs; the plan
     /// stage aligned the spec's names or retyped its dates; the spec was sent back for a value
-    /// of the task it hard-coded.
+    /// of the task it hard-coded, or for cases that never vary a parameter; an attempt's code
+    /// computed with the task's values instead of its parameters (not tested, sent back).
     pub properties: bool,
     pub spec_aligned: bool,
     pub values_sent_back: bool,
+    pub unvaried_sent_back: bool,
+    pub code_hard_coded: bool,
 }
 
 /// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
@@ -131,6 +134,8 @@ struct EventTrace {
     properties: bool,
     spec_aligned: bool,
     values_sent_back: bool,
+    unvaried_sent_back: bool,
+    code_hard_coded: bool,
 }
 
 /// `events`, also noting what the workflow path did into `trace`.
@@ -149,12 +154,16 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
                 t.fell_back = true;
             } else if m.starts_with("properties ") && m.contains(" checked on ") {
                 t.properties = true;
-            } else if m.starts_with("spec aligned: ") || m.starts_with("JSON carries dates as text") {
-                t.spec_aligned = true;
-            } else if m.starts_with("unusable spec: ") && m.contains("is not in task_input")
-                || m.starts_with("unusable spec: ") && m.contains("takes no parameters")
+            } else if m.starts_with("spec aligned: ")
+                || m.starts_with("JSON carries dates as text")
+                || m.starts_with("checked exactly, as their expected values say")
             {
-                t.values_sent_back = true;
+                t.spec_aligned = true;
+            } else if m.starts_with("unusable spec: ") {
+                t.values_sent_back |= m.contains("is not in task_input") || m.contains("takes no parameters");
+                t.unvaried_sent_back |= m.contains("every test case gives");
+            } else if m.starts_with("not tested: the code computes with the task's own values") {
+                t.code_hard_coded = true;
             }
         }
         events(event)
@@ -182,7 +191,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -209,6 +218,8 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.properties).count(),
             self.results.iter().filter(|r| r.spec_aligned).count(),
             self.results.iter().filter(|r| r.values_sent_back).count(),
+            self.results.iter().filter(|r| r.unvaried_sent_back).count(),
+            self.results.iter().filter(|r| r.code_hard_coded).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -317,6 +328,8 @@ async fn run_one(
         properties: trace.properties,
         spec_aligned: trace.spec_aligned,
         values_sent_back: trace.values_sent_back,
+        unvaried_sent_back: trace.unvaried_sent_back,
+        code_hard_coded: trace.code_hard_coded,
     };
     match outcome {
         Ok(o) => {
@@ -417,6 +430,12 @@ mod tests {
         say("unusable spec: the task's number 15 is not in task_input: every number ...");
         let t = trace.lock().unwrap();
         assert!(t.properties && t.spec_aligned && t.values_sent_back);
+        assert!(!t.unvaried_sent_back && !t.code_hard_coded);
+        drop(t);
+        say("unusable spec: every test case gives b = 6: vary b too, or code that ignores it passes");
+        say("not tested: the code computes with the task's own values 4, 6 instead of its parameters a, b: ...");
+        let t = trace.lock().unwrap();
+        assert!(t.unvaried_sent_back && t.code_hard_coded);
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
     }
 

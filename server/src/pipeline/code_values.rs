@@ -1,0 +1,185 @@
+//! code_values: code that computes with the task's own numbers instead of its parameters
+//! (`lcm(a, b)` whose body calls `gcd(4, 6)` for "the least common multiple of 4 and 6") passes
+//! every case that repeats those numbers and is wrong everywhere else. Such code is sent back
+//! with what it hard-coded, and never counts in a consensus: it is not an implementation of the
+//! function, only of the task's one call.
+//!
+//! Only a task input with two or more numbers, every one of them written in the code, counts:
+//! one number alone is often a real constant ("fizzbuzz up to 15" tests `i % 15`), and small
+//! numbers and round ones (0, 1, 2, 10, 100, ...) are everywhere in code.
+
+use super::spec::Spec;
+use serde_json::Value;
+
+/// The task input's numbers that the code writes as literals, when it writes all of them (and
+/// there are two or more); empty otherwise.
+pub fn hard_coded(spec: &Spec, code: &str) -> Vec<String> {
+    let mut wanted: Vec<f64> = Vec::new();
+    for value in spec.task_input.values() {
+        collect_numbers(value, &mut wanted);
+    }
+    wanted.retain(|n| distinctive(*n));
+    wanted.sort_by(f64::total_cmp);
+    wanted.dedup();
+    if wanted.len() < 2 {
+        return Vec::new();
+    }
+    let written = literals(code);
+    if wanted.iter().all(|n| written.iter().any(|w| (w - n).abs() < 1e-9)) {
+        wanted.iter().map(|n| number_text(*n)).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The feedback for code that hard-codes `values`.
+pub fn problem(spec: &Spec, values: &[String]) -> String {
+    let names: Vec<&str> = spec.function.parameters.iter().map(|p| p.name.as_str()).collect();
+    format!(
+        "the code computes with the task's own values {} instead of its parameters {}: it must work for any arguments, not only the task's",
+        values.join(", "),
+        names.join(", ")
+    )
+}
+
+fn collect_numbers(value: &Value, out: &mut Vec<f64>) {
+    match value {
+        Value::Number(n) => out.extend(n.as_f64()),
+        Value::Array(items) => items.iter().for_each(|v| collect_numbers(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_numbers(v, out)),
+        _ => {}
+    }
+}
+
+/// A number that code rarely writes unless it was copied from the task.
+fn distinctive(n: f64) -> bool {
+    let a = n.abs();
+    a >= 3.0 && ![10.0, 100.0, 1000.0].contains(&a)
+}
+
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
+}
+
+/// The numeric literals of Python code, outside strings, comments and `def` lines (a default
+/// argument equal to the task's value is harmless: the cases pass every argument).
+fn literals(code: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    for line in without_strings(code).lines() {
+        let line = line.split('#').next().unwrap_or("");
+        if line.trim_start().starts_with("def ") {
+            continue;
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let before = if i == 0 { ' ' } else { chars[i - 1] };
+            if chars[i].is_ascii_digit() && !(before.is_alphanumeric() || before == '_' || before == '.') {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '_') {
+                    i += 1;
+                }
+                let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
+                out.extend(text.trim_end_matches('.').parse::<f64>().ok());
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The code with every string literal's text blanked (quotes and newlines kept), so a number
+/// inside a string or a docstring is not read as a literal and a `#` inside one is no comment.
+fn without_strings(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = String::with_capacity(code.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '#' {
+            // A comment: kept to its line end (the caller cuts it), its quotes are not strings.
+            while i < chars.len() && chars[i] != '\n' {
+                out.push(chars[i]);
+                i += 1;
+            }
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            let triple = chars.get(i + 1) == Some(&c) && chars.get(i + 2) == Some(&c);
+            let quote_len = if triple { 3 } else { 1 };
+            out.extend(std::iter::repeat_n(c, quote_len));
+            i += quote_len;
+            while i < chars.len() {
+                if chars[i] == '\\' {
+                    i += 2;
+                    continue;
+                }
+                let closes =
+                    chars[i] == c && (!triple || (chars.get(i + 1) == Some(&c) && chars.get(i + 2) == Some(&c)));
+                if closes {
+                    out.extend(std::iter::repeat_n(c, quote_len));
+                    i += quote_len;
+                    break;
+                }
+                if chars[i] == '\n' {
+                    out.push('\n');
+                    if !triple {
+                        i += 1;
+                        break;
+                    }
+                }
+                i += 1;
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(task_input: Value) -> Spec {
+        serde_json::from_value(json!({
+            "problem": "p",
+            "function": {"name": "lcm", "parameters": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}], "returns": "int"},
+            "task_input": task_input,
+            "test_cases": [],
+        }))
+        .expect("a spec")
+    }
+
+    #[test]
+    fn code_that_computes_with_the_task_numbers_is_caught() {
+        let s = spec(json!({"a": 4, "b": 6}));
+        let copied = "def lcm(a: int, b: int) -> int:\n    g = gcd(4, 6)  # the task's\n    return abs(a * b) // g\n";
+        assert_eq!(hard_coded(&s, copied), ["4", "6"]);
+        assert!(problem(&s, &hard_coded(&s, copied)).contains("parameters a, b"));
+    }
+
+    #[test]
+    fn parameters_defaults_strings_comments_and_lone_constants_are_not_hard_coding() {
+        let s = spec(json!({"a": 4, "b": 6}));
+        let right = "def lcm(a=4, b=6):\n    \"\"\"lcm(4, 6) == 12\"\"\"\n    # e.g. 4 and 6\n    print('4 6')\n    return a * b // gcd(a, b)\n";
+        assert!(hard_coded(&s, right).is_empty());
+        // One of the two numbers only: a constant the code may need.
+        assert!(hard_coded(&s, "def lcm(a, b):\n    return a * b // 4\n").is_empty());
+        // One number alone is never enough ("fizzbuzz up to 15" writes `% 15`).
+        let fizz = spec(json!({"n": 15}));
+        assert!(hard_coded(&fizz, "def f(n):\n    return [i for i in range(n) if i % 15 == 0]\n").is_empty());
+        // Small and round numbers are everywhere in code.
+        let small = spec(json!({"a": 2, "b": 10}));
+        assert!(hard_coded(&small, "def f(a, b):\n    return 2 * 10\n").is_empty());
+    }
+
+    #[test]
+    fn numbers_inside_lists_count_and_floats_compare_by_value() {
+        let s = spec(json!({"xs": [3.5, 7]}));
+        assert_eq!(hard_coded(&s, "def f(xs):\n    return 3.5 + 7.0\n"), ["3.5", "7"]);
+    }
+}
