@@ -127,7 +127,12 @@ async fn a_lint_storm_runs_one_round_per_document_and_never_blocks_requests() {
         let items = pulled["result"]["items"].as_array().unwrap_or_else(|| panic!("{pulled}"));
         assert!(items.iter().any(|d| d["code"] == "F401"), "{pulled}");
     }
+    // Rounds cut short (mypy still writing its cache) leave nothing behind once the server ends:
+    // its scratch dir, where every round's copy lived, goes with it.
+    let scratch = std::env::temp_dir().join(format!("code-evolver.{pid}"));
+    assert!(scratch.exists(), "the rounds ran under {}", scratch.display());
     client.shutdown().await;
+    assert!(!scratch.exists(), "{} is left after the server ended", scratch.display());
 }
 
 /// Each linter's findings are published as it finishes: ruff's do not wait for pylint's.

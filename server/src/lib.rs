@@ -6,7 +6,8 @@
 //!   typed events (`Event`, `Detail`) that each adapter renders its own way.
 //! - the adapters: `cli` (the terminal, and the benches that need no test server) and `lsp` (the
 //!   language server). They never import each other; what both start from is `global`.
-//! - `setup` installs the Python venv and the embedded models; `paths` finds data and Python.
+//! - `setup` installs the Python venv and the embedded models; `paths` finds data and Python;
+//!   `scratch` holds the process's temp dirs.
 //!
 //! The engine's API is what this file re-exports, and the modules' `pub` items; a stage's
 //! internals are `pub(crate)`.
@@ -23,6 +24,7 @@ pub mod pipeline;
 pub mod python;
 pub mod registry;
 pub mod sandbox;
+pub mod scratch;
 pub mod setup;
 
 pub use config::{Config, ConfigLoader, Layer, Role};

@@ -409,5 +409,6 @@ fn main() {
     if let Err(e) = &result {
         e.print();
     }
+    code_evolver::scratch::remove_own();
     std::process::exit(result.as_ref().map_or_else(cli::CliError::exit_code, |()| 0));
 }

@@ -30,6 +30,7 @@ pub async fn run(global: &Global, task: &str, options: Options) -> CliResult {
             interrupt.line("interrupted: cancelling (press Ctrl-C again to quit at once)");
             on_signal.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
+                crate::scratch::remove_own();
                 std::process::exit(CliError::Cancelled(String::new()).exit_code());
             }
         }

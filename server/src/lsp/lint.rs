@@ -226,7 +226,7 @@ fn scratch_copy(uri: &Uri, doc: &Document) -> Result<(tempfile::TempDir, std::pa
         // A name the file system cannot hold (over 255 bytes) is linted under a short one.
         .filter(|n| n.len() <= 200)
         .unwrap_or_else(|| "buffer.py".into());
-    let dir = tempfile::Builder::new().prefix("code-evolver-lint-").tempdir().map_err(|e| e.to_string())?;
+    let dir = crate::scratch::temp_dir("code-evolver-lint-").map_err(|e| e.to_string())?;
     let file = dir.path().join(&name);
     std::fs::write(&file, doc.to_text()).map_err(|e| format!("{}: {e}", file.display()))?;
     Ok((dir, file))

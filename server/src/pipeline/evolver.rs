@@ -198,7 +198,7 @@ impl Evolver {
             ))
         });
         let tools = self.tool_handler(&budget, &cancel, &events, Stage::Verify, "evolve");
-        let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
+        let work = crate::scratch::temp_dir("evolve-")?;
         let ctx = Ctx {
             config: &self.config,
             router: &self.router,

@@ -95,7 +95,7 @@ impl Evolver {
             format!("reused verified code: {}/{} tests pass ({:.0} ms)", report.passed, report.total, report.wall_ms),
         );
         let test_text = tests::render(&spec, task, spec.tools.is_empty());
-        let work = tempfile::Builder::new().prefix("code-evolver-").tempdir()?;
+        let work = crate::scratch::temp_dir("recalled-")?;
         let dir = prepare_dir(work.path(), "recalled", &program, &test_text)?;
         let analysis = analyse::analyse(ctx, &program, &dir).await;
         let classification = classify::by_keywords(task);
