@@ -239,6 +239,30 @@ async fn the_task_case_the_overseer_derives_again_stands_against_a_wrong_consens
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_case_every_attempt_fails_goes_as_the_consensus_said_at_the_end_of_the_ladder() {
+    // The overseer says 31 for 10 + 20, twice; every implementation and every attempt on the
+    // ladder adds. The task's case stands at first, and goes only once the whole ladder failed it.
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"][0]["expected"] = json!(31);
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("review", json!({ "cases": [{ "name": "task", "result": 31 }] }))
+        .on("code", fixtures::code(ADD));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert!(run.stderr.contains("kept task (the overseer derived it again as it was)"), "{}", run.all());
+    assert!(run.stderr.contains("every attempt failed the task's own case task"), "{}", run.all());
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["dropped"], json!(["task"]), "{}", o["oracle"]);
+    assert!(o["oracle"].get("kept").is_none(), "{}", o["oracle"]);
+    assert!(o["attempts"].as_array().unwrap().len() > 8, "the whole ladder first: {}", o["attempts"]);
+    assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "task"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_consensus_leaves_the_cases_to_the_review_and_a_second_counts_the_failed_attempts() {
     // The first three samples all differ: no group of three, so the review decides (it confirms
     // the wrong 17) and the ladder goes on. Two more attempts compute a + b in other words and

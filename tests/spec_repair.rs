@@ -180,3 +180,45 @@ async fn cases_that_never_vary_a_parameter_go_back_once_and_code_that_copies_the
     assert!(repair.contains("computes with the task's own values 4, 6 instead of its parameters a, b"), "{repair}");
     assert_eq!(o["code"].as_str().unwrap().trim(), RIGHT.trim());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_taken_for_a_constant_twice_becomes_a_parameter_defaulting_to_the_tasks_value() {
+    // "chunks of 2": the overseer writes chunks(xs) twice. The 2 becomes a last parameter with
+    // the task's value for its default: the cases (computed with 2) still hold, callers may
+    // pass another size, and a caller passing the list alone gets chunks of 2.
+    let spec = json!({
+        "problem": "Split a list into chunks of 2.", "requirements": [], "plan": [],
+        "function": { "name": "chunks", "parameters": [ { "name": "xs", "type": "list" } ], "returns": "list" },
+        "task_input": { "xs": [1, 2, 3, 4, 5] },
+        "test_cases": [
+            { "name": "task", "input": { "xs": [1, 2, 3, 4, 5] }, "expected": [[1, 2], [3, 4], [5]], "check": "equals" },
+            { "name": "empty", "input": { "xs": [] }, "expected": [], "check": "equals" },
+            { "name": "even", "input": { "xs": [7, 8] }, "expected": [[7, 8]], "check": "equals" }
+        ],
+        "tools": []
+    });
+    const CODE: &str =
+        "def chunks(xs: list, b: int = 2) -> list:\n    return [xs[i:i + b] for i in range(0, len(xs), b)]\n";
+    let script = Script::new()
+        .on("classify", fixtures::classify("algorithm", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code(CODE));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let task = "split the list [1, 2, 3, 4, 5] into chunks of 2";
+    let run = env.run(&["evolve", "--json", "--no-memory", task]).await;
+    run.assert_ok();
+    let plans = server.requests_for("plan");
+    assert_eq!(plans.len(), 2, "sent back once: {}", run.all());
+    assert!(plans[1].text.contains("the task's number 2 is no parameter of chunks"), "{}", plans[1].text);
+    let o = outcome(&run);
+    assert_eq!(parameter_names(&o), ["xs", "b"], "{}", o["spec"]["function"]);
+    assert_eq!(o["spec"]["function"]["parameters"][1]["default"], json!(2), "{}", o["spec"]["function"]);
+    assert!(server.requests_for("code")[0].text.contains("def chunks(xs: list, b: int = 2) -> list"));
+    let id = o["node_id"].as_str().unwrap().to_string();
+    let alone = env.run(&["run", &id, "--input", r#"{"xs": [1, 2, 3]}"#]).await;
+    alone.assert_ok();
+    assert_eq!(alone.result().as_deref(), Some("[[1,2],[3]]"), "{}", alone.all());
+    let three = env.run(&["run", &id, "--input", r#"{"xs": [1, 2, 3], "b": 3}"#]).await;
+    assert_eq!(three.result().as_deref(), Some("[[1,2,3]]"), "{}", three.all());
+}

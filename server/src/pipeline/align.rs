@@ -178,6 +178,7 @@ fn parameters_for(names: &[String], old: &[Parameter], example: Option<&Map<Stri
                 name: name.clone(),
                 type_,
                 description: in_place.map(|p| p.description.clone()).unwrap_or_default(),
+                default: None,
             }
         })
         .collect()

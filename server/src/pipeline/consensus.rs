@@ -69,6 +69,9 @@ pub struct Adjudication {
     /// The code of the agreeing group's first member (the failing code itself when it is one).
     pub code: String,
     pub report: OracleReport,
+    /// When the task's own case was kept against the group: the spec as the group would have it
+    /// (that case dropped too), for when no attempt on the whole ladder passes the case.
+    pub overruled: Option<Spec>,
 }
 
 /// What one implementation did on one input. Two that both raise agree (the input is one the
@@ -269,7 +272,7 @@ pub async fn adjudicate(
     if disputed.is_empty() {
         report.confirmed = true;
         ctx.emit(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
-        return Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report }));
+        return Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report, overruled: None }));
     }
     // Only cases with an exact expected value, where the group returned one, can be re-derived.
     let index_of = |case: &TestCase| spec.test_cases.iter().position(|c| c.name == case.name).expect("from the spec");
@@ -313,6 +316,11 @@ pub async fn adjudicate(
         }
     }
 
+    let overruled = (!report.kept.is_empty()).then(|| {
+        let mut without = adjusted.clone();
+        without.test_cases.retain(|c| !report.kept.contains(&c.name));
+        without
+    });
     // Nothing left to verify by: the cases stay as they are and the ladder goes on.
     if adjusted.test_cases.is_empty() {
         ctx.warn(super::events::Stage::Tests, percent, "consensus would leave no case: the cases stay as they are");
@@ -326,7 +334,7 @@ pub async fn adjudicate(
         );
     }
     ctx.warn(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
-    Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report }))
+    Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report, overruled }))
 }
 
 #[cfg(test)]

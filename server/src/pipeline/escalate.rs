@@ -106,6 +106,9 @@ struct Ladder {
     /// The code of each failed attempt, for that second consensus.
     failed_codes: Vec<String>,
     oracle: Option<OracleReport>,
+    /// The spec without the task's case that stood against a consensus, and that consensus's
+    /// code: the last resort when no attempt passes the case.
+    overruled: Option<(Spec, String)>,
     attempts: Vec<AttemptRecord>,
     last_code: Option<String>,
     last_failures: Option<String>,
@@ -131,6 +134,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         judged: 0,
         failed_codes: Vec::new(),
         oracle: None,
+        overruled: None,
         attempts: Vec::new(),
         last_code: None,
         last_failures: None,
@@ -228,6 +232,9 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
             }
         }
         ladder.attempts.push(record);
+    }
+    if let Some(verified) = ladder.overrule_the_task_case(ctx, task, limits).await? {
+        return Ok(Ok(verified));
     }
     Ok(Err(Failed { attempts: ladder.attempts, last_report: ladder.last_report }))
 }
@@ -328,6 +335,8 @@ impl Ladder {
             }
             return self.review_failing_cases(ctx, task, limits, base, tested).await;
         };
+        self.overruled =
+            adjudication.overruled.filter(|s| !s.test_cases.is_empty()).map(|s| (s, adjudication.code.clone()));
         if adjudication.report.changed() {
             self.spec = adjudication.spec;
             self.tests = super::tests::render(&self.spec, task, self.spec.tools.is_empty());
@@ -346,6 +355,45 @@ impl Ladder {
         }
         self.oracle = Some(adjudication.report);
         Ok(())
+    }
+
+    /// The task's own case stood against a consensus, and every attempt on the ladder failed it
+    /// (the stronger models' too): two derivations by one overseer are now the weaker evidence.
+    /// The case goes, as the consensus said, and the consensus's code is tested on the rest.
+    async fn overrule_the_task_case(
+        &mut self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        limits: &NodeLimits,
+    ) -> Result<Option<Verified>, EvolveError> {
+        let Some((spec, code)) = self.overruled.take() else { return Ok(None) };
+        let Some(report) = self.oracle.as_mut() else { return Ok(None) };
+        let kept = std::mem::take(&mut report.kept);
+        ctx.warn(
+            Stage::Tests,
+            70,
+            format!(
+                "every attempt failed the task's own case {}, which {} of {} independent implementations contradict: it is dropped",
+                kept.join(", "),
+                report.agreeing,
+                report.implementations
+            ),
+        );
+        report.dropped.extend(kept);
+        self.spec = spec;
+        self.tests = super::tests::render(&self.spec, task, self.spec.tools.is_empty());
+        let program = node::assemble(task, &code, &self.spec.function.name);
+        let report = run_spec_tests(ctx, &self.spec, &program, limits).await?;
+        let record = AttemptRecord {
+            rung: self.attempts.len() + 1,
+            by: AttemptBy::Model(ctx.config.pipeline.consensus.role),
+            model: format!("{} (consensus)", ctx.router.route(ctx.config.pipeline.consensus.role).model),
+            temperature: ctx.config.pipeline.consensus.temperature,
+            passed: 0,
+            total: self.spec.test_cases.len(),
+            outcome: String::new(),
+        };
+        Ok(self.verdict(ctx, 70, Tested { code, program, report }, record))
     }
 
     /// No consensus: the overseer re-derives the failing cases; a case two derivations disagree

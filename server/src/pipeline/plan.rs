@@ -52,6 +52,9 @@ pub async fn plan(
         return Ok(spec);
     }
     let mut problems: Option<String> = None;
+    // Numbers of the task the overseer's first spec took for constants (not arithmetic's: there
+    // every number is an operand): parameters now, they default to the task's value.
+    let mut constants: Vec<f64> = Vec::new();
     for attempt in 0..2 {
         ctx.emit(
             Stage::Plan,
@@ -173,8 +176,18 @@ pub async fn plan(
                 } else {
                     super::task_values::problems(&spec, task, classification.kind)
                 };
+                if attempt == 0
+                    && !hard_coded.is_empty()
+                    && !super::task_values::is_arithmetic(task, classification.kind)
+                {
+                    constants = super::task_values::left_out(&spec, task);
+                }
                 if last_try && !hard_coded.is_empty() {
-                    for change in super::task_values::parameterise(&mut spec, task) {
+                    for change in super::task_values::parameterise(
+                        &mut spec,
+                        task,
+                        super::task_values::is_arithmetic(task, classification.kind),
+                    ) {
                         ctx.warn(Stage::Plan, 18, change);
                     }
                     for problem in super::task_values::problems(&spec, task, classification.kind) {
@@ -211,6 +224,14 @@ pub async fn plan(
                     );
                 }
                 if found.is_empty() {
+                    let defaulted = super::task_values::default_to_task_values(&mut spec, &constants);
+                    if !defaulted.is_empty() {
+                        ctx.warn(
+                            Stage::Plan,
+                            18,
+                            format!("{} default(s) to the task's value: {}", defaulted.join(", "), spec.signature()),
+                        );
+                    }
                     normalise_case_names(&mut spec.test_cases);
                     super::spec::unwrap_expected(&mut spec);
                     add_property_cases(ctx, &mut spec);

@@ -64,6 +64,12 @@ pub struct Parameter {
     pub type_: String,
     #[serde(default)]
     pub description: String,
+    /// The task's own value, for a parameter made of a number the overseer took for a constant
+    /// ("chunks of 2"): callers that pass it get their value, callers that do not get the task's.
+    /// Set by the engine (task_values.rs), never asked of a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub default: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
@@ -275,7 +281,13 @@ impl Spec {
             .function
             .parameters
             .iter()
-            .map(|p| if p.type_.is_empty() { p.name.clone() } else { format!("{}: {}", p.name, p.type_) })
+            .map(|p| {
+                let typed = if p.type_.is_empty() { p.name.clone() } else { format!("{}: {}", p.name, p.type_) };
+                match &p.default {
+                    Some(value) => format!("{typed} = {}", super::tests::py_literal(value)),
+                    None => typed,
+                }
+            })
             .collect();
         let returns =
             if self.function.returns.is_empty() { String::new() } else { format!(" -> {}", self.function.returns) };

@@ -92,8 +92,11 @@ pub fn read(task: &str) -> TaskValues {
 }
 
 /// What the spec leaves out of the task's values, as problems for the overseer. A function that
-/// takes nothing when the task names values always is one; for arithmetic, every number the task
-/// names must be in `task_input` (the other kinds name constants too: "the last 4 characters").
+/// takes nothing when the task names values always is one; every number the task names on its
+/// own must be in `task_input` ("chunks of 2", "by 2 positions", "to 2 decimal places"); for
+/// arithmetic, every number the task names at all, each as a value of its own. A number the task
+/// means as a constant ("the last 4 characters") is still a parameter, with the task's value for
+/// its default (`default_to_task_values`), so callers that never pass it get the constant.
 pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
     if kind.is_content() || !spec.tools.is_empty() {
         return Vec::new();
@@ -108,11 +111,7 @@ pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
             spec.function.name
         )];
     }
-    // The classifier (a small model) may call "compute 40 minus 15" an algorithm: an arithmetic
-    // word beside the numbers is enough.
-    if kind != TaskKind::Arithmetic && super::classify::by_keywords(task).kind != TaskKind::Arithmetic {
-        return Vec::new();
-    }
+    let arithmetic = is_arithmetic(task, kind);
     let anywhere: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
     let own: Vec<f64> = spec.task_input.values().filter_map(Value::as_f64).collect();
     let has = |list: &[f64], n: f64| list.iter().any(|g| (*g - n).abs() < 1e-9);
@@ -124,13 +123,23 @@ pub fn problems(spec: &Spec, task: &str, kind: TaskKind) -> Vec<String> {
         }
         seen.push(n);
         let standalone = has(&values.standalone, n);
+        if !arithmetic && !standalone {
+            continue;
+        }
         if !has(&anywhere, n) {
             out.push(format!(
                 "the task's number {} is not in task_input: every number the task names is a parameter of {}, so it works for other numbers too",
                 number_text(n),
                 spec.function.name
             ));
-        } else if standalone && !has(&own, n) {
+        } else if !arithmetic && !has(&own, n) {
+            // "chunks of 2" over [1, 2, 3]: the 2 inside the list is not the chunk size.
+            out.push(format!(
+                "the task's number {} is no parameter of {}: each number the task names on its own is a parameter of its own (task_input holds the task's value), so it works for other values too",
+                number_text(n),
+                spec.function.name
+            ));
+        } else if arithmetic && standalone && !has(&own, n) {
             // "compute 40 minus 15" as `subtract(numbers=[40, 15])`: callers pass two numbers.
             out.push(format!(
                 "the task's number {} is inside a list in task_input: each number the task names on its own is a parameter of its own of {}",
@@ -152,10 +161,16 @@ const NOT_A_NAME: &[&str] = &[
 /// task names on its own and task_input lacks becomes a parameter, placed in the order the task
 /// names its values, and set to that number in task_input and in every case. The cases were
 /// computed with that number, so each still holds; the signature is now the one callers use.
-/// Returns what was added, one line each.
-pub fn parameterise(spec: &mut Spec, task: &str) -> Vec<String> {
+/// Returns what was added, one line each. `arithmetic`: a number inside a list of task_input is
+/// one of the task's operands there; otherwise only a value of its own counts ("chunks of 2"
+/// over `[1, 2, 3]`).
+pub fn parameterise(spec: &mut Spec, task: &str, arithmetic: bool) -> Vec<String> {
     let values = read(task);
-    let anywhere: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
+    let anywhere: Vec<f64> = if arithmetic {
+        spec.task_input.values().flat_map(numbers_in).collect()
+    } else {
+        spec.task_input.values().filter_map(Value::as_f64).collect()
+    };
     let mut added: Vec<(usize, Parameter, f64)> = Vec::new();
     // A parameter task_input lacks takes the first number missing from it, before any is added.
     let mut unfilled: Vec<String> = spec
@@ -190,7 +205,7 @@ pub fn parameterise(spec: &mut Spec, task: &str) -> Vec<String> {
             return Vec::new();
         };
         let type_ = if n.fract() == 0.0 { "int" } else { "float" };
-        added.push((*at, Parameter { name, type_: type_.into(), description: String::new() }, n));
+        added.push((*at, Parameter { name, type_: type_.into(), description: String::new(), default: None }, n));
     }
     let mut changes = Vec::new();
     for (name, n) in &filled {
@@ -210,12 +225,21 @@ pub fn parameterise(spec: &mut Spec, task: &str) -> Vec<String> {
     }
     // Where each existing parameter's task value stands in the task (unknown: after the rest).
     let position = |p: &Parameter| -> usize {
-        let text = match spec.task_input.get(&p.name) {
-            Some(Value::Number(n)) => n.as_f64().map(number_text),
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            _ => None,
+        let texts: Vec<String> = match spec.task_input.get(&p.name) {
+            Some(Value::Number(n)) => n.as_f64().map(number_text).into_iter().collect(),
+            Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            // A list or dict as the task writes it: `[1, 2, 3]`, `{'a': 1}` (or `"a"`, or tight).
+            Some(v @ (Value::Array(_) | Value::Object(_))) => {
+                vec![written(v, '\''), written(v, '"'), serde_json::to_string(v).unwrap_or_default()]
+            }
+            _ => Vec::new(),
         };
-        text.and_then(|t| task.find(&t)).map(|byte| task[..byte].chars().count()).unwrap_or(usize::MAX)
+        texts
+            .iter()
+            .filter_map(|t| task.find(t.as_str()))
+            .min()
+            .map(|byte| task[..byte].chars().count())
+            .unwrap_or(usize::MAX)
     };
     let mut ordered: Vec<(usize, Parameter)> =
         spec.function.parameters.iter().map(|p| (position(p), p.clone())).collect();
@@ -256,6 +280,63 @@ pub fn parameterise(spec: &mut Spec, task: &str) -> Vec<String> {
             )
         }));
     changes
+}
+
+/// Arithmetic: the classifier says so, or an arithmetic word stands beside the numbers (the
+/// classifier, a small model, may call "compute 40 minus 15" an algorithm).
+pub fn is_arithmetic(task: &str, kind: TaskKind) -> bool {
+    kind == TaskKind::Arithmetic || super::classify::by_keywords(task).kind == TaskKind::Arithmetic
+}
+
+/// A JSON value as a task's text writes it: `[1, 2, 3]`, `{'a': 1, 'b': 2}`.
+fn written(value: &Value, quote: char) -> String {
+    match value {
+        Value::String(s) => format!("{quote}{s}{quote}"),
+        Value::Array(items) => format!("[{}]", items.iter().map(|v| written(v, quote)).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter().map(|(k, v)| format!("{quote}{k}{quote}: {}", written(v, quote))).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Number(n) => n.as_f64().map(number_text).unwrap_or_else(|| n.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// The numbers the task names on its own that the spec left out of task_input: what the
+/// overseer took for constants. Read before the spec is sent back, for `default_to_task_values`.
+pub fn left_out(spec: &Spec, task: &str) -> Vec<f64> {
+    let anywhere: Vec<f64> = spec.task_input.values().filter_map(Value::as_f64).collect();
+    let mut out: Vec<f64> = Vec::new();
+    for n in read(task).standalone {
+        if !anywhere.iter().chain(&out).any(|g| (g - n).abs() < 1e-9) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// A parameter that holds one of `constants` (numbers the overseer first took for constants of
+/// the task) gets the task's value as its default, unless it is the first parameter: the task's
+/// own call keeps working when a caller passes only the data ("mask all but the last 4
+/// characters" called with the card number alone). Returns the parameters given a default.
+pub fn default_to_task_values(spec: &mut Spec, constants: &[f64]) -> Vec<String> {
+    let mut changed = Vec::new();
+    // Defaults only at the end: a parameter with one is followed by none without.
+    for p in spec.function.parameters.iter_mut().skip(1).rev() {
+        let value = spec.task_input.get(&p.name).cloned();
+        let holds =
+            value.as_ref().and_then(Value::as_f64).is_some_and(|v| constants.iter().any(|c| (c - v).abs() < 1e-9));
+        if p.default.is_some() {
+            continue;
+        }
+        if !holds {
+            break;
+        }
+        p.default = value;
+        changed.push(p.name.clone());
+    }
+    changed.reverse();
+    changed
 }
 
 fn number_value(n: f64) -> Value {
@@ -326,9 +407,38 @@ mod tests {
         // An arithmetic word makes it arithmetic whatever the classifier said.
         let s = spec(json!([{"name": "x", "type": "int"}]), json!({"x": 40}));
         assert_eq!(problems(&s, "compute 40 minus 15", TaskKind::Algorithm).len(), 1);
-        // Other kinds name constants ("the last 4 characters"): only arithmetic is held to it.
+        // Other kinds are held to the numbers they name on their own ("chunks of 2"), not to
+        // those inside a list.
         let s = spec(json!([{"name": "card", "type": "str"}]), json!({"card": "1234"}));
-        assert!(problems(&s, "mask all but the last 4 characters of '1234'", TaskKind::Algorithm).is_empty());
+        assert_eq!(problems(&s, "mask all but the last 4 characters of '1234'", TaskKind::Algorithm).len(), 1);
+        let s = spec(json!([{"name": "xs", "type": "list"}]), json!({"xs": [1, 2, 3]}));
+        assert!(problems(&s, "reverse the list [1, 2, 3]", TaskKind::Algorithm).is_empty());
+        assert_eq!(problems(&s, "split the list [1, 2, 3] into chunks of 2", TaskKind::Algorithm).len(), 1);
+    }
+
+    #[test]
+    fn a_number_taken_for_a_constant_becomes_a_last_parameter_with_the_tasks_value() {
+        // "chunks of 2" hard-coded twice: `size` goes after the list the task names first, and
+        // defaults to 2, so a caller passing only the list gets the task's chunks.
+        let task = "split the list [1, 2, 3, 4, 5] into chunks of 2";
+        let mut s: Spec = serde_json::from_value(json!({
+            "problem": "p",
+            "function": {"name": "chunks", "parameters": [{"name": "xs", "type": "list"}], "returns": "list"},
+            "task_input": {"xs": [1, 2, 3, 4, 5]},
+            "test_cases": [{"name": "task", "input": {"xs": [1, 2, 3, 4, 5]}, "expected": [[1, 2], [3, 4], [5]]}],
+            "tools": []
+        }))
+        .unwrap();
+        let constants = left_out(&s, task);
+        assert_eq!(constants, vec![2.0]);
+        parameterise(&mut s, task, false);
+        assert_eq!(default_to_task_values(&mut s, &constants), ["b"]);
+        assert_eq!(s.signature(), "chunks(xs: list, b: int = 2) -> list");
+        // The first parameter never defaults, and a default never stands before a parameter
+        // without one.
+        let mut s = spec(json!([{"name": "n", "type": "int"}, {"name": "x", "type": "int"}]), json!({"n": 2, "x": 9}));
+        assert!(default_to_task_values(&mut s, &[2.0]).is_empty());
+        assert_eq!(s.signature(), "f(n: int, x: int) -> int");
     }
 
     #[test]
@@ -345,7 +455,7 @@ mod tests {
             "tools": []
         }))
         .unwrap();
-        let added = parameterise(&mut s, "compute 40 minus 15");
+        let added = parameterise(&mut s, "compute 40 minus 15", true);
         assert_eq!(added.len(), 1, "{added:?}");
         assert_eq!(s.signature(), "subtract(a: int, b: int) -> int");
         assert_eq!(s.task_input, json!({"a": 40, "b": 15}).as_object().cloned().unwrap());
@@ -354,13 +464,13 @@ mod tests {
 
         // A number named before the one kept goes first, named by the word after it.
         let mut s = spec(json!([{"name": "number", "type": "float"}]), json!({"number": 200}));
-        parameterise(&mut s, "compute 15 percent of 200");
+        parameterise(&mut s, "compute 15 percent of 200", true);
         assert_eq!(s.signature(), "f(percent: int, number: float) -> int");
-        assert!(parameterise(&mut s, "compute 15 percent of 200").is_empty(), "nothing left to add");
+        assert!(parameterise(&mut s, "compute 15 percent of 200", true).is_empty(), "nothing left to add");
 
         // A parameter task_input lacks is filled before any is added.
         let mut s = spec(json!([{"name": "a", "type": "int"}, {"name": "b", "type": "int"}]), json!({"a": 6}));
-        parameterise(&mut s, "multiply 6 by 7");
+        parameterise(&mut s, "multiply 6 by 7", true);
         assert_eq!(s.signature(), "f(a: int, b: int) -> int");
         assert_eq!(s.task_input, json!({"a": 6, "b": 7}).as_object().cloned().unwrap());
     }

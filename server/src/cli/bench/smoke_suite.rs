@@ -136,6 +136,8 @@ struct EventTrace {
     values_sent_back: bool,
     unvaried_sent_back: bool,
     code_hard_coded: bool,
+    /// Model calls that ended, counted from the events: a failed evolve has no outcome to count.
+    model_calls: usize,
 }
 
 /// `events`, also noting what the workflow path did into `trace`.
@@ -144,7 +146,9 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
         {
             let mut t = trace.lock().unwrap();
             let m = event.message.as_str();
-            if matches!(event.detail, Some(crate::pipeline::Detail::Step { .. })) {
+            if matches!(event.detail, Some(crate::pipeline::Detail::ModelCall { .. })) {
+                t.model_calls += 1;
+            } else if matches!(event.detail, Some(crate::pipeline::Detail::Step { .. })) {
                 t.steps_begun += 1;
             } else if m.starts_with("split into ") || m.starts_with("this task was built as a workflow before") {
                 t.split = true;
@@ -313,7 +317,7 @@ async fn run_one(
         stage: None,
         passed: false,
         seconds,
-        model_calls: 0,
+        model_calls: trace.model_calls,
         attempts: 0,
         mutation_score: None,
         consensus_fired: false,
@@ -434,8 +438,19 @@ mod tests {
         drop(t);
         say("unusable spec: every test case gives b = 6: vary b too, or code that ignores it passes");
         say("not tested: the code computes with the task's own values 4, 6 instead of its parameters a, b: ...");
+        let call = Detail::ModelCall {
+            role: "overseer".into(),
+            model: "m".into(),
+            backend: "embedded".into(),
+            endpoint: "e".into(),
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            duration_ms: 1,
+        };
+        sink(&Event::new(Stage::Plan, 5, Level::Model, "a call").with(call));
         let t = trace.lock().unwrap();
         assert!(t.unvaried_sent_back && t.code_hard_coded);
+        assert_eq!(t.model_calls, 1, "calls are counted from the events, so a failed evolve's are too");
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
     }
 
