@@ -238,10 +238,8 @@ async fn the_task_case_the_overseer_derives_again_stands_against_a_wrong_consens
     assert_eq!(task["expected"], 30);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_case_every_attempt_fails_goes_as_the_consensus_said_at_the_end_of_the_ladder() {
-    // The overseer says 31 for 10 + 20, twice; every implementation and every attempt on the
-    // ladder adds. The task's case stands at first, and goes only once the whole ladder failed it.
+/// The overseer says 31 for 10 + 20, twice; every implementation and every attempt adds.
+async fn a_wrong_task_case_against_a_consensus(one_model: bool) -> (support::Run, Value) {
     let mut spec = fixtures::add_spec();
     spec["test_cases"][0]["expected"] = json!(31);
     let script = Script::new()
@@ -251,15 +249,36 @@ async fn a_task_case_every_attempt_fails_goes_as_the_consensus_said_at_the_end_o
         .on("code", fixtures::code(ADD));
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_with(&server.url, true, false);
+    if one_model {
+        // The prototype-shaped config: every generator rung on one model.
+        let config = std::fs::read_to_string(env.config_path()).unwrap();
+        env.write_config(&format!(
+            "{config}roles:\n  generator:\n    powerful: {{ backend: ollama, model: \"qwen2.5-coder:1.5b\" }}\n  escalation: {{ backend: ollama, model: \"qwen2.5-coder:1.5b\" }}\n"
+        ));
+    }
     let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
     run.assert_ok();
     assert!(run.stderr.contains("kept task (the overseer derived it again as it was)"), "{}", run.all());
-    assert!(run.stderr.contains("every attempt failed the task's own case task"), "{}", run.all());
     let o = outcome(&run);
     assert_eq!(o["oracle"]["dropped"], json!(["task"]), "{}", o["oracle"]);
     assert!(o["oracle"].get("kept").is_none(), "{}", o["oracle"]);
-    assert!(o["attempts"].as_array().unwrap().len() > 8, "the whole ladder first: {}", o["attempts"]);
     assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "task"));
+    (run, o)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_case_another_model_fails_too_goes_as_the_consensus_said() {
+    // The stronger model's first attempt (rung 4) adds too: it breaks the tie.
+    let (run, o) = a_wrong_task_case_against_a_consensus(false).await;
+    assert!(run.stderr.contains("qwen2.5-coder:7b's code fails the task's own case task"), "{}", run.all());
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 5, "4 rungs and the consensus's code: {}", o["attempts"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_model_a_task_case_goes_only_when_the_whole_ladder_failed_it() {
+    let (run, o) = a_wrong_task_case_against_a_consensus(true).await;
+    assert!(run.stderr.contains("every attempt failed the task's own case task"), "{}", run.all());
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 9, "8 rungs and the consensus's code: {}", o["attempts"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -228,12 +228,20 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 if let Some(verified) = ladder.verdict(ctx, base, tested, record) {
                     return Ok(Ok(verified));
                 }
+                // Another model than the consensus's fails the task's case too: it breaks the tie.
+                if ladder.another_model_fails_the_kept_case(ctx, &route.model)
+                    && let Some(verified) = ladder
+                        .overrule_the_task_case(ctx, task, limits, &format!("{}'s code fails", route.model))
+                        .await?
+                {
+                    return Ok(Ok(verified));
+                }
                 continue;
             }
         }
         ladder.attempts.push(record);
     }
-    if let Some(verified) = ladder.overrule_the_task_case(ctx, task, limits).await? {
+    if let Some(verified) = ladder.overrule_the_task_case(ctx, task, limits, "every attempt failed").await? {
         return Ok(Ok(verified));
     }
     Ok(Err(Failed { attempts: ladder.attempts, last_report: ladder.last_report }))
@@ -357,14 +365,29 @@ impl Ladder {
         Ok(())
     }
 
-    /// The task's own case stood against a consensus, and every attempt on the ladder failed it
-    /// (the stronger models' too): two derivations by one overseer are now the weaker evidence.
-    /// The case goes, as the consensus said, and the consensus's code is tested on the rest.
+    /// Whether the task's case kept against a consensus was just failed by code of another model
+    /// than the consensus's samples: a second, independent model's code agrees with the samples,
+    /// not with the overseer's case.
+    fn another_model_fails_the_kept_case(&self, ctx: &Ctx<'_>, model: &str) -> bool {
+        let consensus = ctx.router.route(ctx.config.pipeline.consensus.role);
+        let (Some(_), Some(oracle), Some(report)) = (&self.overruled, &self.oracle, &self.last_report) else {
+            return false;
+        };
+        model != consensus.model
+            && report.abnormal.is_none()
+            && report.cases.iter().any(|c| !c.passed && oracle.kept.contains(&c.name))
+    }
+
+    /// The task's own case stood against a consensus, and an attempt of another model failed it
+    /// too, or every attempt on the ladder did: two derivations by one overseer are now the
+    /// weaker evidence. The case goes, as the consensus said, and the consensus's code is tested
+    /// on the rest.
     async fn overrule_the_task_case(
         &mut self,
         ctx: &Ctx<'_>,
         task: &str,
         limits: &NodeLimits,
+        why: &str,
     ) -> Result<Option<Verified>, EvolveError> {
         let Some((spec, code)) = self.overruled.take() else { return Ok(None) };
         let Some(report) = self.oracle.as_mut() else { return Ok(None) };
@@ -373,7 +396,7 @@ impl Ladder {
             Stage::Tests,
             70,
             format!(
-                "every attempt failed the task's own case {}, which {} of {} independent implementations contradict: it is dropped",
+                "{why} the task's own case {}, which {} of {} independent implementations contradict: it is dropped",
                 kept.join(", "),
                 report.agreeing,
                 report.implementations
