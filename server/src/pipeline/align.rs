@@ -113,6 +113,50 @@ pub fn exact_checks(spec: &mut Spec, computed: bool) -> Vec<String> {
     changed
 }
 
+/// A type that is no Python annotation (`list of lists`, `a number`) becomes its leading type
+/// name (`list`), or none at all: the generator copies the signature, and `-> list of lists:`
+/// does not parse (seen on every rung of one evolve). Returns what was changed.
+pub fn python_types(spec: &mut Spec) -> Vec<String> {
+    let mut changed = Vec::new();
+    let mut fix = |what: String, type_: &mut String| {
+        if !type_.trim().is_empty() && !is_annotation(type_) {
+            let plain = leading_type(type_);
+            changed.push(format!("{what}: {type_} -> {}", if plain.is_empty() { "(none)" } else { plain }));
+            *type_ = plain.to_string();
+        }
+    };
+    for p in &mut spec.function.parameters {
+        fix(p.name.clone(), &mut p.type_);
+    }
+    fix("the result".into(), &mut spec.function.returns);
+    changed
+}
+
+/// `int`, `list[int]`, `dict[str, list[int]]`, `int | None`, `typing.Any`.
+fn is_annotation(type_: &str) -> bool {
+    let t = type_.trim().replace(", ", ",").replace(" | ", "|");
+    let mut depth = 0i32;
+    for c in t.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            c if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ',' | '|') => {}
+            _ => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0 && t.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+}
+
+fn leading_type(type_: &str) -> &'static str {
+    const PLAIN: &[&str] = &["list", "dict", "str", "int", "float", "bool", "tuple", "set"];
+    let first = type_.split(|c: char| !c.is_ascii_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
+    let first = first.to_ascii_lowercase();
+    PLAIN.iter().find(|p| **p == first).copied().unwrap_or("")
+}
+
 fn iso_text_type(type_: &str) -> Option<&'static str> {
     match type_.trim().to_ascii_lowercase().as_str() {
         "date" | "datetime.date" => Some("a date"),
@@ -347,5 +391,19 @@ mod tests {
         assert_eq!(exact_checks(&mut s, true), ["c0", "c1", "c2"]);
         let checks: Vec<Check> = s.test_cases.iter().map(|c| c.check).collect();
         assert_eq!(checks, [Check::Equals, Check::Equals, Check::Approx, Check::Nonempty]);
+    }
+
+    #[test]
+    fn a_type_that_is_no_annotation_becomes_its_leading_type_name() {
+        let mut s = spec(
+            json!({"name": "chunks", "parameters": [{"name": "xs", "type": "list[int]"}, {"name": "m", "type": "dict[str, int | None]"}], "returns": "list of lists"}),
+            json!({"xs": [1], "m": {}}),
+            vec![json!({"xs": [1], "m": {}})],
+        );
+        assert_eq!(python_types(&mut s), ["the result: list of lists -> list"]);
+        assert_eq!(s.signature(), "chunks(xs: list[int], m: dict[str, int | None]) -> list");
+        s.function.returns = "a number".into();
+        python_types(&mut s);
+        assert_eq!(s.function.returns, "");
     }
 }

@@ -143,6 +143,10 @@ pub async fn plan(
                     for change in super::align::align_inputs(&mut spec) {
                         ctx.warn(Stage::Plan, 13, format!("spec aligned: {change}"));
                     }
+                    let annotations = super::align::python_types(&mut spec);
+                    if !annotations.is_empty() {
+                        ctx.warn(Stage::Plan, 13, format!("types that are no Python: {}", annotations.join(", ")));
+                    }
                     let retyped = super::align::dates_as_text(&mut spec);
                     if !retyped.is_empty() {
                         ctx.warn(Stage::Plan, 13, format!("JSON carries dates as text: {}", retyped.join(", ")));
