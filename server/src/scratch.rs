@@ -32,8 +32,8 @@ pub fn remove_own() {
 }
 
 /// Removes the scratch dirs of processes that no longer run, and the loose temp dirs that
-/// versions before this one left (`code-evolver-lint-XXXXXX`, `code-evolver-XXXXXX`) once they
-/// are a day old: no run keeps one that long.
+/// versions before this one left (`code-evolver-lint-` or `code-evolver-` and six random
+/// characters) once they are a day old: no run keeps one that long.
 fn sweep(tmp: &Path) {
     let Ok(entries) = std::fs::read_dir(tmp) else { return };
     let day = Duration::from_secs(24 * 3600);

@@ -9,15 +9,12 @@
 //! numbers and round ones (0, 1, 2, 10, 100, ...) are everywhere in code.
 
 use super::spec::Spec;
-use serde_json::Value;
+use super::task_values::{number_text, numbers_in};
 
 /// The task input's numbers that the code writes as literals, when it writes all of them (and
 /// there are two or more); empty otherwise.
 pub fn hard_coded(spec: &Spec, code: &str) -> Vec<String> {
-    let mut wanted: Vec<f64> = Vec::new();
-    for value in spec.task_input.values() {
-        collect_numbers(value, &mut wanted);
-    }
+    let mut wanted: Vec<f64> = spec.task_input.values().flat_map(numbers_in).collect();
     wanted.retain(|n| distinctive(*n));
     wanted.sort_by(f64::total_cmp);
     wanted.dedup();
@@ -42,23 +39,10 @@ pub fn problem(spec: &Spec, values: &[String]) -> String {
     )
 }
 
-fn collect_numbers(value: &Value, out: &mut Vec<f64>) {
-    match value {
-        Value::Number(n) => out.extend(n.as_f64()),
-        Value::Array(items) => items.iter().for_each(|v| collect_numbers(v, out)),
-        Value::Object(map) => map.values().for_each(|v| collect_numbers(v, out)),
-        _ => {}
-    }
-}
-
 /// A number that code rarely writes unless it was copied from the task.
 fn distinctive(n: f64) -> bool {
     let a = n.abs();
     a >= 3.0 && ![10.0, 100.0, 1000.0].contains(&a)
-}
-
-fn number_text(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 /// The numeric literals of Python code, outside strings, comments and `def` lines (a default
@@ -142,7 +126,7 @@ fn without_strings(code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn spec(task_input: Value) -> Spec {
         serde_json::from_value(json!({

@@ -230,7 +230,8 @@ pub fn parameterise(spec: &mut Spec, task: &str, arithmetic: bool) -> Vec<String
             Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
             // A list or dict as the task writes it: `[1, 2, 3]`, `{'a': 1}` (or `"a"`, or tight).
             Some(v @ (Value::Array(_) | Value::Object(_))) => {
-                vec![written(v, '\''), written(v, '"'), serde_json::to_string(v).unwrap_or_default()]
+                let literal = super::tests::py_literal(v);
+                vec![literal.replace('"', "'"), literal, serde_json::to_string(v).unwrap_or_default()]
             }
             _ => Vec::new(),
         };
@@ -288,20 +289,6 @@ pub fn is_arithmetic(task: &str, kind: TaskKind) -> bool {
     kind == TaskKind::Arithmetic || super::classify::by_keywords(task).kind == TaskKind::Arithmetic
 }
 
-/// A JSON value as a task's text writes it: `[1, 2, 3]`, `{'a': 1, 'b': 2}`.
-fn written(value: &Value, quote: char) -> String {
-    match value {
-        Value::String(s) => format!("{quote}{s}{quote}"),
-        Value::Array(items) => format!("[{}]", items.iter().map(|v| written(v, quote)).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter().map(|(k, v)| format!("{quote}{k}{quote}: {}", written(v, quote))).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Number(n) => n.as_f64().map(number_text).unwrap_or_else(|| n.to_string()),
-        other => other.to_string(),
-    }
-}
-
 /// The numbers the task names on its own that the spec left out of task_input: what the
 /// overseer took for constants. Read before the spec is sent back, for `default_to_task_values`.
 pub fn left_out(spec: &Spec, task: &str) -> Vec<f64> {
@@ -343,7 +330,7 @@ fn number_value(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 1e15 { Value::from(n as i64) } else { Value::from(n) }
 }
 
-fn numbers_in(value: &Value) -> Vec<f64> {
+pub(super) fn numbers_in(value: &Value) -> Vec<f64> {
     match value {
         Value::Number(n) => n.as_f64().into_iter().collect(),
         Value::Array(items) => items.iter().flat_map(numbers_in).collect(),
@@ -352,7 +339,7 @@ fn numbers_in(value: &Value) -> Vec<f64> {
     }
 }
 
-fn number_text(n: f64) -> String {
+pub(super) fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
