@@ -222,3 +222,41 @@ async fn a_number_taken_for_a_constant_twice_becomes_a_parameter_defaulting_to_t
     let three = env.run(&["run", &id, "--input", r#"{"xs": [1, 2, 3], "b": 3}"#]).await;
     assert_eq!(three.result().as_deref(), Some("[[1,2,3]]"), "{}", three.all());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_that_never_reads_a_parameter_is_not_tested_and_the_repair_is_told_which() {
+    // "2 to the power of 10": the 0.5B wrote power(base, exp) returning 2 ** exp. With base 2 in
+    // every case it passed them all, and gave 16 for power(3, 4).
+    const IGNORES: &str = "def power(base: int, exp: int) -> int:\n    return 2 ** exp\n";
+    const AGAIN: &str = "def power(base: int, exp: int) -> int:\n    result = 1\n    for _ in range(exp):\n        result *= 2\n    return result\n";
+    const RIGHT: &str = "def power(base: int, exp: int) -> int:\n    return base ** exp\n";
+    let spec = json!({
+        "problem": "Raise a base to a power.", "requirements": [], "plan": [],
+        "function": { "name": "power", "parameters": [ { "name": "base", "type": "int" }, { "name": "exp", "type": "int" } ], "returns": "int" },
+        "task_input": { "base": 2, "exp": 10 },
+        "test_cases": [
+            { "name": "task", "input": { "base": 2, "exp": 10 }, "expected": 1024, "check": "equals" },
+            { "name": "zero", "input": { "base": 2, "exp": 0 }, "expected": 1, "check": "equals" },
+            { "name": "three", "input": { "base": 3, "exp": 2 }, "expected": 9, "check": "equals" }
+        ],
+        "tools": []
+    });
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on_seq("code", vec![fixtures::code(IGNORES), fixtures::code(AGAIN), fixtures::code(RIGHT)]);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let run = env.run(&["evolve", "--json", "--no-memory", "what is 2 to the power of 10"]).await;
+    run.assert_ok();
+    assert!(run.all().contains("not tested: the function never uses its parameter base"), "{}", run.all());
+    let o = outcome(&run);
+    let attempts = o["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "{}", o["attempts"]);
+    assert_eq!(attempts[0]["outcome"], "ignored its parameters base", "{}", o["attempts"]);
+    assert_eq!(attempts[1]["outcome"], "ignored its parameters base", "{}", o["attempts"]);
+    // The third rung repairs, told what the code ignored.
+    let repair = &server.requests_for("code")[2].text;
+    assert!(repair.contains("never uses its parameter base"), "{repair}");
+    assert_eq!(o["code"].as_str().unwrap().trim(), RIGHT.trim());
+}

@@ -190,17 +190,16 @@ pub async fn adjudicate(
         match generate(ctx, &blind, &attempt, percent).await? {
             Generated::Code { code, .. } => {
                 let copied = super::escalate::hard_coded(spec, &code);
-                if copied.is_empty() {
+                let ignored = super::escalate::ignored_parameters(spec, &code);
+                if copied.is_empty() && ignored.is_empty() {
                     codes.push(code);
                 } else {
-                    ctx.warn(
-                        super::events::Stage::Tests,
-                        percent,
-                        format!(
-                            "a consensus sample was left out: it computes with the task's values {}",
-                            copied.join(", ")
-                        ),
-                    );
+                    let why = if copied.is_empty() {
+                        format!("it never uses its parameters {}", ignored.join(", "))
+                    } else {
+                        format!("it computes with the task's values {}", copied.join(", "))
+                    };
+                    ctx.warn(super::events::Stage::Tests, percent, format!("a consensus sample was left out: {why}"));
                 }
             }
             Generated::Unusable { reason, .. } => {

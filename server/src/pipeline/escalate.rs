@@ -117,6 +117,9 @@ struct Ladder {
     tried: Vec<String>,
     /// The models that have made an independent (not repair) attempt.
     asked: Vec<(String, String)>,
+    /// Attempts sent back untested for ignoring a parameter: twice at most, then such code is
+    /// tested (the spec's parameter may be one the task does not need).
+    ignored_sent_back: u8,
 }
 
 /// The code of one attempt, its node program and its test report.
@@ -141,6 +144,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         last_report: None,
         tried: Vec::new(),
         asked: Vec::new(),
+        ignored_sent_back: 0,
     };
     let rungs_config = &ctx.config.pipeline.escalation;
     let rungs: Vec<usize> = (start_rung.min(rungs_config.len() - 1)..rungs_config.len()).collect();
@@ -206,10 +210,18 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     ctx.warn(stage, base + 3, note);
                 }
                 let copied = hard_coded(&ladder.spec, &code);
-                if !copied.is_empty() {
-                    let why = super::code_values::problem(&ladder.spec, &copied);
+                let ignored =
+                    if ladder.ignored_sent_back < 2 { ignored_parameters(&ladder.spec, &code) } else { Vec::new() };
+                if !copied.is_empty() || !ignored.is_empty() {
+                    let why = if copied.is_empty() {
+                        ladder.ignored_sent_back += 1;
+                        record.outcome = format!("ignored its parameters {}", ignored.join(", "));
+                        super::code_values::ignored_problem(&ignored)
+                    } else {
+                        record.outcome = format!("hard-coded the task's values {}", copied.join(", "));
+                        super::code_values::problem(&ladder.spec, &copied)
+                    };
                     ctx.warn(stage, base + 3, format!("not tested: {why}"));
-                    record.outcome = format!("hard-coded the task's values {}", copied.join(", "));
                     ladder.last_failures = Some(format!("- {why}\n"));
                     ladder.tried.push(normalised(&code));
                     ladder.last_code = Some(code);
@@ -497,6 +509,12 @@ impl Ladder {
 /// for an author's stub, whose first example is the task input.
 pub(super) fn hard_coded(spec: &Spec, code: &str) -> Vec<String> {
     if spec.stub.is_some() { Vec::new() } else { super::code_values::hard_coded(spec, code) }
+}
+
+/// The spec's parameters the code's function never reads (code_values.rs); never for an
+/// author's stub, whose signature is the author's.
+pub(super) fn ignored_parameters(spec: &Spec, code: &str) -> Vec<String> {
+    if spec.stub.is_some() { Vec::new() } else { super::code_values::ignored_parameters(spec, code) }
 }
 
 /// Code without blank lines or trailing spaces: two answers that differ only there are the same.

@@ -116,12 +116,14 @@ pub struct SmokeResult {
     /// From the events too: the spec's properties were checked on generated inputs; the plan
     /// stage aligned the spec's names or retyped its dates; the spec was sent back for a value
     /// of the task it hard-coded, or for cases that never vary a parameter; an attempt's code
-    /// computed with the task's values instead of its parameters (not tested, sent back).
+    /// computed with the task's values instead of its parameters, or never read one of its
+    /// parameters (not tested, sent back).
     pub properties: bool,
     pub spec_aligned: bool,
     pub values_sent_back: bool,
     pub unvaried_sent_back: bool,
     pub code_hard_coded: bool,
+    pub parameter_ignored: bool,
 }
 
 /// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
@@ -136,6 +138,7 @@ struct EventTrace {
     values_sent_back: bool,
     unvaried_sent_back: bool,
     code_hard_coded: bool,
+    parameter_ignored: bool,
     /// Model calls that ended, counted from the events: a failed evolve has no outcome to count.
     model_calls: usize,
 }
@@ -169,6 +172,8 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
                 t.unvaried_sent_back |= m.contains("every test case gives");
             } else if m.starts_with("not tested: the code computes with the task's own values") {
                 t.code_hard_coded = true;
+            } else if m.starts_with("not tested: the function never uses its parameter") {
+                t.parameter_ignored = true;
             }
         }
         events(event)
@@ -196,7 +201,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -225,6 +230,7 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.values_sent_back).count(),
             self.results.iter().filter(|r| r.unvaried_sent_back).count(),
             self.results.iter().filter(|r| r.code_hard_coded).count(),
+            self.results.iter().filter(|r| r.parameter_ignored).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -335,6 +341,7 @@ async fn run_one(
         values_sent_back: trace.values_sent_back,
         unvaried_sent_back: trace.unvaried_sent_back,
         code_hard_coded: trace.code_hard_coded,
+        parameter_ignored: trace.parameter_ignored,
     };
     match outcome {
         Ok(o) => {
@@ -450,7 +457,13 @@ mod tests {
         };
         sink(&Event::new(Stage::Plan, 5, Level::Model, "a call").with(call));
         let t = trace.lock().unwrap();
-        assert!(t.unvaried_sent_back && t.code_hard_coded);
+        assert!(t.unvaried_sent_back && t.code_hard_coded && !t.parameter_ignored);
+        drop(t);
+        say(
+            "not tested: the function never uses its parameter base: its result must depend on every argument, so compute with it",
+        );
+        let t = trace.lock().unwrap();
+        assert!(t.parameter_ignored);
         assert_eq!(t.model_calls, 1, "calls are counted from the events, so a failed evolve's are too");
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
     }
