@@ -9,6 +9,7 @@ pub(crate) mod code_values;
 pub mod compose;
 pub(crate) mod consensus;
 pub(crate) mod ctx;
+pub(crate) mod difference;
 pub(crate) mod escalate;
 pub(crate) mod evaluate;
 pub mod events;

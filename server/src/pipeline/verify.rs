@@ -206,7 +206,14 @@ pub fn check(kind: Check, actual: &Value, expected: &Value) -> Result<(), String
         // `expected` is the call's first argument, as the case carries it (not coerced).
         Check::Holds(property) => return property.holds(actual, original),
     };
-    if ok { Ok(()) } else { Err(format!("{wanted}, got {}", py_literal(actual))) }
+    if ok {
+        return Ok(());
+    }
+    let got = py_literal(actual);
+    match super::difference::hint(&expected, actual).filter(|_| kind == Check::Equals) {
+        Some(hint) => Err(format!("{wanted}, got {got}: {hint}")),
+        None => Err(format!("{wanted}, got {got}")),
+    }
 }
 
 fn tail(text: &str, chars: usize) -> String {
