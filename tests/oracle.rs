@@ -308,7 +308,7 @@ async fn no_consensus_leaves_the_cases_to_the_review_and_a_second_counts_the_fai
                 fixtures::code(ADD),
                 sub.clone(),
                 mul.clone(),
-                fixtures::code("def add(a: int, b: int) -> int:\n    return 0\n"),
+                fixtures::code("def add(a: int, b: int) -> int:\n    return a // b\n"),
                 fixtures::code("def add(a: int, b: int) -> int:\n    return b + a\n"),
                 fixtures::code("def add(a: int, b: int) -> int:\n    total = a + b\n    return total\n"),
                 sub,
@@ -424,4 +424,52 @@ async fn wrong_properties_are_dropped_not_held_against_right_code() {
     let dropped = o["oracle"]["dropped"].to_string();
     assert!(dropped.contains("property_no_duplicates"), "{}", o["oracle"]);
     assert_eq!(o["attempts"].as_array().unwrap().len(), 1, "right code is not failed: {}", o["attempts"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_of_two_models_that_fail_only_the_task_case_alike_outvote_it() {
+    // "add 30 days to 2024-01-15": the overseer says 2024-02-15, twice, and no consensus is
+    // asked. Three attempts of the fast model and one of the powerful one, each in other words,
+    // pass every other case and return 2024-02-14 there: the case goes and the last is verified.
+    let code = |body: &str| {
+        fixtures::code(&format!("import datetime\n\ndef add_days(date: str, days: int) -> str:\n    {body}\n"))
+    };
+    let spec = json!({
+        "problem": "Add a number of days to an ISO date.", "requirements": [], "plan": [],
+        "function": { "name": "add_days", "parameters": [ { "name": "date", "type": "str" }, { "name": "days", "type": "int" } ], "returns": "str" },
+        "task_input": { "date": "2024-01-15", "days": 30 },
+        "test_cases": [
+            { "name": "task", "input": { "date": "2024-01-15", "days": 30 }, "expected": "2024-02-15", "check": "equals" },
+            { "name": "next", "input": { "date": "2024-01-01", "days": 1 }, "expected": "2024-01-02", "check": "equals" },
+            { "name": "leap", "input": { "date": "2024-02-28", "days": 1 }, "expected": "2024-02-29", "check": "equals" }
+        ],
+        "tools": []
+    });
+    let script = Script::new()
+        .on("classify", fixtures::classify("simple_content", "simple"))
+        .on("plan", spec)
+        .on("review", json!({ "cases": [{ "name": "task", "result": "2024-02-15" }] }))
+        .on_seq(
+            "code",
+            vec![
+                code("return (datetime.date.fromisoformat(date) + datetime.timedelta(days=days)).isoformat()"),
+                code("d = datetime.date.fromisoformat(date)\n    return str(d + datetime.timedelta(days=days))"),
+                code("d = datetime.datetime.strptime(date, '%Y-%m-%d')\n    return (d + datetime.timedelta(days)).strftime('%Y-%m-%d')"),
+                code("start = datetime.date.fromisoformat(date)\n    end = start + datetime.timedelta(days=days)\n    return end.isoformat()"),
+            ],
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, false, false);
+    let run = env.run(&["evolve", "--json", "add 30 days to the date 2024-01-15"]).await;
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(r#"4 attempts pass every other case and return "2024-02-14" on the task's own case task, not the overseer's "2024-02-15": the case is dropped"#),
+        "{}",
+        run.all()
+    );
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["dropped"], json!(["task"]), "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 5, "4 rungs and the outvoting code: {}", o["attempts"]);
+    assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "task"));
+    assert!(o["code"].as_str().unwrap().contains("end.isoformat()"), "{}", o["code"]);
 }

@@ -13,7 +13,7 @@ use super::evolver::{Ctx, EvolveError};
 use super::generate::{Attempt, Generated, StubForm, generate};
 use super::node;
 use super::review::{agrees, rederive};
-use super::spec::{Check, Spec, TestCase};
+use super::spec::{Check, Spec, TestCase, same_value};
 use super::tests::{NODE_FILE, NODE_MODULE};
 use super::verify::{CallResult, call_function, check, close};
 use crate::sandbox::NodeLimits;
@@ -117,7 +117,7 @@ fn disputable(case: &TestCase) -> bool {
 
 /// The case that asks the task's own question: the one whose input is the task's (the prompt
 /// puts it first).
-fn is_task_case(spec: &Spec, case: &TestCase) -> bool {
+pub(super) fn is_task_case(spec: &Spec, case: &TestCase) -> bool {
     if spec.task_input.is_empty() {
         spec.test_cases.first().is_some_and(|c| c.name == case.name)
     } else {
@@ -137,6 +137,36 @@ fn contradicts(case: &TestCase, outcome: &Outcome) -> bool {
         Outcome::Raised => !matches!(case.check, Check::Holds(_)),
         Outcome::Nothing => false,
     }
+}
+
+/// An attempt of the ladder that failed the task's own case and passed every other one, with
+/// what it returned there.
+pub(super) struct LoneFailure {
+    pub case: String,
+    pub role: crate::config::Role,
+    pub model: String,
+    pub returned: Value,
+    pub code: String,
+}
+
+/// Attempts that failed the task's case alone, all returning the same value there, outvote the
+/// overseer's expected value: three of them, written by two models (by one, once the ladder has
+/// ended with no version passing). Code that passes every other case and computes one answer,
+/// again and again, is more evidence than one model's arithmetic done twice (a date 30 days on,
+/// a standard deviation). The most recent such attempt, and how many agree.
+pub(super) fn outvoting(failures: &[LoneFailure], ladder_ended: bool) -> Option<(&LoneFailure, usize)> {
+    failures
+        .iter()
+        .filter_map(|one| {
+            let agreeing: Vec<&LoneFailure> =
+                failures.iter().filter(|f| f.case == one.case && same_value(&f.returned, &one.returned)).collect();
+            let mut models: Vec<&str> = agreeing.iter().map(|f| f.model.as_str()).collect();
+            models.sort_unstable();
+            models.dedup();
+            let last = *agreeing.last()?;
+            (agreeing.len() >= 3 && (models.len() >= 2 || ladder_ended)).then_some((last, agreeing.len()))
+        })
+        .max_by_key(|(_, n)| *n)
 }
 
 pub async fn adjudicate(
@@ -340,6 +370,28 @@ pub async fn adjudicate(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn three_attempts_of_two_models_returning_one_value_outvote_the_task_case() {
+        let failure = |model: &str, returned: Value| LoneFailure {
+            case: "task".into(),
+            role: crate::config::Role::GeneratorFast,
+            model: model.into(),
+            returned,
+            code: format!("# {model}"),
+        };
+        let mut failures = vec![failure("small", json!("2024-02-14")), failure("small", json!("2024-02-14"))];
+        assert!(outvoting(&failures, true).is_none(), "two are not enough");
+        failures.push(failure("small", json!("2024-02-14")));
+        assert!(outvoting(&failures, false).is_none(), "one model's three need the ladder's end");
+        assert_eq!(outvoting(&failures, true).map(|(_, n)| n), Some(3));
+        failures.push(failure("big", json!("2024-02-14")));
+        let (last, agreeing) = outvoting(&failures, false).expect("two models");
+        assert_eq!((last.code.as_str(), agreeing), ("# big", 4));
+        // An attempt that returned something else does not count with them.
+        failures.push(failure("big", json!("2024-02-15")));
+        assert_eq!(outvoting(&failures, true).map(|(f, n)| (f.returned.clone(), n)), Some((json!("2024-02-14"), 4)));
+    }
 
     #[test]
     fn implementations_that_return_the_same_form_one_group() {

@@ -2,7 +2,7 @@
 //! tests judge, and the next rung sees the failing cases and errors. Stops when the tests pass,
 //! the ladder ends, or the budget is spent.
 
-use super::consensus::OracleReport;
+use super::consensus::{LoneFailure, OracleReport};
 use super::events::{Detail, Event, Level, Stage};
 use super::evolver::{Ctx, EvolveError};
 use super::generate::{Attempt, Generated, StubForm, generate};
@@ -120,6 +120,8 @@ struct Ladder {
     /// Attempts sent back untested for ignoring a parameter: twice at most, then such code is
     /// tested (the spec's parameter may be one the task does not need).
     ignored_sent_back: u8,
+    /// Attempts that failed the task's own case and no other (consensus::outvoting).
+    lone_failures: Vec<LoneFailure>,
 }
 
 /// The code of one attempt, its node program and its test report.
@@ -145,6 +147,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         tried: Vec::new(),
         asked: Vec::new(),
         ignored_sent_back: 0,
+        lone_failures: Vec::new(),
     };
     let rungs_config = &ctx.config.pipeline.escalation;
     let rungs: Vec<usize> = (start_rung.min(rungs_config.len() - 1)..rungs_config.len()).collect();
@@ -248,12 +251,19 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 {
                     return Ok(Ok(verified));
                 }
+                ladder.note_lone_failure(rung.role, &route.model);
+                if let Some(verified) = ladder.outvote_the_task_case(ctx, task, limits, false).await? {
+                    return Ok(Ok(verified));
+                }
                 continue;
             }
         }
         ladder.attempts.push(record);
     }
     if let Some(verified) = ladder.overrule_the_task_case(ctx, task, limits, "every attempt failed").await? {
+        return Ok(Ok(verified));
+    }
+    if let Some(verified) = ladder.outvote_the_task_case(ctx, task, limits, true).await? {
         return Ok(Ok(verified));
     }
     Ok(Err(Failed { attempts: ladder.attempts, last_report: ladder.last_report }))
@@ -424,6 +434,79 @@ impl Ladder {
             by: AttemptBy::Model(ctx.config.pipeline.consensus.role),
             model: format!("{} (consensus)", ctx.router.route(ctx.config.pipeline.consensus.role).model),
             temperature: ctx.config.pipeline.consensus.temperature,
+            passed: 0,
+            total: self.spec.test_cases.len(),
+            outcome: String::new(),
+        };
+        Ok(self.verdict(ctx, 70, Tested { code, program, report }, record))
+    }
+
+    /// Notes the attempt just judged when it failed the task's own case (an overseer's, not the
+    /// author's) and passed every other case, two at least, unless the same code was noted.
+    fn note_lone_failure(&mut self, role: Role, model: &str) {
+        let (Some(report), Some(code)) = (&self.last_report, &self.last_code) else { return };
+        let failing: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
+        let ([only], None) = (failing.as_slice(), &report.abnormal) else { return };
+        let (Some(returned), Some(case)) = (&only.returned, self.spec.test_cases.iter().find(|c| c.name == only.name))
+        else {
+            return;
+        };
+        // The same code again is no second opinion.
+        let again = self.lone_failures.iter().any(|f| normalised(&f.code) == normalised(code));
+        if again || case.author || report.passed < 2 || !super::consensus::is_task_case(&self.spec, case) {
+            return;
+        }
+        self.lone_failures.push(LoneFailure {
+            case: case.name.clone(),
+            role,
+            model: model.to_string(),
+            returned: returned.clone(),
+            code: code.clone(),
+        });
+    }
+
+    /// Enough attempts failed the task's case alone, returning one value there: the case goes
+    /// (consensus::outvoting), and the latest of them is tested on the remaining cases.
+    async fn outvote_the_task_case(
+        &mut self,
+        ctx: &Ctx<'_>,
+        task: &str,
+        limits: &NodeLimits,
+        ladder_ended: bool,
+    ) -> Result<Option<Verified>, EvolveError> {
+        let Some((failure, agreeing)) = super::consensus::outvoting(&self.lone_failures, ladder_ended) else {
+            return Ok(None);
+        };
+        let (case, code, model, role) =
+            (failure.case.clone(), failure.code.clone(), failure.model.clone(), failure.role);
+        let expected = self.spec.test_cases.iter().find(|c| c.name == case).map(|c| c.expected.clone());
+        let Some(expected) = expected else { return Ok(None) };
+        ctx.warn(
+            Stage::Tests,
+            70,
+            format!(
+                "{agreeing} attempts pass every other case and return {} on the task's own case {case}, not the overseer's {}: the case is dropped",
+                super::tests::py_literal(&failure.returned),
+                super::tests::py_literal(&expected)
+            ),
+        );
+        self.lone_failures.clear();
+        self.spec.test_cases.retain(|c| c.name != case);
+        self.tests = super::tests::render(&self.spec, task, self.spec.tools.is_empty());
+        let oracle = self.oracle.get_or_insert_with(|| OracleReport {
+            implementations: agreeing,
+            agreeing,
+            ..Default::default()
+        });
+        oracle.kept.retain(|k| *k != case);
+        oracle.dropped.push(case);
+        let program = node::assemble(task, &code, &self.spec.function.name);
+        let report = run_spec_tests(ctx, &self.spec, &program, limits).await?;
+        let record = AttemptRecord {
+            rung: self.attempts.len() + 1,
+            by: AttemptBy::Model(role),
+            model,
+            temperature: 0.0,
             passed: 0,
             total: self.spec.test_cases.len(),
             outcome: String::new(),

@@ -16,6 +16,9 @@ pub struct CaseResult {
     pub name: String,
     pub passed: bool,
     pub message: String,
+    /// What a failing call returned (the ladder compares it across attempts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -299,6 +302,7 @@ pub async fn run_cases(
         report.abnormal = Some(format!("could not load `{function}`: {why}"));
     }
     for (case, result) in cases.iter().zip(results) {
+        let mut returned = None;
         let (passed, message) = match result {
             Some(CallResult::Returned(actual)) => match check(case.check, &actual, &case.expected) {
                 Ok(()) => (true, String::new()),
@@ -306,7 +310,10 @@ pub async fn run_cases(
                 Err(why) if matches!(case.check, Check::Holds(_)) => {
                     (false, format!("on {}: {why}", super::tests::py_literal(&Value::Object(case.input.clone()))))
                 }
-                Err(why) => (false, why),
+                Err(why) => {
+                    returned = Some(actual);
+                    (false, why)
+                }
             },
             // A property constrains returned values only: raising on a generated input the
             // problem does not allow is no failure.
@@ -325,7 +332,7 @@ pub async fn run_cases(
                 },
             ),
         };
-        report.cases.push(CaseResult { name: case.name.clone(), passed, message });
+        report.cases.push(CaseResult { name: case.name.clone(), passed, message, returned });
     }
     if report.abnormal.is_none()
         && let Some(why) = ended
@@ -362,7 +369,7 @@ fn runner_failed(cases: &[TestCase], why: &str) -> TestReport {
         total: cases.len(),
         cases: cases
             .iter()
-            .map(|c| CaseResult { name: c.name.clone(), passed: false, message: message.clone() })
+            .map(|c| CaseResult { name: c.name.clone(), passed: false, message: message.clone(), returned: None })
             .collect(),
         abnormal: Some(format!("broke the sandbox's runner ({why}); it was restarted")),
         ..Default::default()
@@ -409,7 +416,12 @@ pub async fn run_tests(
             Ok(result) => check(case.check, &result, &case.expected).err().unwrap_or_default(),
             Err(why) => why,
         };
-        report.cases.push(CaseResult { name: "node_contract".into(), passed: message.is_empty(), message });
+        report.cases.push(CaseResult {
+            name: "node_contract".into(),
+            passed: message.is_empty(),
+            message,
+            returned: None,
+        });
         report.total = report.cases.len();
         report.passed = report.cases.iter().filter(|c| c.passed).count();
     }
