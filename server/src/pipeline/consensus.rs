@@ -139,8 +139,8 @@ fn contradicts(case: &TestCase, outcome: &Outcome) -> bool {
     }
 }
 
-/// An attempt of the ladder that failed the task's own case and passed every other one, with
-/// what it returned there.
+/// An attempt of the ladder that failed one case and passed every other one, with what it
+/// returned there.
 pub(super) struct LoneFailure {
     pub case: String,
     pub role: crate::config::Role,
@@ -149,11 +149,14 @@ pub(super) struct LoneFailure {
     pub code: String,
 }
 
-/// Attempts that failed the task's case alone, all returning the same value there, outvote the
-/// overseer's expected value: three of them, written by two models (by one, once the ladder has
-/// ended with no version passing). Code that passes every other case and computes one answer,
-/// again and again, is more evidence than one model's arithmetic done twice (a date 30 days on,
-/// a standard deviation). The most recent such attempt, and how many agree.
+/// Attempts that failed one case alone, all returning the same value there, outvote the
+/// overseer's expected value: three of them, each other code, written by two models (by one,
+/// once the ladder has ended with no version passing). Code that passes every other case and
+/// computes one answer again and again, after repairs were shown the expected value, is more
+/// evidence than one model's arithmetic done twice (a date 30 days on, a standard deviation):
+/// as much as a consensus of fresh samples, which drops such a case too. The task's own case is
+/// no exception here: it stood against the samples' consensus, not against the whole ladder.
+/// The most recent such attempt, and how many agree.
 pub(super) fn outvoting(failures: &[LoneFailure], ladder_ended: bool) -> Option<(&LoneFailure, usize)> {
     failures
         .iter()

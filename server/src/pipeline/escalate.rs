@@ -441,8 +441,9 @@ impl Ladder {
         Ok(self.verdict(ctx, 70, Tested { code, program, report }, record))
     }
 
-    /// Notes the attempt just judged when it failed the task's own case (an overseer's, not the
-    /// author's) and passed every other case, two at least, unless the same code was noted.
+    /// Notes the attempt just judged when it failed one of the overseer's cases (not the author's,
+    /// not a property's) and passed every other case, two at least, unless the same code was
+    /// noted.
     fn note_lone_failure(&mut self, role: Role, model: &str) {
         let (Some(report), Some(code)) = (&self.last_report, &self.last_code) else { return };
         let failing: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
@@ -453,7 +454,7 @@ impl Ladder {
         };
         // The same code again is no second opinion.
         let again = self.lone_failures.iter().any(|f| normalised(&f.code) == normalised(code));
-        if again || case.author || report.passed < 2 || !super::consensus::is_task_case(&self.spec, case) {
+        if again || case.author || report.passed < 2 || matches!(case.check, super::spec::Check::Holds(_)) {
             return;
         }
         self.lone_failures.push(LoneFailure {
@@ -465,7 +466,7 @@ impl Ladder {
         });
     }
 
-    /// Enough attempts failed the task's case alone, returning one value there: the case goes
+    /// Enough attempts failed one case alone, returning one value there: the case goes
     /// (consensus::outvoting), and the latest of them is tested on the remaining cases.
     async fn outvote_the_task_case(
         &mut self,
@@ -479,15 +480,15 @@ impl Ladder {
         };
         let (case, code, model, role) =
             (failure.case.clone(), failure.code.clone(), failure.model.clone(), failure.role);
-        let expected = self.spec.test_cases.iter().find(|c| c.name == case).map(|c| c.expected.clone());
-        let Some(expected) = expected else { return Ok(None) };
+        let Some(spec_case) = self.spec.test_cases.iter().find(|c| c.name == case) else { return Ok(None) };
+        let which = if super::consensus::is_task_case(&self.spec, spec_case) { "the task's own case" } else { "case" };
         ctx.warn(
             Stage::Tests,
             70,
             format!(
-                "{agreeing} attempts pass every other case and return {} on the task's own case {case}, not the overseer's {}: the case is dropped",
+                "{agreeing} attempts pass every other case and return {} on {which} {case}, not the overseer's {}: the case is dropped",
                 super::tests::py_literal(&failure.returned),
-                super::tests::py_literal(&expected)
+                super::tests::py_literal(&spec_case.expected)
             ),
         );
         self.lone_failures.clear();

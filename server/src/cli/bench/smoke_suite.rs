@@ -124,8 +124,8 @@ pub struct SmokeResult {
     pub unvaried_sent_back: bool,
     pub code_hard_coded: bool,
     pub parameter_ignored: bool,
-    /// Attempts that failed the task's own case alone, alike, outvoted the overseer's value.
-    pub task_case_outvoted: bool,
+    /// Attempts that failed one case alone, alike, outvoted the overseer's value.
+    pub case_outvoted: bool,
 }
 
 /// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
@@ -141,7 +141,7 @@ struct EventTrace {
     unvaried_sent_back: bool,
     code_hard_coded: bool,
     parameter_ignored: bool,
-    task_case_outvoted: bool,
+    case_outvoted: bool,
     /// Model calls that ended, counted from the events: a failed evolve has no outcome to count.
     model_calls: usize,
 }
@@ -178,7 +178,7 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
             } else if m.starts_with("not tested: the function never uses its parameter") {
                 t.parameter_ignored = true;
             } else if m.contains(" attempts pass every other case and return ") && m.ends_with("the case is dropped") {
-                t.task_case_outvoted = true;
+                t.case_outvoted = true;
             }
         }
         events(event)
@@ -206,7 +206,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · the task's case outvoted by attempts in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -236,7 +236,7 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.unvaried_sent_back).count(),
             self.results.iter().filter(|r| r.code_hard_coded).count(),
             self.results.iter().filter(|r| r.parameter_ignored).count(),
-            self.results.iter().filter(|r| r.task_case_outvoted).count(),
+            self.results.iter().filter(|r| r.case_outvoted).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -348,7 +348,7 @@ async fn run_one(
         unvaried_sent_back: trace.unvaried_sent_back,
         code_hard_coded: trace.code_hard_coded,
         parameter_ignored: trace.parameter_ignored,
-        task_case_outvoted: trace.task_case_outvoted,
+        case_outvoted: trace.case_outvoted,
     };
     match outcome {
         Ok(o) => {
@@ -470,13 +470,13 @@ mod tests {
             "not tested: the function never uses its parameter base: its result must depend on every argument, so compute with it",
         );
         let t = trace.lock().unwrap();
-        assert!(t.parameter_ignored && !t.task_case_outvoted);
+        assert!(t.parameter_ignored && !t.case_outvoted);
         drop(t);
         say(
             "4 attempts pass every other case and return \"2024-02-14\" on the task's own case task, not the overseer's \"2024-02-15\": the case is dropped",
         );
         let t = trace.lock().unwrap();
-        assert!(t.task_case_outvoted);
+        assert!(t.case_outvoted);
         assert_eq!(t.model_calls, 1, "calls are counted from the events, so a failed evolve's are too");
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
     }
