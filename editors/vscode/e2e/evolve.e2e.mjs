@@ -30,6 +30,8 @@ const vsix = path.join(extensionDir, "code-evolver.vsix");
 
 const children = [];
 let failed = false;
+/** The run's temp dir: removed when the run passes, kept (with its screenshot) when it fails. */
+let scratch = null;
 
 function fail(message) {
   console.error(`FAIL: ${message}`);
@@ -115,12 +117,14 @@ async function main() {
   need(vsix, "the extension package (npm run package)");
   need(python, "the Python venv (code-evolver setup)");
 
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "code-evolver-vscode-e2e-"));
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), "code-evolver-vscode-e2e-"));
   const workspace = path.join(scratch, "workspace");
   const userData = path.join(scratch, "user-data");
   const extensions = path.join(scratch, "extensions");
   const data = path.join(scratch, "data");
-  for (const dir of [workspace, path.join(userData, "User"), extensions, data]) fs.mkdirSync(dir, { recursive: true });
+  // code-server's IPC sockets and the server's temp dirs go here too, not loose in /tmp.
+  const tmp = path.join(scratch, "tmp");
+  for (const dir of [workspace, path.join(userData, "User"), extensions, data, tmp]) fs.mkdirSync(dir, { recursive: true });
 
   const scriptFile = path.join(scratch, "script.json");
   fs.writeFileSync(scriptFile, JSON.stringify(script));
@@ -158,6 +162,7 @@ async function main() {
     CODE_EVOLVER_DATA_DIR: data,
     CODE_EVOLVER_PYTHON: python,
     XDG_CONFIG_HOME: path.join(scratch, "config"),
+    TMPDIR: tmp,
   };
   delete env.CODE_EVOLVER_CONFIG;
   const server = await start(
@@ -229,5 +234,12 @@ main()
   .catch((e) => fail(e instanceof Error ? e.stack ?? e.message : String(e)))
   .finally(() => {
     cleanup();
+    if (!failed && scratch) {
+      try {
+        fs.rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        /* a killed child was still writing: the dir is left */
+      }
+    }
     process.exit(failed ? 1 : 0);
   });
