@@ -475,6 +475,13 @@ impl Ladder {
         limits: &NodeLimits,
         ladder_ended: bool,
     ) -> Result<Option<Verified>, EvolveError> {
+        // A case since dropped or corrected (by a consensus, the review) is no longer in question.
+        let spec = &self.spec;
+        self.lone_failures.retain(|f| {
+            spec.test_cases
+                .iter()
+                .any(|c| c.name == f.case && super::verify::check(c.check, &f.returned, &c.expected).is_err())
+        });
         let Some((failure, agreeing)) = super::consensus::outvoting(&self.lone_failures, ladder_ended) else {
             return Ok(None);
         };
