@@ -120,7 +120,7 @@ struct Ladder {
     /// Attempts sent back untested for ignoring a parameter: twice at most, then such code is
     /// tested (the spec's parameter may be one the task does not need).
     ignored_sent_back: u8,
-    /// Attempts that failed the task's own case and no other (consensus::outvoting).
+    /// Attempts that failed one case and no other (consensus::outvoting).
     lone_failures: Vec<LoneFailure>,
 }
 
@@ -252,7 +252,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                     return Ok(Ok(verified));
                 }
                 ladder.note_lone_failure(rung.role, &route.model);
-                if let Some(verified) = ladder.outvote_the_task_case(ctx, task, limits, false).await? {
+                if let Some(verified) = ladder.outvote_a_case(ctx, task, limits, false).await? {
                     return Ok(Ok(verified));
                 }
                 continue;
@@ -263,7 +263,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
     if let Some(verified) = ladder.overrule_the_task_case(ctx, task, limits, "every attempt failed").await? {
         return Ok(Ok(verified));
     }
-    if let Some(verified) = ladder.outvote_the_task_case(ctx, task, limits, true).await? {
+    if let Some(verified) = ladder.outvote_a_case(ctx, task, limits, true).await? {
         return Ok(Ok(verified));
     }
     Ok(Err(Failed { attempts: ladder.attempts, last_report: ladder.last_report }))
@@ -468,7 +468,7 @@ impl Ladder {
 
     /// Enough attempts failed one case alone, returning one value there: the case goes
     /// (consensus::outvoting), and the latest of them is tested on the remaining cases.
-    async fn outvote_the_task_case(
+    async fn outvote_a_case(
         &mut self,
         ctx: &Ctx<'_>,
         task: &str,
