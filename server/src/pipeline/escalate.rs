@@ -117,8 +117,9 @@ struct Ladder {
     tried: Vec<String>,
     /// The models that have made an independent (not repair) attempt.
     asked: Vec<(String, String)>,
-    /// Attempts sent back untested for ignoring a parameter: twice at most, then such code is
-    /// tested (the spec's parameter may be one the task does not need).
+    /// Attempts sent back untested for ignoring a parameter: three at most (the default ladder's
+    /// first repair is its third rung), then such code is tested (the spec's parameter may be one
+    /// the task does not need).
     ignored_sent_back: u8,
     /// Attempts that failed one case and no other (consensus::outvoting).
     lone_failures: Vec<LoneFailure>,
@@ -214,7 +215,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
                 }
                 let copied = hard_coded(&ladder.spec, &code);
                 let ignored =
-                    if ladder.ignored_sent_back < 2 { ignored_parameters(&ladder.spec, &code) } else { Vec::new() };
+                    if ladder.ignored_sent_back < 3 { ignored_parameters(&ladder.spec, &code) } else { Vec::new() };
                 if !copied.is_empty() || !ignored.is_empty() {
                     let why = if copied.is_empty() {
                         ladder.ignored_sent_back += 1;
