@@ -160,6 +160,9 @@ enum Command {
         /// what the first verified (default: memory off, every task from nothing).
         #[arg(long)]
         memory: bool,
+        /// Only the tasks that an earlier run's --json file shows wrong on some hidden case.
+        #[arg(long)]
+        rerun: Option<std::path::PathBuf>,
     },
     /// Print performance figures.
     Bench {
@@ -384,6 +387,7 @@ fn main() {
                 compound,
                 no_compose,
                 memory,
+                rerun,
             } => {
                 let models = if fast_only && models == "ladder" { "fast-generator".to_string() } else { models };
                 cli::bench::smoke::run(
@@ -400,6 +404,7 @@ fn main() {
                         compound,
                         compose: no_compose.then_some(false),
                         memory,
+                        rerun,
                     },
                 )
                 .await

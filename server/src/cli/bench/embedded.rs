@@ -168,6 +168,7 @@ pub async fn run(global: &Global, limit: Option<usize>, no_smoke: bool) -> CliRe
             optimize: false,
             memory: false,
             skip: 0,
+            only: None,
         };
         let report = suite(&evolver, limit, 1, how, false).await;
         println!("  {label}: {}, {:.0} s in all", report.summary(), started.elapsed().as_secs_f64());

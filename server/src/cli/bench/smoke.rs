@@ -29,6 +29,8 @@ pub struct Options {
     pub memory: bool,
     /// Write every task's result as one JSON line here.
     pub json: Option<std::path::PathBuf>,
+    /// An earlier run's JSON lines: only the tasks it got wrong are run.
+    pub rerun: Option<std::path::PathBuf>,
 }
 
 /// Every rung of the escalation ladder on the fast generator (no stronger model).
@@ -42,7 +44,7 @@ pub async fn suite(
     evolver: &Evolver,
     limit: Option<usize>,
     jobs: usize,
-    how: smoke_suite::Run,
+    how: smoke_suite::Run<'_>,
     verbose: bool,
 ) -> SmokeReport {
     let cancel = CancellationToken::new();
@@ -107,19 +109,24 @@ pub async fn run(global: &Global, options: Options) -> CliResult {
     crate::cli::announce_fallbacks(&evolver, &Renderer::new(false)).await;
     let fast = evolver.router().route(crate::config::Role::GeneratorFast);
     let top = evolver.router().route(evolver.ladder_top()).model;
+    let only = match &options.rerun {
+        Some(path) => Some(smoke_suite::wrong_in(path).map_err(|e| usage!("--rerun {}: {e}", path.display()))?),
+        None => None,
+    };
     let how = smoke_suite::Run {
         suite: if options.compound { smoke_suite::Suite::Compound } else { smoke_suite::Suite::Everyday },
         compose: Some(options.compose.unwrap_or(options.compound)),
         optimize: options.optimize,
         memory: options.memory,
         skip: options.skip,
+        only: only.as_deref(),
     };
     println!(
         "smoke suite ({}, {}{}): {} tasks · generator {} ({}) · ladder up to {top} · overseer {} · {} job(s)",
         if options.compound { "compound" } else { "everyday" },
         if how.compose == Some(true) { "workflows on" } else { "one function per task" },
         if how.memory { ", memory on" } else { "" },
-        smoke_suite::tasks_of(how.suite).len().saturating_sub(options.skip).min(options.limit.unwrap_or(usize::MAX)),
+        smoke_suite::chosen(how, options.limit).len(),
         fast.model,
         fast.backend,
         evolver.router().route(crate::config::Role::Overseer).model,

@@ -50,7 +50,7 @@ pub fn tasks_of(suite: Suite) -> Vec<SmokeTask> {
 
 /// How the suite is run: which tasks, and whether a compound task may become a workflow.
 #[derive(Debug, Clone, Copy)]
-pub struct Run {
+pub struct Run<'a> {
     pub suite: Suite,
     /// Some(true): workflows; Some(false): one function per task; None: the configuration's.
     pub compose: Option<bool>,
@@ -59,6 +59,36 @@ pub struct Run {
     pub memory: bool,
     /// The first tasks left out.
     pub skip: usize,
+    /// Only these tasks (by their text), when given.
+    pub only: Option<&'a [String]>,
+}
+
+/// The tasks a run evolves: the suite's, less the first `skip`, only those named, `limit` at most.
+pub fn chosen(how: Run<'_>, limit: Option<usize>) -> Vec<SmokeTask> {
+    tasks_of(how.suite)
+        .into_iter()
+        .skip(how.skip)
+        .filter(|t| how.only.is_none_or(|only| only.iter().any(|o| *o == t.task)))
+        .take(limit.unwrap_or(usize::MAX))
+        .collect()
+}
+
+/// The tasks an earlier run's `--json` lines show wrong on some hidden case.
+pub fn wrong_in(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut wrong = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let result: Value = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let (Some(task), Some(passed), Some(total)) =
+            (result["task"].as_str(), result["hidden_passed"].as_u64(), result["hidden_total"].as_u64())
+        else {
+            return Err(format!("line {}: not a smoke result (task, hidden_passed, hidden_total)", n + 1));
+        };
+        if passed != total {
+            wrong.push(task.to_string());
+        }
+    }
+    Ok(wrong)
 }
 
 /// A hidden case's verdict: numbers equal to 1e-4 (relative) or exactly for integers, booleans
@@ -306,7 +336,7 @@ async fn check_hidden(
 async fn run_one(
     evolver: &Evolver,
     task: SmokeTask,
-    how: Run,
+    how: Run<'_>,
     events: EventSink,
     cancel: &CancellationToken,
 ) -> SmokeResult {
@@ -382,14 +412,12 @@ pub async fn run(
     evolver: &Evolver,
     limit: Option<usize>,
     jobs: usize,
-    how: Run,
+    how: Run<'_>,
     events: EventSink,
     cancel: &CancellationToken,
     mut each: impl FnMut(&SmokeResult),
 ) -> SmokeReport {
-    let chosen: Vec<SmokeTask> =
-        tasks_of(how.suite).into_iter().skip(how.skip).take(limit.unwrap_or(usize::MAX)).collect();
-    let mut stream = futures_util::stream::iter(chosen)
+    let mut stream = futures_util::stream::iter(chosen(how, limit))
         .map(|task| {
             let events = events.clone();
             async move {
@@ -479,6 +507,25 @@ mod tests {
         assert!(t.case_outvoted);
         assert_eq!(t.model_calls, 1, "calls are counted from the events, so a failed evolve's are too");
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
+    }
+
+    #[test]
+    fn a_rerun_takes_the_tasks_an_earlier_run_got_wrong_and_says_which_line_is_bad() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let first = &tasks_of(Suite::Everyday)[0].task;
+        let third = &tasks_of(Suite::Everyday)[2].task;
+        let line =
+            |task: &str, passed: u64| json!({"task": task, "hidden_passed": passed, "hidden_total": 4}).to_string();
+        std::fs::write(&path, format!("{}\n{}\n\n", line(first, 3), line(third, 4))).unwrap();
+        let wrong = wrong_in(&path).unwrap();
+        assert_eq!(wrong, [first.clone()]);
+        let how =
+            Run { suite: Suite::Everyday, compose: None, optimize: false, memory: false, skip: 0, only: Some(&wrong) };
+        let tasks: Vec<String> = chosen(how, None).into_iter().map(|t| t.task).collect();
+        assert_eq!(tasks, [first.clone()]);
+        std::fs::write(&path, format!("{}\n{{\"task\": 1}}\n", line(first, 3))).unwrap();
+        assert!(wrong_in(&path).unwrap_err().starts_with("line 2: not a smoke result"));
     }
 
     #[test]
