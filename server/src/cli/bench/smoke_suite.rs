@@ -68,7 +68,7 @@ pub fn chosen(how: Run<'_>, limit: Option<usize>) -> Vec<SmokeTask> {
     tasks_of(how.suite)
         .into_iter()
         .skip(how.skip)
-        .filter(|t| how.only.is_none_or(|only| only.iter().any(|o| *o == t.task)))
+        .filter(|t| how.only.is_none_or(|only| only.contains(&t.task)))
         .take(limit.unwrap_or(usize::MAX))
         .collect()
 }
