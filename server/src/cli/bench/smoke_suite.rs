@@ -519,11 +519,11 @@ mod tests {
             |task: &str, passed: u64| json!({"task": task, "hidden_passed": passed, "hidden_total": 4}).to_string();
         std::fs::write(&path, format!("{}\n{}\n\n", line(first, 3), line(third, 4))).unwrap();
         let wrong = wrong_in(&path).unwrap();
-        assert_eq!(wrong, [first.clone()]);
+        assert_eq!(wrong, std::slice::from_ref(first));
         let how =
             Run { suite: Suite::Everyday, compose: None, optimize: false, memory: false, skip: 0, only: Some(&wrong) };
         let tasks: Vec<String> = chosen(how, None).into_iter().map(|t| t.task).collect();
-        assert_eq!(tasks, [first.clone()]);
+        assert_eq!(tasks, std::slice::from_ref(first));
         std::fs::write(&path, format!("{}\n{{\"task\": 1}}\n", line(first, 3))).unwrap();
         assert!(wrong_in(&path).unwrap_err().starts_with("line 2: not a smoke result"));
     }
