@@ -120,7 +120,7 @@ async fn ctrl_c_cancels_an_evolve_and_saves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_loops_forever_is_killed_at_its_timeout() {
-    let endless = "def add(a: int, b: int) -> int:\n    while True:\n        pass\n";
+    let endless = "def add(a: int, b: int) -> int:\n    total = a + b\n    while total or True:\n        pass\n";
     let script = Script::new()
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on("plan", fixtures::add_spec())

@@ -192,6 +192,9 @@ async fn hostile_nodes_are_contained() {
         if !all.contains("no version passed") {
             problems.push("the evolve did not end with the tests failing".into());
         }
+        if all.contains("not tested:") {
+            problems.push("the payload was sent back untested: it never ran in the jail".into());
+        }
         if took > Duration::from_secs(60) {
             problems.push(format!("took {:.0} s", took.as_secs_f64()));
         }

@@ -3,4 +3,6 @@ import sys
 
 
 def add(a: int, b: int) -> int:
-    sys.exit(0)
+    # It reads its arguments, as a real attack would: code that ignores a parameter is sent
+    # back untested, and this payload is here to run.
+    sys.exit(0 * (a + b))
