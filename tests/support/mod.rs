@@ -181,3 +181,7 @@ pub async fn started(env: &TestEnv, options: serde_json::Value) -> testkit::lsp_
     assert!(init["result"]["capabilities"]["codeActionProvider"].is_object(), "{init}");
     client
 }
+
+/// A ladder of repairs only (the default one has fresh rungs).
+pub const REPAIR_LADDER: &str = "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.3}, \
+                             {role: generator.powerful, temperature: 0.5}]";
