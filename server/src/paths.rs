@@ -22,6 +22,7 @@ pub fn registry_path(data: &Path) -> PathBuf {
 /// The runtime's Python files, compiled in so the binary works wherever it is installed.
 pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("warm_runner.py", include_str!("../../runtime/warm_runner.py")),
+    ("forked_run.py", include_str!("../../runtime/forked_run.py")),
     ("confine.py", include_str!("../../runtime/confine.py")),
     ("node_runtime.py", include_str!("../../runtime/node_runtime.py")),
     ("tidy.py", include_str!("../../runtime/tidy.py")),
