@@ -260,3 +260,57 @@ async fn code_that_never_reads_a_parameter_is_not_tested_and_the_repair_is_told_
     assert!(repair.contains("never uses its parameter base"), "{repair}");
     assert_eq!(o["code"].as_str().unwrap().trim(), RIGHT.trim());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_left_with_one_distinct_case_gets_more_and_a_wrong_task_case_can_then_be_outvoted() {
+    // The 1.5B's spec for "add 30 days to 2024-01-15", twice: three cases of one input (the task's),
+    // expecting 2024-02-15. One case could never be outvoted (an attempt must pass others too):
+    // the overseer is asked for new inputs once, and the attempts that pass those and return
+    // 2024-02-14 on the task drop it.
+    let code = |body: &str| {
+        fixtures::code(&format!("import datetime\n\ndef add_days(date: str, days: int) -> str:\n    {body}\n"))
+    };
+    let case = |name: &str| json!({ "name": name, "input": { "date": "2024-01-15", "days": 30 }, "expected": "2024-02-15", "check": "equals" });
+    let spec = json!({
+        "problem": "Add a number of days to an ISO date.", "requirements": [], "plan": [],
+        "function": { "name": "add_days", "parameters": [ { "name": "date", "type": "str" }, { "name": "days", "type": "int" } ], "returns": "str" },
+        "task_input": { "date": "2024-01-15", "days": 30 },
+        "test_cases": [case("task"), case("add_thirty"), case("same_again")],
+        "tools": []
+    });
+    let script = Script::new()
+        .on("classify", fixtures::classify("simple_content", "simple"))
+        .on("plan", spec)
+        .on(
+            "extend",
+            json!({ "test_cases": [
+                { "name": "next", "work": "1 day after", "input": { "date": "2024-01-01", "days": 1 }, "expected": "2024-01-02", "check": "equals" },
+                { "name": "again", "input": { "date": "2024-01-15", "days": 30 }, "expected": "2024-02-15", "check": "equals" },
+                { "name": "leap", "work": "2024 is a leap year", "input": { "date": "2024-02-28", "days": 1 }, "expected": "2024-02-29", "check": "equals" }
+            ]}),
+        )
+        .on("review", json!({ "cases": [{ "name": "task", "result": "2024-02-15" }] }))
+        .on_seq(
+            "code",
+            vec![
+                code("return (datetime.date.fromisoformat(date) + datetime.timedelta(days=days)).isoformat()"),
+                code("d = datetime.date.fromisoformat(date)\n    return str(d + datetime.timedelta(days=days))"),
+                code("d = datetime.datetime.strptime(date, '%Y-%m-%d')\n    return (d + datetime.timedelta(days)).strftime('%Y-%m-%d')"),
+                code("start = datetime.date.fromisoformat(date)\n    end = start + datetime.timedelta(days=days)\n    return end.isoformat()"),
+            ],
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_for(&server.url);
+    let run = env.run(&["evolve", "--json", "--no-memory", "add 30 days to the date 2024-01-15"]).await;
+    run.assert_ok();
+    assert_eq!(server.requests_for("plan").len(), 2, "sent back once for too few cases: {}", run.all());
+    assert_eq!(server.requests_for("extend").len(), 1, "{}", run.all());
+    assert!(run.stderr.contains("2 case(s) added with new inputs"), "the repeated input is not added: {}", run.all());
+    assert!(run.stderr.contains(r#"return "2024-02-14" on the task's own case task"#), "{}", run.all());
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["dropped"], json!(["task"]), "{}", o["oracle"]);
+    let inputs: Vec<String> =
+        o["spec"]["test_cases"].as_array().unwrap().iter().map(|c| c["input"].to_string()).collect();
+    assert_eq!(inputs.len(), 2, "the new cases verify the code: {inputs:?}");
+    assert_eq!(o["result"]["output"]["Ok"], json!("2024-02-14"), "{}", o["result"]);
+}

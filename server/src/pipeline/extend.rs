@@ -4,13 +4,14 @@
 //! disputed case: by a consensus of fresh implementations, which either confirms the case (and
 //! an agreeing implementation that passes everything replaces the code) or contradicts it (the
 //! case is corrected or dropped). Without a consensus a failing new case is not added, and the
-//! user is told which case the code and the overseer disagree on.
+//! user is told which case the code and the overseer disagree on. The plan asks the same way
+//! (new_cases) when a corrected spec still has fewer than three distinct cases.
 
 use super::consensus::{OracleReport, adjudicate};
 use super::escalate::Verified;
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
-use super::spec::{TestCase, normalise_case_names};
+use super::spec::{Spec, TestCase, normalise_case_names};
 use super::tests::{NODE_FILE, NODE_MODULE};
 use super::verify::{run_cases, run_spec_tests};
 use super::{node, prompts, schema};
@@ -20,25 +21,31 @@ use crate::sandbox::NodeLimits;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The overseer's new cases for `verified`'s spec: valid parameter names, inputs not yet tested.
-async fn new_cases(ctx: &Ctx<'_>, task: &str, verified: &Verified, percent: u8) -> Result<Vec<TestCase>, EvolveError> {
-    let spec = &verified.spec;
+/// The overseer's new cases for `spec`, written from the problem alone: valid parameter names,
+/// inputs not yet tested. Also the plan's way to fill a spec left with fewer than three cases.
+pub async fn new_cases(
+    ctx: &Ctx<'_>,
+    task: &str,
+    spec: &Spec,
+    stage: Stage,
+    percent: u8,
+) -> Result<Vec<TestCase>, EvolveError> {
     let request = ChatRequest {
         messages: vec![Message::system(prompts::EXTEND_SYSTEM), Message::user(prompts::extend_user(task, spec))],
         schema: Some(schema::extend()),
         temperature: Some(0.2),
         ..Default::default()
     };
-    let answer = match ctx.ask(Stage::Tests, percent, Role::Overseer, None, request).await {
+    let answer = match ctx.ask(stage, percent, Role::Overseer, None, request).await {
         Ok(answer) => answer,
         Err(e @ (EvolveError::Cancelled | EvolveError::Budget(_))) => return Err(e),
         Err(e) => {
-            ctx.warn(Stage::Tests, percent, format!("no cases added: the overseer failed ({e})"));
+            ctx.warn(stage, percent, format!("no cases added: the overseer failed ({e})"));
             return Ok(Vec::new());
         }
     };
     let Some(value) = schema::parse_json_answer(&answer.text) else {
-        ctx.warn(Stage::Tests, percent, "no cases added: the overseer's answer is not JSON");
+        ctx.warn(stage, percent, "no cases added: the overseer's answer is not JSON");
         return Ok(Vec::new());
     };
     let names: Vec<&str> = spec.function.parameters.iter().map(|p| p.name.as_str()).collect();
@@ -70,7 +77,7 @@ pub async fn extend(
     percent: u8,
 ) -> Result<Option<(Verified, usize)>, EvolveError> {
     ctx.emit(Stage::Tests, percent, "the tests kill too few mutants: the overseer writes more cases from the problem");
-    let cases = new_cases(ctx, task, verified, percent).await?;
+    let cases = new_cases(ctx, task, &verified.spec, Stage::Tests, percent).await?;
     if cases.is_empty() {
         return Ok(None);
     }

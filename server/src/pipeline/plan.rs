@@ -217,6 +217,34 @@ pub async fn plan(
                         ctx.warn(Stage::Plan, 18, format!("kept as is: {problem}"));
                     }
                 }
+                // Too few distinct cases after the correction: the overseer is asked once more,
+                // for new inputs only (one case cannot tell right code from code that is right on
+                // the task alone, nor outvote a wrong expected value).
+                // (Not a node that calls model tools: its cases check written text loosely.)
+                if found.is_empty() && spec.test_cases.len() < 3 && !examples && spec.tools.is_empty() {
+                    ctx.emit(
+                        Stage::Plan,
+                        18,
+                        format!(
+                            "only {} case(s) with distinct inputs: the overseer writes more from the problem",
+                            spec.test_cases.len()
+                        ),
+                    );
+                    let mut added = 0;
+                    for case in super::extend::new_cases(ctx, task, &spec, Stage::Plan, 18).await? {
+                        // A case the spec's own checks reject (a wrong type, a bad check) is left out.
+                        let before = spec.problems(&known).len();
+                        spec.test_cases.push(case);
+                        if spec.problems(&known).len() > before {
+                            spec.test_cases.pop();
+                        } else {
+                            added += 1;
+                        }
+                    }
+                    if added > 0 {
+                        ctx.emit(Stage::Plan, 18, format!("{added} case(s) added with new inputs"));
+                    }
+                }
                 if found.is_empty() && spec.test_cases.len() < 3 && !examples {
                     ctx.warn(
                         Stage::Plan,

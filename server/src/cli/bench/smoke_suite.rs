@@ -156,6 +156,9 @@ pub struct SmokeResult {
     pub parameter_ignored: bool,
     /// Attempts that failed one case alone, alike, outvoted the overseer's value.
     pub case_outvoted: bool,
+    /// The spec had fewer than three distinct cases after its correction, and the overseer
+    /// added cases with new inputs.
+    pub spec_filled: bool,
 }
 
 /// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
@@ -172,6 +175,7 @@ struct EventTrace {
     code_hard_coded: bool,
     parameter_ignored: bool,
     case_outvoted: bool,
+    spec_filled: bool,
     /// Model calls that ended, counted from the events: a failed evolve has no outcome to count.
     model_calls: usize,
 }
@@ -209,6 +213,8 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
                 t.parameter_ignored = true;
             } else if m.contains(" attempts pass every other case and return ") && m.ends_with("the case is dropped") {
                 t.case_outvoted = true;
+            } else if m.ends_with(" case(s) added with new inputs") {
+                t.spec_filled = true;
             }
         }
         events(event)
@@ -236,7 +242,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · a spec of too few cases filled in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -267,6 +273,7 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.code_hard_coded).count(),
             self.results.iter().filter(|r| r.parameter_ignored).count(),
             self.results.iter().filter(|r| r.case_outvoted).count(),
+            self.results.iter().filter(|r| r.spec_filled).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -379,6 +386,7 @@ async fn run_one(
         code_hard_coded: trace.code_hard_coded,
         parameter_ignored: trace.parameter_ignored,
         case_outvoted: trace.case_outvoted,
+        spec_filled: trace.spec_filled,
     };
     match outcome {
         Ok(o) => {
@@ -504,7 +512,11 @@ mod tests {
             "4 attempts pass every other case and return \"2024-02-14\" on the task's own case task, not the overseer's \"2024-02-15\": the case is dropped",
         );
         let t = trace.lock().unwrap();
-        assert!(t.case_outvoted);
+        assert!(t.case_outvoted && !t.spec_filled);
+        drop(t);
+        say("2 case(s) added with new inputs");
+        let t = trace.lock().unwrap();
+        assert!(t.spec_filled);
         assert_eq!(t.model_calls, 1, "calls are counted from the events, so a failed evolve's are too");
         assert_eq!((t.steps_begun, t.steps_recalled), (2, 1), "a recall before any step is the whole task's");
     }
