@@ -303,10 +303,38 @@ pub fn left_out(spec: &Spec, task: &str) -> Vec<f64> {
 }
 
 /// A parameter that holds one of `constants` (numbers the overseer first took for constants of
-/// the task) gets the task's value as its default, unless it is the first parameter: the task's
-/// own call keeps working when a caller passes only the data ("mask all but the last 4
-/// characters" called with the card number alone). Returns the parameters given a default.
+/// the task) gets the task's value as its default, so the task's own call keeps working when a
+/// caller passes only the data ("mask all but the last 4 characters" called with the card number
+/// alone). Such parameters move after the others first (the cases give every argument by name,
+/// and no code exists yet); a spec of constants alone keeps its first one without a default.
+/// Returns the parameters given a default.
 pub fn default_to_task_values(spec: &mut Spec, constants: &[f64]) -> Vec<String> {
+    let task_input = &spec.task_input;
+    let holds = |p: &Parameter| {
+        p.default.is_none()
+            && task_input
+                .get(&p.name)
+                .and_then(Value::as_f64)
+                .is_some_and(|v| constants.iter().any(|c| (c - v).abs() < 1e-9))
+    };
+    // A stable partition: the data in its order, then the constants in theirs.
+    let (mut order, constant): (Vec<Parameter>, Vec<Parameter>) =
+        spec.function.parameters.iter().cloned().partition(|p| !holds(p));
+    order.extend(constant);
+    spec.function.parameters = order;
+    let names: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
+    let reordered = |input: &serde_json::Map<String, Value>| {
+        let mut out: serde_json::Map<String, Value> =
+            names.iter().filter_map(|n| input.get(n).map(|v| (n.clone(), v.clone()))).collect();
+        for (k, v) in input {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        out
+    };
+    spec.task_input = reordered(&spec.task_input);
+    for case in &mut spec.test_cases {
+        case.input = reordered(&case.input);
+    }
     let mut changed = Vec::new();
     // Defaults only at the end: a parameter with one is followed by none without.
     for p in spec.function.parameters.iter_mut().skip(1).rev() {
@@ -421,11 +449,16 @@ mod tests {
         parameterise(&mut s, task, false);
         assert_eq!(default_to_task_values(&mut s, &constants), ["b"]);
         assert_eq!(s.signature(), "chunks(xs: list, b: int = 2) -> list");
-        // The first parameter never defaults, and a default never stands before a parameter
-        // without one.
+        // A constant named before the data moves after it ("the last 4 characters of the card"),
+        // the task's input and cases with it; a spec of constants alone keeps its first one
+        // without a default.
         let mut s = spec(json!([{"name": "n", "type": "int"}, {"name": "x", "type": "int"}]), json!({"n": 2, "x": 9}));
-        assert!(default_to_task_values(&mut s, &[2.0]).is_empty());
-        assert_eq!(s.signature(), "f(n: int, x: int) -> int");
+        assert_eq!(default_to_task_values(&mut s, &[2.0]), ["n"]);
+        assert_eq!(s.signature(), "f(x: int, n: int = 2) -> int");
+        assert_eq!(s.task_input.keys().collect::<Vec<_>>(), ["x", "n"]);
+        let mut s = spec(json!([{"name": "n", "type": "int"}, {"name": "k", "type": "int"}]), json!({"n": 2, "k": 4}));
+        assert_eq!(default_to_task_values(&mut s, &[2.0, 4.0]), ["k"]);
+        assert_eq!(s.signature(), "f(n: int, k: int = 4) -> int");
     }
 
     #[test]
