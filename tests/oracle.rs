@@ -431,9 +431,6 @@ async fn attempts_of_two_models_that_fail_only_the_task_case_alike_outvote_it() 
     // "add 30 days to 2024-01-15": the overseer says 2024-02-15, twice, and no consensus is
     // asked. Three attempts of the fast model and one of the powerful one, each in other words,
     // pass every other case and return 2024-02-14 there: the case goes and the last is verified.
-    let code = |body: &str| {
-        fixtures::code(&format!("import datetime\n\ndef add_days(date: str, days: int) -> str:\n    {body}\n"))
-    };
     let spec = json!({
         "problem": "Add a number of days to an ISO date.", "requirements": [], "plan": [],
         "function": { "name": "add_days", "parameters": [ { "name": "date", "type": "str" }, { "name": "days", "type": "int" } ], "returns": "str" },
@@ -449,15 +446,7 @@ async fn attempts_of_two_models_that_fail_only_the_task_case_alike_outvote_it() 
         .on("classify", fixtures::classify("simple_content", "simple"))
         .on("plan", spec)
         .on("review", json!({ "cases": [{ "name": "task", "result": "2024-02-15" }] }))
-        .on_seq(
-            "code",
-            vec![
-                code("return (datetime.date.fromisoformat(date) + datetime.timedelta(days=days)).isoformat()"),
-                code("d = datetime.date.fromisoformat(date)\n    return str(d + datetime.timedelta(days=days))"),
-                code("d = datetime.datetime.strptime(date, '%Y-%m-%d')\n    return (d + datetime.timedelta(days)).strftime('%Y-%m-%d')"),
-                code("start = datetime.date.fromisoformat(date)\n    end = start + datetime.timedelta(days=days)\n    return end.isoformat()"),
-            ],
-        );
+        .on_seq("code", support::add_days_attempts());
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_with(&server.url, false, false);
     let run = env.run(&["evolve", "--json", "add 30 days to the date 2024-01-15"]).await;

@@ -267,9 +267,6 @@ async fn a_spec_left_with_one_distinct_case_gets_more_and_a_wrong_task_case_can_
     // expecting 2024-02-15. One case could never be outvoted (an attempt must pass others too):
     // the overseer is asked for new inputs once, and the attempts that pass those and return
     // 2024-02-14 on the task drop it.
-    let code = |body: &str| {
-        fixtures::code(&format!("import datetime\n\ndef add_days(date: str, days: int) -> str:\n    {body}\n"))
-    };
     let case = |name: &str| json!({ "name": name, "input": { "date": "2024-01-15", "days": 30 }, "expected": "2024-02-15", "check": "equals" });
     let spec = json!({
         "problem": "Add a number of days to an ISO date.", "requirements": [], "plan": [],
@@ -290,15 +287,7 @@ async fn a_spec_left_with_one_distinct_case_gets_more_and_a_wrong_task_case_can_
             ]}),
         )
         .on("review", json!({ "cases": [{ "name": "task", "result": "2024-02-15" }] }))
-        .on_seq(
-            "code",
-            vec![
-                code("return (datetime.date.fromisoformat(date) + datetime.timedelta(days=days)).isoformat()"),
-                code("d = datetime.date.fromisoformat(date)\n    return str(d + datetime.timedelta(days=days))"),
-                code("d = datetime.datetime.strptime(date, '%Y-%m-%d')\n    return (d + datetime.timedelta(days)).strftime('%Y-%m-%d')"),
-                code("start = datetime.date.fromisoformat(date)\n    end = start + datetime.timedelta(days=days)\n    return end.isoformat()"),
-            ],
-        );
+        .on_seq("code", support::add_days_attempts());
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_for(&server.url);
     let run = env.run(&["evolve", "--json", "--no-memory", "add 30 days to the date 2024-01-15"]).await;

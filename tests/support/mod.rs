@@ -185,3 +185,23 @@ pub async fn started(env: &TestEnv, options: serde_json::Value) -> testkit::lsp_
 /// A ladder of repairs only (the default one has fresh rungs).
 pub const REPAIR_LADDER: &str = "[{role: generator.fast, temperature: 0.0}, {role: generator.fast, temperature: 0.3}, \
                              {role: generator.powerful, temperature: 0.5}]";
+
+/// Four right `add_days(date, days)` answers, each in other words (distinct codes): attempts
+/// that agree on 2024-01-15 + 30 days = 2024-02-14 against an overseer's wrong case.
+pub fn add_days_attempts() -> Vec<serde_json::Value> {
+    let code = |body: &str| {
+        testkit::scripted_model::fixtures::code(&format!(
+            "import datetime\n\ndef add_days(date: str, days: int) -> str:\n    {body}\n"
+        ))
+    };
+    vec![
+        code("return (datetime.date.fromisoformat(date) + datetime.timedelta(days=days)).isoformat()"),
+        code("d = datetime.date.fromisoformat(date)\n    return str(d + datetime.timedelta(days=days))"),
+        code(
+            "d = datetime.datetime.strptime(date, '%Y-%m-%d')\n    return (d + datetime.timedelta(days)).strftime('%Y-%m-%d')",
+        ),
+        code(
+            "start = datetime.date.fromisoformat(date)\n    end = start + datetime.timedelta(days=days)\n    return end.isoformat()",
+        ),
+    ]
+}

@@ -249,28 +249,8 @@ pub fn parameterise(spec: &mut Spec, task: &str, arithmetic: bool) -> Vec<String
         ordered.insert(index, (*at, parameter.clone()));
     }
     spec.function.parameters = ordered.into_iter().map(|(_, p)| p).collect();
-    let order: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
-    let with_added = |input: &serde_json::Map<String, Value>| -> serde_json::Map<String, Value> {
-        let mut out: serde_json::Map<String, Value> = order
-            .iter()
-            .filter_map(|name| {
-                let value = input
-                    .get(name)
-                    .cloned()
-                    .or_else(|| added.iter().find(|a| &a.1.name == name).map(|a| number_value(a.2)))?;
-                Some((name.clone(), value))
-            })
-            .collect();
-        // Keys that are no parameter stay, for Spec::problems to report.
-        for (k, v) in input {
-            out.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        out
-    };
-    spec.task_input = with_added(&spec.task_input);
-    for case in &mut spec.test_cases {
-        case.input = with_added(&case.input);
-    }
+    let fill = |name: &str| added.iter().find(|a| a.1.name == name).map(|a| number_value(a.2));
+    inputs_in_parameter_order(spec, fill);
     let signature = spec.signature();
     changes.extend(added.iter().map(|(_, p, n)| {
             format!(
@@ -309,49 +289,61 @@ pub fn left_out(spec: &Spec, task: &str) -> Vec<f64> {
 /// and no code exists yet); a spec of constants alone keeps its first one without a default.
 /// Returns the parameters given a default.
 pub fn default_to_task_values(spec: &mut Spec, constants: &[f64]) -> Vec<String> {
-    let task_input = &spec.task_input;
-    let holds = |p: &Parameter| {
-        p.default.is_none()
-            && task_input
-                .get(&p.name)
-                .and_then(Value::as_f64)
-                .is_some_and(|v| constants.iter().any(|c| (c - v).abs() < 1e-9))
-    };
+    let holding: Vec<String> = spec
+        .function
+        .parameters
+        .iter()
+        .filter(|p| {
+            p.default.is_none()
+                && spec
+                    .task_input
+                    .get(&p.name)
+                    .and_then(Value::as_f64)
+                    .is_some_and(|v| constants.iter().any(|c| (c - v).abs() < 1e-9))
+        })
+        .map(|p| p.name.clone())
+        .collect();
     // A stable partition: the data in its order, then the constants in theirs.
     let (mut order, constant): (Vec<Parameter>, Vec<Parameter>) =
-        spec.function.parameters.iter().cloned().partition(|p| !holds(p));
+        spec.function.parameters.iter().cloned().partition(|p| !holding.contains(&p.name));
     order.extend(constant);
     spec.function.parameters = order;
-    let names: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
-    let reordered = |input: &serde_json::Map<String, Value>| {
-        let mut out: serde_json::Map<String, Value> =
-            names.iter().filter_map(|n| input.get(n).map(|v| (n.clone(), v.clone()))).collect();
+    inputs_in_parameter_order(spec, |_| None);
+    let mut changed = Vec::new();
+    // Defaults only at the end: a parameter with one is followed by none without.
+    for p in spec.function.parameters.iter_mut().skip(1).rev() {
+        if p.default.is_some() {
+            continue;
+        }
+        if !holding.contains(&p.name) {
+            break;
+        }
+        p.default = spec.task_input.get(&p.name).cloned();
+        changed.push(p.name.clone());
+    }
+    changed.reverse();
+    changed
+}
+
+/// Rewrites task_input and every case's input in the order of the spec's parameters, a missing
+/// one taken from `fill` where it has a value. Keys that are no parameter stay, after the rest,
+/// for Spec::problems to report.
+fn inputs_in_parameter_order(spec: &mut Spec, fill: impl Fn(&str) -> Option<Value>) {
+    let order: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
+    let ordered = |input: &serde_json::Map<String, Value>| {
+        let mut out: serde_json::Map<String, Value> = order
+            .iter()
+            .filter_map(|name| input.get(name).cloned().or_else(|| fill(name)).map(|v| (name.clone(), v)))
+            .collect();
         for (k, v) in input {
             out.entry(k.clone()).or_insert_with(|| v.clone());
         }
         out
     };
-    spec.task_input = reordered(&spec.task_input);
+    spec.task_input = ordered(&spec.task_input);
     for case in &mut spec.test_cases {
-        case.input = reordered(&case.input);
+        case.input = ordered(&case.input);
     }
-    let mut changed = Vec::new();
-    // Defaults only at the end: a parameter with one is followed by none without.
-    for p in spec.function.parameters.iter_mut().skip(1).rev() {
-        let value = spec.task_input.get(&p.name).cloned();
-        let holds =
-            value.as_ref().and_then(Value::as_f64).is_some_and(|v| constants.iter().any(|c| (c - v).abs() < 1e-9));
-        if p.default.is_some() {
-            continue;
-        }
-        if !holds {
-            break;
-        }
-        p.default = value;
-        changed.push(p.name.clone());
-    }
-    changed.reverse();
-    changed
 }
 
 fn number_value(n: f64) -> Value {
