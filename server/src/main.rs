@@ -252,9 +252,12 @@ enum BenchCommand {
         /// to the big one); powerful: every role on the big model.
         #[arg(long, default_value = "ladder")]
         models: String,
-        /// Only the first N problems.
+        /// Only the first N problems (after --skip).
         #[arg(long)]
         limit: Option<usize>,
+        /// Leave out the first N problems (to finish a run that was cut short, into another --out).
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
         /// Problems solved at once (for servers with several slots).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
@@ -360,8 +363,11 @@ fn main() {
             Command::Setup { no_powerful, test_models, no_models } => {
                 cli::setup::run(&global, cli::setup::SetupOptions { no_powerful, test_models, no_models }).await
             }
-            Command::Bench { what: BenchCommand::Humaneval { backend, models, limit, jobs, mode, problems, out } } => {
-                let options = cli::bench::humaneval::Options { backend, models, limit, jobs, mode, problems, out };
+            Command::Bench {
+                what: BenchCommand::Humaneval { backend, models, limit, skip, jobs, mode, problems, out },
+            } => {
+                let options =
+                    cli::bench::humaneval::Options { backend, models, limit, skip, jobs, mode, problems, out };
                 cli::bench::humaneval::run(&global, options).await
             }
             Command::Bench { what: BenchCommand::Memory { sizes, queries } } => {

@@ -20,6 +20,7 @@ pub struct Options {
     /// the big model).
     pub models: String,
     pub limit: Option<usize>,
+    pub skip: usize,
     pub jobs: usize,
     pub mode: String,
     pub problems: Option<PathBuf>,
@@ -132,6 +133,7 @@ pub async fn run(global: &Global, options: Options) -> CliResult {
             return Err(usage!("{e}"));
         }
     };
+    problems.drain(..options.skip.min(problems.len()));
     if let Some(limit) = options.limit {
         problems.truncate(limit);
     }
