@@ -22,16 +22,22 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The overseer's new cases for `spec`, written from the problem alone: valid parameter names,
-/// inputs not yet tested. Also the plan's way to fill a spec left with fewer than three cases.
+/// inputs not yet tested; boundaries, or inputs of the kind of case `like`. Also the plan's way
+/// to fill a spec left with fewer than three cases.
 pub async fn new_cases(
     ctx: &Ctx<'_>,
     task: &str,
     spec: &Spec,
+    like: Option<&TestCase>,
     stage: Stage,
     percent: u8,
 ) -> Result<Vec<TestCase>, EvolveError> {
+    let (system, user) = match like {
+        Some(case) => (prompts::EXTEND_LIKE_SYSTEM, prompts::extend_like_user(task, spec, case)),
+        None => (prompts::EXTEND_SYSTEM, prompts::extend_user(task, spec)),
+    };
     let request = ChatRequest {
-        messages: vec![Message::system(prompts::EXTEND_SYSTEM), Message::user(prompts::extend_user(task, spec))],
+        messages: vec![Message::system(system), Message::user(user)],
         schema: Some(schema::extend()),
         temperature: Some(0.2),
         ..Default::default()
@@ -53,6 +59,12 @@ pub async fn new_cases(
     let mut out = Vec::new();
     for item in value.get("test_cases").and_then(Value::as_array).into_iter().flatten().take(5) {
         let Ok(mut case) = serde_json::from_value::<TestCase>(item.clone()) else { continue };
+        // A parameter that defaults to the task's value may be left out, as a caller may.
+        for p in &spec.function.parameters {
+            if let (Some(default), false) = (&p.default, case.input.contains_key(&p.name)) {
+                case.input.insert(p.name.clone(), default.clone());
+            }
+        }
         let input = Value::Object(case.input.clone());
         let fits = case.input.len() == names.len() && names.iter().all(|n| case.input.contains_key(*n));
         if !fits || seen.contains(&input) || item.get("expected").is_none() {
@@ -77,7 +89,7 @@ pub async fn extend(
     percent: u8,
 ) -> Result<Option<(Verified, usize)>, EvolveError> {
     ctx.emit(Stage::Tests, percent, "the tests kill too few mutants: the overseer writes more cases from the problem");
-    let cases = new_cases(ctx, task, &verified.spec, Stage::Tests, percent).await?;
+    let cases = new_cases(ctx, task, &verified.spec, None, Stage::Tests, percent).await?;
     if cases.is_empty() {
         return Ok(None);
     }

@@ -231,7 +231,7 @@ pub async fn plan(
                         ),
                     );
                     let mut added = 0;
-                    for case in super::extend::new_cases(ctx, task, &spec, Stage::Plan, 18).await? {
+                    for case in super::extend::new_cases(ctx, task, &spec, None, Stage::Plan, 18).await? {
                         // A case the spec's own checks reject (a wrong type, a bad check) is left out.
                         let before = spec.problems(&known).len();
                         spec.test_cases.push(case);

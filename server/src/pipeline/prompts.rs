@@ -261,6 +261,19 @@ Only valid inputs with normal results: no errors. Use ONLY the function's parame
 each expected value exactly, step by step, in `work`, from the problem alone. Answer with JSON: \
 {\"test_cases\": [{\"name\": ..., \"work\": ..., \"input\": {...}, \"expected\": ..., \"check\": \"equals\"}]}.";
 
+/// For a case the ladder's attempts dispute with an answer of another shape: cases of its kind,
+/// not boundaries (a card of 16 digits, not an empty one, tells a mask from a slice).
+pub const EXTEND_LIKE_SYSTEM: &str = "You add test cases to a Python function's spec. Write 3 NEW cases like \
+the case named at the end: inputs of the same kind and size as its input, with other values, so that each \
+result is worked out the same way. Only valid inputs with normal results: no errors. Use ONLY the \
+function's parameter names. Work out each expected value exactly, step by step, in `work`, from the \
+problem alone. Answer with JSON: {\"test_cases\": [{\"name\": ..., \"work\": ..., \"input\": {...}, \
+\"expected\": ..., \"check\": \"equals\"}]}.";
+
+pub fn extend_like_user(task: &str, spec: &Spec, like: &TestCase) -> String {
+    format!("{}Write cases like: {}\n", extend_user(task, spec), case_line(like, &spec.function.name))
+}
+
 pub fn extend_user(task: &str, spec: &Spec) -> String {
     let mut text = format!("Task: {task}\nProblem: {}\nFunction: def {}\n", spec.problem, spec.signature());
     if !spec.requirements.is_empty() {

@@ -125,6 +125,9 @@ struct Ladder {
     ignored_sent_back: u8,
     /// Attempts that failed one case and no other (consensus::outvoting).
     lone_failures: Vec<LoneFailure>,
+    /// Cases that attempts of another shape of answer did not outvote: their code failed the
+    /// overseer's cases with new inputs (outvote.rs). Asked once per case.
+    outvote_refused: Vec<String>,
 }
 
 /// The code of one attempt, its node program and its test report.
@@ -151,6 +154,7 @@ pub async fn generate_until_green(ctx: &Ctx<'_>, job: &Job<'_>) -> Result<Result
         asked: Vec::new(),
         ignored_sent_back: 0,
         lone_failures: Vec::new(),
+        outvote_refused: Vec::new(),
     };
     let rungs_config = &ctx.config.pipeline.escalation;
     let rungs: Vec<usize> = (start_rung.min(rungs_config.len() - 1)..rungs_config.len()).collect();
