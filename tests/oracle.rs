@@ -509,7 +509,7 @@ async fn attempts_that_agree_on_an_answer_of_another_shape_must_pass_new_inputs_
         );
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_with(&server.url, false, false);
-    let run = env.run(&["evolve", "--json", "mask all but the last 4 digits of the card 1234567812345678"]).await;
+    let run = env.run(&["evolve", "--json", "mask all but the last four digits of the card '1234567812345678'"]).await;
     assert_ne!(run.code, 0, "code that never masks is not verified:\n{}", run.all());
     assert!(
         run.stderr.contains(r#"return "5678" on the task's own case task, not the overseer's "************5678", an answer of another shape; their code fails 2 of 2 new cases"#),
