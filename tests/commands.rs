@@ -68,3 +68,18 @@ async fn status_checks_every_endpoint_and_the_tools() {
     assert!(run.stdout.contains("registry"), "{}", run.all());
     assert_eq!(run.code, 1, "a missing model is a problem:\n{}", run.all());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_goes_away_ends_a_command_quietly() {
+    // `code-evolver list | head -0`: stdout is a pipe nobody reads. The command ends as SIGPIPE
+    // ends a shell tool (status 141), with no panic and no backtrace.
+    let env = TestEnv::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    // spawn, not output(): tokio's output() would put a pipe of its own on stdout.
+    let child = env.command(&["list"]).stdout(writer).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -302,6 +302,7 @@ fn the_command_line_is_consistent() {
 
 fn main() {
     let args = Args::parse();
+    cli::exit_quietly_when_stdout_closes();
     cli::init_logging(args.verbose);
     let global = Global { config: args.config, workspace: args.workspace, data_dir: args.data_dir };
     let runtime =

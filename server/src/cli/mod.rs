@@ -89,6 +89,21 @@ impl Global {
     }
 }
 
+/// A reader that goes away (`code-evolver show ID | head`) ends the command as SIGPIPE ends a
+/// shell tool: quietly, status 141. Rust ignores SIGPIPE, so `println!` panics instead; restoring
+/// the signal would also let a node under test kill the evolver by closing a pipe it writes to.
+pub fn exit_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload_as_str().unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            crate::scratch::remove_own();
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,code_evolver=warn",
