@@ -467,6 +467,28 @@ fn one_function_attempts(signature: &str, bodies: &[&str]) -> Vec<Value> {
     bodies.iter().map(|body| fixtures::code(&format!("{signature}\n    {body}\n"))).collect()
 }
 
+/// Evolves `task` against the overseer's `spec`, a review that confirms its task case's
+/// `task_result`, the overseer's `new_cases` when asked for more, and `attempts` in turn (no
+/// consensus asked); the server stays up for its requests.
+async fn with_attempts(
+    spec: Value,
+    task_result: Value,
+    new_cases: Value,
+    attempts: Vec<Value>,
+    task: &str,
+) -> (ScriptedServer, support::Run) {
+    let script = Script::new()
+        .on("classify", fixtures::classify("simple_content", "simple"))
+        .on("plan", spec)
+        .on("review", json!({ "cases": [{ "name": "task", "result": task_result }] }))
+        .on("extend", json!({ "test_cases": new_cases }))
+        .on_seq("code", attempts);
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, false, false);
+    let run = env.run(&["evolve", "--json", task]).await;
+    (server, run)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attempts_that_agree_on_an_answer_of_another_shape_must_pass_new_inputs_and_a_misreading_fails_them() {
     // "mask all but the last 4 digits": four attempts return the last four digits alone and pass
@@ -484,32 +506,21 @@ async fn attempts_that_agree_on_an_answer_of_another_shape_must_pass_new_inputs_
         ],
         "tools": []
     });
-    let script = Script::new()
-        .on("classify", fixtures::classify("simple_content", "simple"))
-        .on("plan", spec)
-        .on("review", json!({ "cases": [{ "name": "task", "result": "************5678" }] }))
-        .on(
-            "extend",
-            json!({ "test_cases": [
-                { "name": "other_card", "input": { "card": "9876543210987654" }, "expected": "************7654", "check": "equals" },
-                { "name": "fours", "input": { "card": "1111222233334444" }, "expected": "************4444", "check": "equals" }
-            ]}),
-        )
-        .on_seq(
-            "code",
-            one_function_attempts(
-                "def mask_card(card: str) -> str:",
-                &[
-                    "return card[-4:]",
-                    "return card[len(card) - 4:] if len(card) > 4 else card",
-                    "tail = card[-4:]\n    return tail",
-                    "return ''.join(list(card)[-4:])",
-                ],
-            ),
-        );
-    let server = ScriptedServer::start(script).await.unwrap();
-    let env = env_with(&server.url, false, false);
-    let run = env.run(&["evolve", "--json", "mask all but the last four digits of the card '1234567812345678'"]).await;
+    let new_cases = json!([
+        { "name": "other_card", "input": { "card": "9876543210987654" }, "expected": "************7654", "check": "equals" },
+        { "name": "fours", "input": { "card": "1111222233334444" }, "expected": "************4444", "check": "equals" }
+    ]);
+    let attempts = one_function_attempts(
+        "def mask_card(card: str) -> str:",
+        &[
+            "return card[-4:]",
+            "return card[len(card) - 4:] if len(card) > 4 else card",
+            "tail = card[-4:]\n    return tail",
+            "return ''.join(list(card)[-4:])",
+        ],
+    );
+    let task = "mask all but the last four digits of the card '1234567812345678'";
+    let (server, run) = with_attempts(spec, json!("************5678"), new_cases, attempts, task).await;
     assert_ne!(run.code, 0, "code that never masks is not verified:\n{}", run.all());
     assert!(
         run.stderr.contains(r#"return "5678" on the task's own case task, not the overseer's "************5678", an answer of another shape; their code fails 2 of 2 new cases"#),
@@ -539,32 +550,21 @@ async fn attempts_that_agree_on_an_answer_of_another_shape_and_pass_new_inputs_o
         ],
         "tools": []
     });
-    let script = Script::new()
-        .on("classify", fixtures::classify("simple_content", "simple"))
-        .on("plan", spec)
-        .on("review", json!({ "cases": [{ "name": "task", "result": "3725" }] }))
-        .on(
-            "extend",
-            json!({ "test_cases": [
-                { "name": "under_a_minute", "input": { "seconds": 59 }, "expected": "0:00:59", "check": "equals" },
-                { "name": "hour", "input": { "seconds": 3600 }, "expected": "1:00:00", "check": "equals" }
-            ]}),
-        )
-        .on_seq(
-            "code",
-            one_function_attempts(
-                "def format_seconds(seconds: int) -> str:",
-                &[
-                    "h, rest = divmod(seconds, 3600)\n    m, s = divmod(rest, 60)\n    return f'{h}:{m:02d}:{s:02d}'",
-                    "return f'{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}'",
-                    "m, s = divmod(seconds, 60)\n    h, m = divmod(m, 60)\n    return '%d:%02d:%02d' % (h, m, s)",
-                    "hours = seconds // 3600\n    minutes = (seconds - hours * 3600) // 60\n    rest = seconds % 60\n    return str(hours) + ':' + str(minutes).zfill(2) + ':' + str(rest).zfill(2)",
-                ],
-            ),
-        );
-    let server = ScriptedServer::start(script).await.unwrap();
-    let env = env_with(&server.url, false, false);
-    let run = env.run(&["evolve", "--json", "format 3725 seconds as H:MM:SS"]).await;
+    let new_cases = json!([
+        { "name": "under_a_minute", "input": { "seconds": 59 }, "expected": "0:00:59", "check": "equals" },
+        { "name": "hour", "input": { "seconds": 3600 }, "expected": "1:00:00", "check": "equals" }
+    ]);
+    let attempts = one_function_attempts(
+        "def format_seconds(seconds: int) -> str:",
+        &[
+            "h, rest = divmod(seconds, 3600)\n    m, s = divmod(rest, 60)\n    return f'{h}:{m:02d}:{s:02d}'",
+            "return f'{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}'",
+            "m, s = divmod(seconds, 60)\n    h, m = divmod(m, 60)\n    return '%d:%02d:%02d' % (h, m, s)",
+            "hours = seconds // 3600\n    minutes = (seconds - hours * 3600) // 60\n    rest = seconds % 60\n    return str(hours) + ':' + str(minutes).zfill(2) + ':' + str(rest).zfill(2)",
+        ],
+    );
+    let (_server, run) =
+        with_attempts(spec, json!("3725"), new_cases, attempts, "format 3725 seconds as H:MM:SS").await;
     run.assert_ok();
     assert!(
         run.stderr.contains(

@@ -77,7 +77,7 @@ impl Ladder {
         let (returned, expected) = (py_literal(&failure.returned), py_literal(&spec_case.expected));
         let mut new_cases = Vec::new();
         if !a_slip_apart(&spec_case.expected, &failure.returned) {
-            match self.new_inputs_passed(ctx, task, &case, &code, limits).await? {
+            match self.new_inputs_passed(ctx, task, spec_case, &code, limits).await? {
                 Ok(cases) => new_cases = cases,
                 Err(why) => {
                     ctx.warn(
@@ -125,16 +125,14 @@ impl Ladder {
         };
         Ok(self.verdict(ctx, 70, Tested { code, program, report }, record))
     }
-}
 
-impl Ladder {
-    /// The overseer's cases with new inputs, when `code` passes them all (two at least); else why
-    /// not.
+    /// The overseer's cases with new inputs like `disputed`, when `code` passes them all (two at
+    /// least); else why not.
     async fn new_inputs_passed(
         &self,
         ctx: &Ctx<'_>,
         task: &str,
-        case: &str,
+        disputed: &TestCase,
         code: &str,
         limits: &NodeLimits,
     ) -> Result<Result<Vec<TestCase>, String>, EvolveError> {
@@ -142,11 +140,11 @@ impl Ladder {
             Stage::Tests,
             70,
             format!(
-                "attempts agree on an answer of another shape than the overseer's for case {case}: the overseer writes cases like it with new inputs, which their code must pass"
+                "attempts agree on an answer of another shape than the overseer's for case {}: the overseer writes cases like it with new inputs, which their code must pass",
+                disputed.name
             ),
         );
-        let like = self.spec.test_cases.iter().find(|c| c.name == case);
-        let cases = crate::pipeline::extend::new_cases(ctx, task, &self.spec, like, Stage::Tests, 70).await?;
+        let cases = crate::pipeline::extend::new_cases(ctx, task, &self.spec, Some(disputed), Stage::Tests, 70).await?;
         if cases.len() < 2 {
             return Ok(Err(format!("the overseer wrote {} usable case(s) with new inputs, not 2", cases.len())));
         }
