@@ -30,8 +30,11 @@ fn models_dir() -> PathBuf {
     dir
 }
 
+/// The context the router gives an embedded model unless configured (llm/router.rs).
+const DEFAULT_CONTEXT: u32 = 4096;
+
 fn embedded(threads: i32) -> (Embedded, EmbeddedSettings) {
-    let settings = EmbeddedSettings { models_dir: models_dir(), threads, context: 2048 };
+    let settings = EmbeddedSettings { models_dir: models_dir(), threads, context: DEFAULT_CONTEXT };
     (Embedded::new(settings.clone()), settings)
 }
 

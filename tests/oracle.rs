@@ -193,7 +193,11 @@ async fn consensus_drops_a_case_the_overseer_cannot_confirm() {
         .on("classify", fixtures::classify("arithmetic", "simple"))
         .on("plan", spec)
         .on("code", fixtures::code(ADD))
-        .on("review", json!({ "cases": [{ "name": "teen", "work": "I still think 17", "result": 17 }] }));
+        // An expression that calls the function itself computes nothing: the reckoned 17 stands.
+        .on(
+            "review",
+            json!({ "cases": [{ "name": "teen", "work": "I still think 17", "expression": "add(a, b)", "result": 17 }] }),
+        );
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_with(&server.url, true, false);
     let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
@@ -202,6 +206,40 @@ async fn consensus_drops_a_case_the_overseer_cannot_confirm() {
     assert_eq!(o["oracle"]["dropped"], json!(["teen"]), "{}", o["oracle"]);
     assert_eq!(o["attempts"].as_array().unwrap().len(), 1);
     assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "teen"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overseers_expression_computes_what_its_reckoning_gets_wrong() {
+    // The overseer expects 17 for 10 + 13 and 5 for 0 + 0, and reckons both again wrongly; its
+    // expression for the first, computed in the sandbox, gives 23 and agrees with the consensus:
+    // corrected. The second's expression is a comparison (a bool, not the int the signature
+    // returns): the reckoned 5 stands against the consensus and the case goes.
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"][1] = json!({ "name": "teen", "input": { "a": 10, "b": 13 }, "expected": 17, "check": "equals" });
+    spec["test_cases"][2] = json!({ "name": "zeros", "input": { "a": 0, "b": 0 }, "expected": 5, "check": "equals" });
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("code", fixtures::code(ADD))
+        .on(
+            "review",
+            json!({ "cases": [
+                { "name": "teen", "work": "10 + 13 = 17", "expression": "a + b", "result": 17 },
+                { "name": "zeros", "work": "0 + 0 = 5", "expression": "a + b == 0", "result": 5 }
+            ] }),
+        );
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["corrected"], json!(["teen: 17 -> 23"]), "{}", o["oracle"]);
+    assert_eq!(o["oracle"]["dropped"], json!(["zeros"]), "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 1, "right code is not failed: {}", o["attempts"]);
+    assert!(run.all().contains("1 of 2 re-derived value(s) computed"), "{}", run.all());
+    // The review is asked for the expression by the prompt and the schema.
+    let review = &server.requests_for("review")[0];
+    assert!(review.text.contains("expression"), "{}", review.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

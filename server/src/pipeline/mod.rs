@@ -15,6 +15,7 @@ pub(crate) mod evaluate;
 pub mod events;
 pub mod evolver;
 pub(crate) mod existing;
+pub(crate) mod expressions;
 pub(crate) mod extend;
 pub(crate) mod generate;
 pub(crate) mod learned;

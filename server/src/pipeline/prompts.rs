@@ -235,9 +235,11 @@ pub const OPTIMIZE_SYSTEM: &str = "You make verified Python code faster without 
 Do not read input, print, or add an `if __name__` block.";
 
 pub const REVIEW_SYSTEM: &str = "You check the test cases of a Python function's spec. For each call, work out \
-the exact result from the problem statement, step by step, in `work`, then give it in `result` as \
-a JSON value of the function's return type. Answer with JSON: {\"cases\": [{\"name\": ..., \
-\"work\": ..., \"result\": ...}]}.";
+the exact result from the problem statement, step by step, in `work`; then write `expression`: one line \
+of Python that computes the result from the call's arguments by name, without calling the function \
+itself (for hypotenuse(a=3, b=4): math.sqrt(a ** 2 + b ** 2)); then give the result in `result` as a \
+JSON value of the function's return type. Answer with JSON: {\"cases\": [{\"name\": ..., \
+\"work\": ..., \"expression\": ..., \"result\": ...}]}.";
 
 pub fn review_user(task: &str, spec: &Spec, cases: &[&TestCase]) -> String {
     let mut text = format!("Task: {task}\nProblem: {}\nFunction: def {}\n", spec.problem, spec.signature());

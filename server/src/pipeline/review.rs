@@ -2,12 +2,14 @@
 //! problem alone: it sees neither the code nor what the code returned, so tests still never come
 //! from the code. A case whose second derivation differs from the first is unreliable (small
 //! models get edge cases wrong) and the caller drops it; the code is then tested again. The
-//! author's examples from a stub are never disputed.
+//! author's examples from a stub are never disputed. Each derivation comes with a Python expression
+//! over the case's arguments, computed in the sandbox (expressions.rs): a small model's formula is
+//! more often right than its arithmetic.
 
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
 use super::spec::{Check, Spec, TestCase, same_value};
-use super::{prompts, schema};
+use super::{expressions, prompts, schema};
 use crate::config::Role;
 use crate::llm::{ChatRequest, Message};
 use serde_json::Value;
@@ -55,6 +57,9 @@ pub fn agrees(case: &TestCase, result: &Value) -> bool {
     }
 }
 
+/// The most cases one review answers (the schema's bound, schema::review).
+pub const MAX_CASES: usize = 8;
+
 /// The overseer works out `cases` again from the problem alone; (case name, result) for each it
 /// answered. A model failure leaves nothing derived (the caller keeps the spec as it was).
 pub async fn rederive(
@@ -67,6 +72,8 @@ pub async fn rederive(
     if cases.is_empty() {
         return Ok(Vec::new());
     }
+    // The answer's schema holds at most this many: the rest stay as they are.
+    let cases = &cases[..cases.len().min(MAX_CASES)];
     ctx.emit(Stage::Tests, percent, format!("the overseer re-derives {} case(s) from the problem", cases.len()));
     let request = ChatRequest {
         messages: vec![Message::system(prompts::REVIEW_SYSTEM), Message::user(prompts::review_user(task, spec, cases))],
@@ -84,16 +91,50 @@ pub async fn rederive(
         }
     };
     let Some(value) = schema::parse_json_answer(&answer.text) else {
+        tracing::debug!(answer = %answer.text, "the re-derivation is no JSON");
         return Ok(Vec::new());
     };
-    let mut derived = Vec::new();
+    // (case, reckoned result, expression) per case answered, first answer per case only.
+    let mut answered: Vec<(&TestCase, Option<Value>, Option<String>)> = Vec::new();
     for item in value.get("cases").and_then(|c| c.as_array()).into_iter().flatten() {
-        let (Some(name), Some(result)) = (item.get("name").and_then(|n| n.as_str()), item.get("result")) else {
+        let Some(case) = item.get("name").and_then(|n| n.as_str()).and_then(|n| cases.iter().find(|c| c.name == n))
+        else {
             continue;
         };
-        if cases.iter().any(|c| c.name == name) && !derived.iter().any(|(n, _): &(String, Value)| n == name) {
-            derived.push((name.to_string(), result.clone()));
+        if answered.iter().any(|(c, _, _)| c.name == case.name) {
+            continue;
         }
+        let expression =
+            item.get("expression").and_then(|e| e.as_str()).filter(|e| expressions::plausible(e)).map(String::from);
+        answered.push((case, item.get("result").cloned(), expression));
+    }
+    // The expressions are computed in the sandbox; a value of the return type beats the reckoning.
+    let asked: Vec<(&TestCase, &str)> =
+        answered.iter().filter_map(|(case, _, e)| e.as_deref().map(|e| (*case, e))).collect();
+    let mut computed = expressions::evaluate(ctx, &asked).await?.into_iter();
+    let mut derived = Vec::new();
+    let mut by_expression = 0;
+    for (case, reckoned, expression) in answered {
+        let evaluated = if expression.is_some() { computed.next().flatten() } else { None };
+        tracing::debug!(case = %case.name, expression = ?expression, evaluated = ?evaluated, result = ?reckoned, "re-derived");
+        match evaluated.filter(|v| expressions::fits_return_type(v, &spec.function.returns)) {
+            Some(value) => {
+                by_expression += 1;
+                derived.push((case.name.clone(), value));
+            }
+            None => {
+                if let Some(result) = reckoned {
+                    derived.push((case.name.clone(), result));
+                }
+            }
+        }
+    }
+    if by_expression > 0 {
+        ctx.emit(
+            Stage::Tests,
+            percent,
+            format!("{by_expression} of {} re-derived value(s) computed by the overseer's expressions", derived.len()),
+        );
     }
     Ok(derived)
 }

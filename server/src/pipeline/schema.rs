@@ -99,16 +99,39 @@ pub fn plan() -> Value {
 #[derive(JsonSchema)]
 #[allow(dead_code)] // a schema; the answer is read leniently (review.rs)
 struct ReviewAnswer {
+    // The review asks for at most 8 cases (review::MAX_CASES): the bounds keep a small model's
+    // answer within its token limit under the grammar, however it rambles.
+    #[schemars(length(max = 8))]
     cases: Vec<ReviewedCase>,
 }
 
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 struct ReviewedCase {
+    #[schemars(length(max = 60))]
     name: String,
-    #[schemars(length(max = 600))]
+    #[schemars(length(max = 400))]
     work: String,
+    /// One line of Python over the case's arguments (expressions.rs computes it).
+    #[schemars(length(max = 160))]
+    expression: String,
+    #[schemars(schema_with = "bounded_value")]
     result: Value,
+}
+
+/// Any JSON value of bounded size: under a grammar an unbounded `{}` lets a small model write one
+/// string until the token limit, and a cut answer is no answer.
+fn bounded_value(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let scalar = serde_json::json!({ "anyOf": [
+        { "type": "number" }, { "type": "boolean" }, { "type": "null" }, { "type": "string", "maxLength": 120 }
+    ] });
+    let short_list = serde_json::json!({ "type": "array", "maxItems": 8, "items": scalar });
+    let element = serde_json::json!({ "anyOf": [scalar, short_list] });
+    schemars::json_schema!({ "anyOf": [
+        scalar,
+        { "type": "array", "maxItems": 12, "items": element },
+        { "type": "object", "additionalProperties": element }
+    ] })
 }
 
 pub fn review() -> Value {
@@ -406,14 +429,41 @@ mod tests {
                 "properties": {
                     "cases": {
                         "type": "array",
+                        "maxItems": 8,
                         "items": {
                             "type": "object",
                             "properties": {
-                                "name": { "type": "string" },
-                                "work": { "type": "string", "maxLength": 600 },
-                                "result": {}
+                                "name": { "type": "string", "maxLength": 60 },
+                                "work": { "type": "string", "maxLength": 400 },
+                                "expression": { "type": "string", "maxLength": 160 },
+                                "result": { "anyOf": [
+                                    { "anyOf": [
+                                        { "type": "number" }, { "type": "boolean" }, { "type": "null" },
+                                        { "type": "string", "maxLength": 120 }
+                                    ] },
+                                    { "type": "array", "maxItems": 12, "items": { "anyOf": [
+                                        { "anyOf": [
+                                            { "type": "number" }, { "type": "boolean" }, { "type": "null" },
+                                            { "type": "string", "maxLength": 120 }
+                                        ] },
+                                        { "type": "array", "maxItems": 8, "items": { "anyOf": [
+                                            { "type": "number" }, { "type": "boolean" }, { "type": "null" },
+                                            { "type": "string", "maxLength": 120 }
+                                        ] } }
+                                    ] } },
+                                    { "type": "object", "additionalProperties": { "anyOf": [
+                                        { "anyOf": [
+                                            { "type": "number" }, { "type": "boolean" }, { "type": "null" },
+                                            { "type": "string", "maxLength": 120 }
+                                        ] },
+                                        { "type": "array", "maxItems": 8, "items": { "anyOf": [
+                                            { "type": "number" }, { "type": "boolean" }, { "type": "null" },
+                                            { "type": "string", "maxLength": 120 }
+                                        ] } }
+                                    ] } }
+                                ] }
                             },
-                            "required": ["name", "work", "result"]
+                            "required": ["name", "work", "expression", "result"]
                         }
                     }
                 },
