@@ -319,12 +319,16 @@ pub async fn adjudicate(
             Outcome::Returned(v) => Some(v.clone()),
             _ => None,
         };
-        let rederived = derived.iter().find(|(n, _)| *n == case.name).map(|(_, v)| v);
-        match (consensus, rederived) {
-            (Some(consensus), Some(now))
-                if agrees(&TestCase { expected: consensus.clone(), ..(*case).clone() }, now)
-                    || close(&consensus, now) =>
-            {
+        let rederived = derived.iter().find(|d| d.case == case.name);
+        // Any of the overseer's derivations (its expression, its reckoning, its work written as
+        // code) that agrees with the consensus: two independent sources, one value.
+        let agreeing = consensus.as_ref().zip(rederived).and_then(|(consensus, d)| {
+            d.candidates().find(|now| {
+                agrees(&TestCase { expected: consensus.clone(), ..(*case).clone() }, now) || close(consensus, now)
+            })
+        });
+        match (consensus, rederived.map(|d| &d.value), agreeing) {
+            (Some(_), _, Some(now)) => {
                 report.corrected.push(format!(
                     "{}: {} -> {}",
                     case.name,
@@ -338,7 +342,7 @@ pub async fn adjudicate(
             // The task's own case, derived the same way twice, stands against the consensus:
             // it is the user's question, and implementations that share a small model's blind
             // spot (a Roman numeral summed without subtraction) agree on the wrong answer.
-            (Some(_), Some(now)) if agrees(case, now) && is_task_case(spec, case) => {
+            (Some(_), Some(now), None) if agrees(case, now) && is_task_case(spec, case) => {
                 report.kept.push(case.name.clone());
             }
             _ => {

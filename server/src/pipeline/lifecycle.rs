@@ -214,8 +214,8 @@ impl Evolver {
                 let asked: Vec<&TestCase> = new_cases.iter().collect();
                 let derived = rederive(&ctx, &detail.task, &spec, &asked, 15).await?;
                 for mut case in new_cases {
-                    match derived.iter().find(|(n, _)| *n == case.name) {
-                        Some((_, value)) => {
+                    match derived.iter().find(|d| d.case == case.name).map(|d| &d.value) {
+                        Some(value) => {
                             case.expected = value.clone();
                             result.cases_added.push(format!("{} -> {}", Value::Object(case.input.clone()), value));
                             extended.test_cases.push(case);

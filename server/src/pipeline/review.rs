@@ -36,11 +36,11 @@ pub async fn review(
         .collect();
     let derived = rederive(ctx, task, spec, &cases, percent).await?;
     let mut corrections = Vec::new();
-    for (name, result) in derived {
+    for Derived { case: name, value, .. } in derived {
         if let Some(case) = cases.iter().find(|c| c.name == name)
-            && !agrees(case, &result)
+            && !agrees(case, &value)
         {
-            corrections.push(Correction { case: name, was: case.expected.clone(), now: result });
+            corrections.push(Correction { case: name, was: case.expected.clone(), now: value });
         }
     }
     Ok(corrections)
@@ -57,10 +57,34 @@ pub fn agrees(case: &TestCase, result: &Value) -> bool {
     }
 }
 
+/// One case worked out again: `value` is the computed expression's when it has the return type,
+/// else the reckoned result; `others` are the overseer's other derivations of it that differ (the
+/// reckoning beside a computed value, the `work` computed when it is an expression of code).
+pub struct Derived {
+    pub case: String,
+    pub value: Value,
+    pub others: Vec<Value>,
+}
+
+impl Derived {
+    /// The value, then the other derivations.
+    pub fn candidates(&self) -> impl Iterator<Item = &Value> {
+        std::iter::once(&self.value).chain(&self.others)
+    }
+}
+
+/// A `work` that small models write as code (`return len(text.split())`): the expression it
+/// returns, when it is one line.
+fn work_as_expression(work: &str) -> Option<String> {
+    let work = work.trim();
+    let expression = work.strip_prefix("return ").unwrap_or(work).trim();
+    (expressions::plausible(expression) && !expression.ends_with('.')).then(|| expression.to_string())
+}
+
 /// The most cases one review answers (the schema's bound, schema::review).
 pub const MAX_CASES: usize = 8;
 
-/// The overseer works out `cases` again from the problem alone; (case name, result) for each it
+/// The overseer works out `cases` again from the problem alone, one Derived for each it
 /// answered. A model failure leaves nothing derived (the caller keeps the spec as it was).
 pub async fn rederive(
     ctx: &Ctx<'_>,
@@ -68,7 +92,7 @@ pub async fn rederive(
     spec: &Spec,
     cases: &[&TestCase],
     percent: u8,
-) -> Result<Vec<(String, Value)>, EvolveError> {
+) -> Result<Vec<Derived>, EvolveError> {
     if cases.is_empty() {
         return Ok(Vec::new());
     }
@@ -94,39 +118,50 @@ pub async fn rederive(
         tracing::debug!(answer = %answer.text, "the re-derivation is no JSON");
         return Ok(Vec::new());
     };
-    // (case, reckoned result, expression) per case answered, first answer per case only.
-    let mut answered: Vec<(&TestCase, Option<Value>, Option<String>)> = Vec::new();
-    for item in value.get("cases").and_then(|c| c.as_array()).into_iter().flatten() {
-        let Some(case) = item.get("name").and_then(|n| n.as_str()).and_then(|n| cases.iter().find(|c| c.name == n))
-        else {
+    let items: Vec<&Value> = value.get("cases").and_then(|c| c.as_array()).into_iter().flatten().collect();
+    // Each answer is the case it names; small models also name the function instead, and an
+    // answer that names no asked case is the asked case in its place when that one is unanswered.
+    let mut answered: Vec<Answer> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let named = item.get("name").and_then(|n| n.as_str()).and_then(|n| cases.iter().find(|c| c.name == n));
+        let Some(case) = named.or_else(|| {
+            cases.get(index).filter(|c| !items.iter().any(|i| i.get("name").and_then(|n| n.as_str()) == Some(&c.name)))
+        }) else {
             continue;
         };
-        if answered.iter().any(|(c, _, _)| c.name == case.name) {
+        if answered.iter().any(|a| a.case.name == case.name) {
             continue;
         }
-        let expression =
-            item.get("expression").and_then(|e| e.as_str()).filter(|e| expressions::plausible(e)).map(String::from);
-        answered.push((case, item.get("result").cloned(), expression));
+        let text = |field: &str| item.get(field).and_then(|e| e.as_str());
+        let expression = text("expression").filter(|e| expressions::plausible(e)).map(String::from);
+        let work = text("work").and_then(work_as_expression).filter(|w| Some(w) != expression.as_ref());
+        answered.push(Answer { case, reckoned: item.get("result").cloned(), expression, work });
     }
-    // The expressions are computed in the sandbox; a value of the return type beats the reckoning.
+    // The expressions (and works written as code) are computed in the sandbox, in one run.
     let asked: Vec<(&TestCase, &str)> =
-        answered.iter().filter_map(|(case, _, e)| e.as_deref().map(|e| (*case, e))).collect();
+        answered.iter().flat_map(|a| a.expression.iter().chain(&a.work).map(move |e| (a.case, e.as_str()))).collect();
     let mut computed = expressions::evaluate(ctx, &asked).await?.into_iter();
+    let fits = |v: &Value| expressions::fits_return_type(v, &spec.function.returns);
     let mut derived = Vec::new();
     let mut by_expression = 0;
-    for (case, reckoned, expression) in answered {
+    for Answer { case, reckoned, expression, work } in answered {
         let evaluated = if expression.is_some() { computed.next().flatten() } else { None };
-        tracing::debug!(case = %case.name, expression = ?expression, evaluated = ?evaluated, result = ?reckoned, "re-derived");
-        match evaluated.filter(|v| expressions::fits_return_type(v, &spec.function.returns)) {
-            Some(value) => {
-                by_expression += 1;
-                derived.push((case.name.clone(), value));
+        let worked = if work.is_some() { computed.next().flatten() } else { None };
+        tracing::debug!(case = %case.name, expression = ?expression, evaluated = ?evaluated, work = ?work, worked = ?worked, result = ?reckoned, "re-derived");
+        let evaluated = evaluated.filter(fits);
+        if evaluated.is_some() {
+            by_expression += 1;
+        }
+        // The computed expression first, then the reckoning, then the work computed.
+        let mut candidates: Vec<Value> = Vec::new();
+        for v in [evaluated, reckoned, worked.filter(fits)].into_iter().flatten() {
+            if !candidates.iter().any(|c| same_value(c, &v)) {
+                candidates.push(v);
             }
-            None => {
-                if let Some(result) = reckoned {
-                    derived.push((case.name.clone(), result));
-                }
-            }
+        }
+        let mut candidates = candidates.into_iter();
+        if let Some(value) = candidates.next() {
+            derived.push(Derived { case: case.name.clone(), value, others: candidates.collect() });
         }
     }
     if by_expression > 0 {
@@ -137,4 +172,12 @@ pub async fn rederive(
         );
     }
     Ok(derived)
+}
+
+/// A case as the overseer answered it.
+struct Answer<'a> {
+    case: &'a TestCase,
+    reckoned: Option<Value>,
+    expression: Option<String>,
+    work: Option<String>,
 }
