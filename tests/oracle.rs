@@ -618,3 +618,70 @@ async fn attempts_that_agree_on_an_answer_of_another_shape_and_pass_new_inputs_o
     assert!(names.contains(&"extra_under_a_minute") && names.contains(&"extra_hour"), "{names:?}");
     assert_eq!(o["result"]["output"]["Ok"], json!("1:02:05"), "{}", o["result"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_answer_named_after_the_function_whose_work_is_code_corrects_the_task_case() {
+    // The small overseer's habit: it names its answer after the function, writes its work as
+    // code and reckons wrongly. The answer stands for the one case asked; its work, computed in
+    // the sandbox, agrees with every implementation's 30: the task case is corrected.
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"][0]["expected"] = json!(31);
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("review", json!({ "cases": [{ "name": "add", "work": "return a + b", "result": 31 }] }))
+        .on("code", fixtures::code(ADD));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    run.assert_ok();
+    let o = outcome(&run);
+    assert_eq!(o["oracle"]["corrected"], json!(["task: 31 -> 30"]), "{}", o["oracle"]);
+    assert_eq!(o["attempts"].as_array().unwrap().len(), 1, "right code is not failed: {}", o["attempts"]);
+    assert_eq!(o["result"]["output"]["Ok"], json!(30), "{}", o["result"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_of_one_input_gets_edge_inputs_valued_by_the_overseers_expressions() {
+    // Both plans repeat the task's input, and so does the extension: the missing cases are the
+    // task's input with one argument changed (a = 0, a = 1), valued by the overseer's
+    // re-derivation; its reckonings are wrong, its expressions computed in the sandbox are right.
+    let case = |name: &str| json!({ "name": name, "input": { "a": 10, "b": 20 }, "expected": 30, "check": "equals" });
+    let mut spec = fixtures::add_spec();
+    spec["test_cases"] = json!([case("task"), case("sum"), case("addition")]);
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("extend", json!({ "test_cases": [case("again")] }))
+        .on(
+            "review",
+            json!({ "cases": [
+                { "name": "add", "work": "0 + 20", "expression": "a + b", "result": 25 },
+                { "name": "add", "work": "1 + 20", "expression": "a + b", "result": 26 }
+            ] }),
+        )
+        .on("code", fixtures::code(ADD));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, false, false);
+    let run = env.run(&["evolve", "--json", "--no-memory", "add 10 and 20"]).await;
+    run.assert_ok();
+    assert_eq!(server.requests_for("extend").len(), 1, "{}", run.all());
+    assert!(run.stderr.contains(r#"edge case(s) added: {"a":0,"b":20} -> 20; {"a":1,"b":20} -> 21"#), "{}", run.all());
+    let o = outcome(&run);
+    let expected: Vec<(String, Value)> = o["spec"]["test_cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["input"].to_string(), c["expected"].clone()))
+        .collect();
+    assert_eq!(
+        expected,
+        [
+            (r#"{"a":10,"b":20}"#.to_string(), json!(30)),
+            (r#"{"a":0,"b":20}"#.to_string(), json!(20)),
+            (r#"{"a":1,"b":20}"#.to_string(), json!(21))
+        ],
+        "{}",
+        o["spec"]
+    );
+}

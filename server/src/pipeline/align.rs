@@ -61,6 +61,107 @@ pub fn align_inputs(spec: &mut Spec) -> Vec<String> {
     changed
 }
 
+/// On the overseer's last try, inputs that still do not fit the signature are fitted where no
+/// value has to be guessed: case fields leaked into an input that gives every argument are
+/// removed; a one-parameter function's input of one other key (`{"input": "hello"}`) takes the
+/// parameter's name; a task_input that does not fit is the fitting `task` case's input; a case
+/// that still does not fit is dropped while another one does. Returns what changed.
+pub fn fit_to_signature(spec: &mut Spec) -> Vec<String> {
+    let mut changed = Vec::new();
+    if let Some(parameter) = one_parameter_for_nothing(spec) {
+        let old = spec.signature();
+        spec.function.parameters.push(parameter);
+        changed.push(format!("every input gives one value: the signature {old} is now {}", spec.signature()));
+    }
+    let names: Vec<String> = spec.function.parameters.iter().map(|p| p.name.clone()).collect();
+    let fits = |input: &Map<String, Value>| as_set(&input.keys().cloned().collect::<Vec<_>>()) == as_set(&names);
+    let fit = |input: &mut Map<String, Value>| -> bool {
+        if fits(input) {
+            return false;
+        }
+        let extra: Vec<String> = input.keys().filter(|k| !names.contains(k)).cloned().collect();
+        if names.iter().all(|n| input.contains_key(n)) && extra.iter().all(|k| CASE_FIELDS.contains(&k.as_str())) {
+            extra.iter().for_each(|k| {
+                input.remove(k);
+            });
+            return true;
+        }
+        if names.len() == 1 && input.len() == 1 {
+            return rename_positionally(input, &names);
+        }
+        false
+    };
+    let mut fitted: Vec<String> = Vec::new();
+    for case in &mut spec.test_cases {
+        if fit(&mut case.input) {
+            fitted.push(case.name.clone());
+        }
+    }
+    if fit(&mut spec.task_input) {
+        fitted.push("task_input".into());
+    }
+    if !fitted.is_empty() {
+        changed.push(format!("{} fitted to the signature {}", fitted.join(", "), spec.signature()));
+    }
+    if !fits(&spec.task_input)
+        && let Some(task_case) = spec.test_cases.iter().find(|c| c.name == "task" && fits(&c.input))
+    {
+        spec.task_input = task_case.input.clone();
+        changed.push("task_input is the `task` case's input".into());
+    }
+    if spec.test_cases.iter().any(|c| fits(&c.input)) {
+        let dropped: Vec<String> = spec.test_cases.iter().filter(|c| !fits(&c.input)).map(|c| c.name.clone()).collect();
+        if !dropped.is_empty() {
+            spec.test_cases.retain(|c| fits(&c.input));
+            changed.push(format!(
+                "case(s) {} dropped: their inputs are not the arguments of {}",
+                dropped.join(", "),
+                spec.signature()
+            ));
+        }
+    }
+    changed
+}
+
+/// A function of nothing whose every non-empty input gives one value under one key (a small
+/// model's `upper()` over cases `{"input": "hello world"}`): its one parameter, named by the key
+/// when that can be a parameter's name, else by the value's type. The value is the case's own.
+fn one_parameter_for_nothing(spec: &Spec) -> Option<Parameter> {
+    if !spec.function.parameters.is_empty() {
+        return None;
+    }
+    let inputs: Vec<&Map<String, Value>> =
+        spec.test_cases.iter().map(|c| &c.input).chain([&spec.task_input]).filter(|i| !i.is_empty()).collect();
+    let (key, value) = inputs.first()?.iter().next()?;
+    if !inputs.iter().all(|i| i.len() == 1 && i.contains_key(key)) {
+        return None;
+    }
+    let type_ = match value {
+        Value::String(_) => "str",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "int",
+        Value::Number(_) => "float",
+        Value::Bool(_) => "bool",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+        Value::Null => return None,
+    };
+    let usable = super::spec::is_identifier(key) && !CASE_FIELDS.contains(&key.as_str()) && key != "input";
+    let name = if usable {
+        key.clone()
+    } else {
+        match type_ {
+            "str" => "text",
+            "int" => "n",
+            "float" => "x",
+            "bool" => "flag",
+            "list" => "items",
+            _ => "mapping",
+        }
+        .to_string()
+    };
+    Some(Parameter { name, type_: type_.into(), description: String::new(), default: None })
+}
+
 /// JSON carries no dates: a parameter or result typed `date`/`datetime` is its ISO text, and the
 /// signature says so (code written for a date object fails on every case: `'str' object has no
 /// attribute 'month'`). Returns what was retyped.
@@ -256,11 +357,12 @@ fn rename_positionally(input: &mut Map<String, Value>, target: &[String]) -> boo
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn spec(signature: Value, task_input: Value, cases: Vec<Value>) -> Spec {
+    /// A spec of `signature` whose cases have `inputs`, each expecting 0 (shared with edge_inputs).
+    pub(in crate::pipeline) fn spec(signature: Value, task_input: Value, cases: Vec<Value>) -> Spec {
         serde_json::from_value(json!({
             "problem": "p",
             "function": signature,
@@ -405,5 +507,60 @@ mod tests {
         s.function.returns = "a number".into();
         python_types(&mut s);
         assert_eq!(s.function.returns, "");
+    }
+
+    #[test]
+    fn on_the_last_try_inputs_are_fitted_to_the_signature_or_dropped() {
+        let mut s = spec(
+            json!({"name": "upper", "parameters": [{"name": "text", "type": "str"}], "returns": "str"}),
+            json!({"input": "hello world"}),
+            vec![
+                json!({"input": "hello world"}),
+                json!({"text": "ab", "expected": "AB"}),
+                json!({"text": "x", "other": 2}),
+                json!({"a": 1, "b": 2}),
+            ],
+        );
+        s.test_cases[0].name = "task".into();
+        let changed = fit_to_signature(&mut s);
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert_eq!(s.task_input, json!({"text": "hello world"}).as_object().cloned().unwrap());
+        let inputs: Vec<Value> = s.test_cases.iter().map(|c| Value::Object(c.input.clone())).collect();
+        assert_eq!(inputs, [json!({"text": "hello world"}), json!({"text": "ab"})]);
+        let problems = s.problems(&[]);
+        assert!(problems.iter().all(|p| p.contains("at least 3")), "{problems:?}");
+    }
+
+    #[test]
+    fn a_function_of_nothing_over_inputs_of_one_value_takes_it_as_its_parameter() {
+        let mut s = spec(
+            json!({"name": "upper", "parameters": [], "returns": "str"}),
+            json!({"input": "hello world"}),
+            vec![json!({"input": "hello world"}), json!({}), json!({"input": "abc"})],
+        );
+        let changed = fit_to_signature(&mut s);
+        assert!(changed[0].contains("is now upper(text: str)"), "{changed:?}");
+        let inputs: Vec<Value> = s.test_cases.iter().map(|c| Value::Object(c.input.clone())).collect();
+        assert_eq!(inputs, [json!({"text": "hello world"}), json!({"text": "abc"})]);
+        assert_eq!(Value::Object(s.task_input.clone()), json!({"text": "hello world"}));
+        // Inputs that disagree on their key leave the function as it is.
+        let mut s = spec(
+            json!({"name": "f", "parameters": [], "returns": "int"}),
+            json!({"a": 1}),
+            vec![json!({"a": 1}), json!({"b": 2})],
+        );
+        fit_to_signature(&mut s);
+        assert!(s.function.parameters.is_empty());
+    }
+
+    #[test]
+    fn inputs_of_which_none_fits_are_left_as_they_are() {
+        let mut s = spec(
+            json!({"name": "f", "parameters": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}], "returns": "int"}),
+            json!({"a": 1}),
+            vec![json!({"a": 1}), json!({"x": 1, "y": 2, "z": 3})],
+        );
+        assert!(fit_to_signature(&mut s).is_empty());
+        assert_eq!(s.test_cases.len(), 2);
     }
 }

@@ -10,6 +10,7 @@ pub mod compose;
 pub(crate) mod consensus;
 pub(crate) mod ctx;
 pub(crate) mod difference;
+pub(crate) mod edge_inputs;
 pub(crate) mod escalate;
 pub(crate) mod evaluate;
 pub mod events;

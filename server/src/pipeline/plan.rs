@@ -160,6 +160,13 @@ pub async fn plan(
                         format!("checked exactly, as their expected values say: {}", exact.join(", ")),
                     );
                 }
+                // The last try: inputs that still name other arguments are fitted or dropped
+                // rather than the whole spec lost for them.
+                if stub.is_none() && attempt == 1 {
+                    for change in super::align::fit_to_signature(&mut spec) {
+                        ctx.warn(Stage::Plan, 13, format!("spec aligned: {change}"));
+                    }
+                }
                 let repeated = super::spec::drop_repeated_inputs(&mut spec.test_cases);
                 if repeated > 0 {
                     ctx.warn(
@@ -243,6 +250,26 @@ pub async fn plan(
                     }
                     if added > 0 {
                         ctx.emit(Stage::Plan, 18, format!("{added} case(s) added with new inputs"));
+                    }
+                    // Still too few: inputs made from the task's by type, valued by the overseer.
+                    if spec.test_cases.len() < 3 {
+                        let wanted = 3 - spec.test_cases.len();
+                        let edges = super::edge_inputs::edge_cases(ctx, task, &spec, wanted, 18).await?;
+                        let mut valued = Vec::new();
+                        for case in edges {
+                            let before = spec.problems(&known).len();
+                            let shown =
+                                format!("{} -> {}", serde_json::Value::Object(case.input.clone()), case.expected);
+                            spec.test_cases.push(case);
+                            if spec.problems(&known).len() > before {
+                                spec.test_cases.pop();
+                            } else {
+                                valued.push(shown);
+                            }
+                        }
+                        if !valued.is_empty() {
+                            ctx.warn(Stage::Plan, 18, format!("edge case(s) added: {}", valued.join("; ")));
+                        }
                     }
                 }
                 if found.is_empty() && spec.test_cases.len() < 3 && !examples {
