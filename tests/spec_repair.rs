@@ -17,10 +17,6 @@ fn env_for(url: &str) -> TestEnv {
     env
 }
 
-fn outcome(run: &support::Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("--json prints the outcome ({e}):\n{}", run.all()))
-}
-
 fn parameter_names(o: &Value) -> Vec<String> {
     o["spec"]["function"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().into()).collect()
 }
@@ -47,7 +43,7 @@ async fn a_signature_missing_an_argument_every_case_gives_is_aligned_not_sent_ba
     let env = env_for(&server.url);
     let run = env.run(&["evolve", "--json", "--no-memory", "multiply 6 by 7"]).await;
     run.assert_ok();
-    let o = outcome(&run);
+    let o = run.outcome();
     assert_eq!(parameter_names(&o), ["a", "b"], "{}", o["spec"]["function"]);
     assert_eq!(server.requests_for("plan").len(), 1, "nothing was sent back: {}", run.all());
     assert!(run.stderr.contains("spec aligned"), "the change is said: {}", run.all());
@@ -101,7 +97,7 @@ async fn a_task_number_the_spec_hard_codes_is_sent_back_once() {
     let plans = server.requests_for("plan");
     assert_eq!(plans.len(), 2, "{}", run.all());
     assert!(plans[1].text.contains("the task's number 15 is not in task_input"), "{}", plans[1].text);
-    let o = outcome(&run);
+    let o = run.outcome();
     assert_eq!(parameter_names(&o), ["percent", "number"]);
     assert_eq!(o["result"]["output"]["Ok"], json!(30.0), "{}", o["result"]);
 }
@@ -125,7 +121,7 @@ async fn a_number_hard_coded_twice_becomes_a_parameter_the_cases_keep() {
     run.assert_ok();
     assert_eq!(server.requests_for("plan").len(), 2);
     assert!(run.stderr.contains("the task's number 15 is now the parameter `percent`"), "{}", run.all());
-    let o = outcome(&run);
+    let o = run.outcome();
     assert_eq!(parameter_names(&o), ["percent", "number"]);
     let hundred = o["spec"]["test_cases"].as_array().unwrap().iter().find(|c| c["name"] == "hundred").cloned().unwrap();
     assert_eq!(hundred["input"], json!({ "percent": 15, "number": 100 }), "{hundred}");
@@ -169,7 +165,7 @@ async fn cases_that_never_vary_a_parameter_go_back_once_and_code_that_copies_the
     let plans = server.requests_for("plan");
     assert_eq!(plans.len(), 2, "{}", run.all());
     assert!(plans[1].text.contains("every test case gives b = 6"), "{}", plans[1].text);
-    let o = outcome(&run);
+    let o = run.outcome();
     let attempts = o["attempts"].as_array().unwrap();
     // The first rung, then the second (a fresh sample), copy the task's numbers; the third (a
     // repair) is told so and passes.
@@ -211,7 +207,7 @@ async fn a_number_taken_for_a_constant_twice_becomes_a_parameter_defaulting_to_t
     let plans = server.requests_for("plan");
     assert_eq!(plans.len(), 2, "sent back once: {}", run.all());
     assert!(plans[1].text.contains("the task's number 2 is no parameter of chunks"), "{}", plans[1].text);
-    let o = outcome(&run);
+    let o = run.outcome();
     assert_eq!(parameter_names(&o), ["xs", "b"], "{}", o["spec"]["function"]);
     assert_eq!(o["spec"]["function"]["parameters"][1]["default"], json!(2), "{}", o["spec"]["function"]);
     assert!(server.requests_for("code")[0].text.contains("def chunks(xs: list, b: int = 2) -> list"));
@@ -250,7 +246,7 @@ async fn code_that_never_reads_a_parameter_is_not_tested_and_the_repair_is_told_
     let run = env.run(&["evolve", "--json", "--no-memory", "what is 2 to the power of 10"]).await;
     run.assert_ok();
     assert!(run.all().contains("not tested: the function never uses its parameter base"), "{}", run.all());
-    let o = outcome(&run);
+    let o = run.outcome();
     let attempts = o["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 3, "{}", o["attempts"]);
     assert_eq!(attempts[0]["outcome"], "ignored its parameters base", "{}", o["attempts"]);
@@ -296,7 +292,7 @@ async fn a_spec_left_with_one_distinct_case_gets_more_and_a_wrong_task_case_can_
     assert_eq!(server.requests_for("extend").len(), 1, "{}", run.all());
     assert!(run.stderr.contains("2 case(s) added with new inputs"), "the repeated input is not added: {}", run.all());
     assert!(run.stderr.contains(r#"return "2024-02-14" on the task's own case task"#), "{}", run.all());
-    let o = outcome(&run);
+    let o = run.outcome();
     assert_eq!(o["oracle"]["dropped"], json!(["task"]), "{}", o["oracle"]);
     let inputs: Vec<String> =
         o["spec"]["test_cases"].as_array().unwrap().iter().map(|c| c["input"].to_string()).collect();

@@ -133,6 +133,12 @@ impl Run {
         self
     }
 
+    /// The outcome `evolve --json` prints.
+    pub fn outcome(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("--json prints the outcome ({e}):\n{}", self.all()))
+    }
+
     /// The text after `RESULT: ` on its line.
     pub fn result(&self) -> Option<String> {
         self.stdout.lines().find_map(|l| l.strip_prefix("RESULT: ")).map(String::from)

@@ -3,7 +3,7 @@
 
 use super::events::Stage;
 use super::evolver::{Ctx, EvolveError};
-use super::spec::{Classification, Spec, normalise_case_names};
+use super::spec::{Classification, Spec, TestCase, normalise_case_names};
 use super::toolbox::RankedTool;
 use super::{prompts, schema};
 use crate::config::Role;
@@ -237,38 +237,18 @@ pub async fn plan(
                             spec.test_cases.len()
                         ),
                     );
-                    let mut added = 0;
-                    for case in super::extend::new_cases(ctx, task, &spec, None, Stage::Plan, 18).await? {
-                        // A case the spec's own checks reject (a wrong type, a bad check) is left out.
-                        let before = spec.problems(&known).len();
-                        spec.test_cases.push(case);
-                        if spec.problems(&known).len() > before {
-                            spec.test_cases.pop();
-                        } else {
-                            added += 1;
-                        }
-                    }
-                    if added > 0 {
-                        ctx.emit(Stage::Plan, 18, format!("{added} case(s) added with new inputs"));
+                    let new_cases = super::extend::new_cases(ctx, task, &spec, None, Stage::Plan, 18).await?;
+                    let added = add_fitting_cases(&mut spec, &known, new_cases);
+                    if !added.is_empty() {
+                        ctx.emit(Stage::Plan, 18, format!("{} case(s) added with new inputs", added.len()));
                     }
                     // Still too few: inputs made from the task's by type, valued by the overseer.
                     if spec.test_cases.len() < 3 {
                         let wanted = 3 - spec.test_cases.len();
                         let edges = super::edge_inputs::edge_cases(ctx, task, &spec, wanted, 18).await?;
-                        let mut valued = Vec::new();
-                        for case in edges {
-                            let before = spec.problems(&known).len();
-                            let shown =
-                                format!("{} -> {}", serde_json::Value::Object(case.input.clone()), case.expected);
-                            spec.test_cases.push(case);
-                            if spec.problems(&known).len() > before {
-                                spec.test_cases.pop();
-                            } else {
-                                valued.push(shown);
-                            }
-                        }
-                        if !valued.is_empty() {
-                            ctx.warn(Stage::Plan, 18, format!("edge case(s) added: {}", valued.join("; ")));
+                        let added = add_fitting_cases(&mut spec, &known, edges);
+                        if !added.is_empty() {
+                            ctx.warn(Stage::Plan, 18, format!("edge case(s) added: {}", added.join("; ")));
                         }
                     }
                 }
@@ -310,6 +290,23 @@ pub async fn plan(
 }
 
 /// The spec's properties as cases on generated inputs (properties.rs), and what was dropped.
+/// Adds each case the spec's own checks accept (a wrong type or a bad check is left out);
+/// returns the added ones as `input -> expected`.
+fn add_fitting_cases(spec: &mut Spec, known: &[String], cases: Vec<TestCase>) -> Vec<String> {
+    let mut added = Vec::new();
+    for case in cases {
+        let before = spec.problems(known).len();
+        let shown = format!("{} -> {}", serde_json::Value::Object(case.input.clone()), case.expected);
+        spec.test_cases.push(case);
+        if spec.problems(known).len() > before {
+            spec.test_cases.pop();
+        } else {
+            added.push(shown);
+        }
+    }
+    added
+}
+
 fn add_property_cases(ctx: &Ctx<'_>, spec: &mut Spec) {
     let inputs = ctx.config.pipeline.properties.inputs as usize;
     if inputs == 0 {
