@@ -284,11 +284,7 @@ async fn a_wrong_task_case_against_a_consensus(one_model: bool) -> (support::Run
     let server = ScriptedServer::start(script).await.unwrap();
     let env = env_with(&server.url, true, false);
     if one_model {
-        // The prototype-shaped config: every generator rung on one model.
-        let config = std::fs::read_to_string(env.config_path()).unwrap();
-        env.write_config(&format!(
-            "{config}roles:\n  generator:\n    powerful: {{ backend: ollama, model: \"qwen2.5-coder:1.5b\" }}\n  escalation: {{ backend: ollama, model: \"qwen2.5-coder:1.5b\" }}\n"
-        ));
+        on_one_model(&env);
     }
     let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
     run.assert_ok();
@@ -298,6 +294,62 @@ async fn a_wrong_task_case_against_a_consensus(one_model: bool) -> (support::Run
     assert!(o["oracle"].get("kept").is_none(), "{}", o["oracle"]);
     assert!(o["spec"]["test_cases"].as_array().unwrap().iter().all(|c| c["name"] != "task"));
     (run, o)
+}
+
+/// The prototype-shaped config: every generator rung on one model.
+fn on_one_model(env: &TestEnv) {
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    env.write_config(&format!(
+        "{config}roles:\n  generator:\n    powerful: {{ backend: ollama, model: \"qwen2.5-coder:1.5b\" }}\n  escalation: {{ backend: ollama, model: \"qwen2.5-coder:1.5b\" }}\n"
+    ));
+}
+
+/// The overseer is wrong on every case of "add 10 and 20", twice: the consensus drops the two
+/// others and the task's 31 is kept, the only case left; every attempt on one model adds. When
+/// the ladder ends, the overseer writes `new_cases` like the task's.
+async fn a_wrong_only_case_against_a_consensus(new_cases: Value) -> support::Run {
+    let mut spec = fixtures::add_spec();
+    for (i, wrong) in [31, -3, 1].into_iter().enumerate() {
+        spec["test_cases"][i]["expected"] = json!(wrong);
+    }
+    let review = json!({ "cases": [
+        { "name": "task", "result": 31 }, { "name": "negative", "result": -3 }, { "name": "zeros", "result": 1 }
+    ] });
+    let script = Script::new()
+        .on("classify", fixtures::classify("arithmetic", "simple"))
+        .on("plan", spec)
+        .on("review", review)
+        .on("extend", json!({ "test_cases": new_cases }))
+        .on("code", fixtures::code(ADD));
+    let server = ScriptedServer::start(script).await.unwrap();
+    let env = env_with(&server.url, true, false);
+    on_one_model(&env);
+    let run = env.run(&["evolve", "--json", "add 10 and 20"]).await;
+    assert!(run.stderr.contains("kept task (the overseer derived it again as it was)"), "{}", run.all());
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_only_case_goes_when_the_consensus_code_passes_new_cases_and_stands_when_it_fails_them() {
+    let new = |sums: [i64; 2]| {
+        json!([
+            { "name": "small", "input": { "a": 1, "b": 2 }, "expected": sums[0], "check": "equals" },
+            { "name": "fives", "input": { "a": 5, "b": 5 }, "expected": sums[1], "check": "equals" }
+        ])
+    };
+    let run = a_wrong_only_case_against_a_consensus(new([3, 10])).await;
+    run.assert_ok();
+    let o = run.outcome();
+    assert_eq!(o["oracle"]["dropped"], json!(["negative", "zeros", "task"]), "{}", o["oracle"]);
+    let inputs: Vec<&Value> = o["spec"]["test_cases"].as_array().unwrap().iter().map(|c| &c["input"]).collect();
+    assert_eq!(inputs, [&json!({ "a": 1, "b": 2 }), &json!({ "a": 5, "b": 5 })], "{}", o["spec"]);
+    assert!(o["code"].as_str().unwrap().contains("a + b"), "{}", o["code"]);
+
+    // New cases as wrong as the first: nothing the code passes is left, and nothing is verified.
+    let run = a_wrong_only_case_against_a_consensus(new([4, 11])).await;
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("the task's own case task stands, and it is the only case"), "{}", run.all());
+    assert!(run.stderr.contains("no version passed the spec's tests after 8 attempts"), "{}", run.all());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

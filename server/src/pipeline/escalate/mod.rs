@@ -372,8 +372,7 @@ impl Ladder {
             }
             return self.review_failing_cases(ctx, task, limits, base, tested).await;
         };
-        self.overruled =
-            adjudication.overruled.filter(|s| !s.test_cases.is_empty()).map(|s| (s, adjudication.code.clone()));
+        self.overruled = adjudication.overruled.map(|s| (s, adjudication.code.clone()));
         if adjudication.report.changed() {
             self.spec = adjudication.spec;
             self.tests = super::tests::render(&self.spec, task, self.spec.tools.is_empty());
@@ -418,7 +417,29 @@ impl Ladder {
         limits: &NodeLimits,
         why: &str,
     ) -> Result<Option<Verified>, EvolveError> {
-        let Some((spec, code)) = self.overruled.take() else { return Ok(None) };
+        let Some((mut spec, code)) = self.overruled.take() else { return Ok(None) };
+        let Some(kept_case) = self
+            .oracle
+            .as_ref()
+            .and_then(|report| self.spec.test_cases.iter().find(|c| report.kept.contains(&c.name)).cloned())
+        else {
+            return Ok(None);
+        };
+        // Without the task's case nothing would be left to verify by: the consensus's code must
+        // first pass new cases the overseer writes like it, which then stand in its place.
+        if spec.test_cases.is_empty() {
+            match self.new_inputs_passed(ctx, task, &kept_case, &code, limits).await? {
+                Ok(cases) => spec.test_cases = cases,
+                Err(why) => {
+                    ctx.warn(
+                        Stage::Tests,
+                        70,
+                        format!("{why}: the task's own case {} stands, and it is the only case", kept_case.name),
+                    );
+                    return Ok(None);
+                }
+            }
+        }
         let Some(report) = self.oracle.as_mut() else { return Ok(None) };
         let kept = std::mem::take(&mut report.kept);
         ctx.warn(

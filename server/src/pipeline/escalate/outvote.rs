@@ -128,7 +128,7 @@ impl Ladder {
 
     /// The overseer's cases with new inputs like `disputed`, when `code` passes them all (two at
     /// least); else why not.
-    async fn new_inputs_passed(
+    pub(super) async fn new_inputs_passed(
         &self,
         ctx: &Ctx<'_>,
         task: &str,
@@ -140,7 +140,7 @@ impl Ladder {
             Stage::Tests,
             70,
             format!(
-                "attempts agree on an answer of another shape than the overseer's for case {}: the overseer writes cases like it with new inputs, which their code must pass",
+                "attempts agree on another answer than the overseer's for case {}: the overseer writes cases like it with new inputs, which their code must pass",
                 disputed.name
             ),
         );
