@@ -10,7 +10,7 @@ use testkit::scripted_model::{Fault, Rule, Script, ScriptedServer};
 fn two_endpoint_config(first: &str, second: &str, timeout_s: f64) -> String {
     format!(
         "backends:\n  ollama:\n    kind: ollama\n    endpoints:\n      - {{ url: \"{first}\", timeout_s: {timeout_s} }}\n      - \"{second}\"\n    retries: 0\n    fallback: null\n\
-         pipeline:\n  analysis:\n    linters: []\n  optimize:\n    iterations: 0\n    skip_below_ns: 0\n  consensus:\n    samples: 0\n  mutation:\n    extend: false\n"
+         pipeline:\n  analysis:\n    linters: []\n  optimize:\n    iterations: 0\n    skip_below_ns: 0\n  consensus:\n    samples: 0\n    probe: 0\n  mutation:\n    extend: false\n"
     )
 }
 

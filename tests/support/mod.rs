@@ -103,7 +103,7 @@ impl TestEnv {
 pub fn base_config(kind: &str, endpoint_yaml: &str) -> String {
     format!(
         "backends:\n  ollama:\n    kind: {kind}\n    {endpoint_yaml}\n    timeout_s: 5\n    retries: 0\n    fallback: null\n\
-         pipeline:\n  analysis:\n    linters: []\n  optimize:\n    iterations: 0\n    skip_below_ns: 0\n  consensus:\n    samples: 0\n  mutation:\n    extend: false\n"
+         pipeline:\n  analysis:\n    linters: []\n  optimize:\n    iterations: 0\n    skip_below_ns: 0\n  consensus:\n    samples: 0\n    probe: 0\n  mutation:\n    extend: false\n"
     )
 }
 

@@ -129,6 +129,9 @@ pub fn summary(outcome: &EvolveOutcome) -> Vec<String> {
     if let Some(o) = &outcome.oracle {
         lines.push(format!("oracle: {}", o.summary()));
     }
+    if let Some(p) = outcome.probe.as_ref().filter(|p| p.disagreements > 0) {
+        lines.push(format!("probe: {}", p.summary()));
+    }
     let findings: usize = outcome.analysis.iter().filter_map(|r| r.findings.as_ref()).map(Vec::len).sum();
     let linters: Vec<&str> =
         outcome.analysis.iter().filter(|r| r.findings.is_some()).map(|r| r.tool.as_str()).collect();

@@ -509,6 +509,8 @@ pub struct ConsensusConfig {
     /// Who writes them, and how hot.
     pub role: Role,
     pub temperature: f32,
+    /// Fresh implementations that, once a version passes, run beside it on edge inputs (probe.rs).
+    pub probe: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -78,21 +78,62 @@ pub struct Adjudication {
 /// task does not define, whatever the overseer expected); one that gave nothing (killed, timed
 /// out) agrees with nothing.
 #[derive(Debug, Clone, PartialEq)]
-enum Outcome {
+pub(super) enum Outcome {
     Returned(Value),
     Raised,
     Nothing,
 }
 
-type Behaviour = Vec<Outcome>;
+pub(super) type Behaviour = Vec<Outcome>;
+
+/// Each input as positional arguments in the spec's parameter order: an implementation that
+/// renamed a parameter (`lst` for `list`) is still judged on what it computes, not on the name.
+pub(super) fn positional<'a>(
+    spec: &Spec,
+    inputs: impl Iterator<Item = &'a serde_json::Map<String, Value>>,
+) -> Vec<Value> {
+    let names: Vec<&str> = spec.function.parameters.iter().map(|p| p.name.as_str()).collect();
+    inputs
+        .map(|input| match names.iter().map(|n| input.get(*n).cloned()).collect::<Option<Vec<Value>>>() {
+            Some(args) if args.len() == input.len() => Value::Array(args),
+            _ => Value::Object(input.clone()),
+        })
+        .collect()
+}
+
+/// What `program` (a node) does on each input, run in the sandbox in one go.
+pub(super) async fn behaviour(
+    ctx: &Ctx<'_>,
+    program: &str,
+    spec: &Spec,
+    inputs: &[Value],
+    limits: &NodeLimits,
+) -> Result<Behaviour, EvolveError> {
+    let files = BTreeMap::from([(NODE_FILE.to_string(), program.to_string())]);
+    Ok(match call_function(ctx, files, NODE_MODULE, &spec.function.name, inputs, limits).await? {
+        Ok(calls) => calls
+            .results
+            .into_iter()
+            .map(|r| match r {
+                Some(CallResult::Returned(v)) => Outcome::Returned(v),
+                Some(CallResult::Raised(_)) => Outcome::Raised,
+                None => Outcome::Nothing,
+            })
+            .collect(),
+        Err(_) => vec![Outcome::Nothing; inputs.len()],
+    })
+}
+
+pub(super) fn same_outcome(x: &Outcome, y: &Outcome) -> bool {
+    match (x, y) {
+        (Outcome::Returned(x), Outcome::Returned(y)) => close(x, y) && close(y, x),
+        (Outcome::Raised, Outcome::Raised) => true,
+        _ => false,
+    }
+}
 
 fn same_behaviour(a: &Behaviour, b: &Behaviour) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| match (x, y) {
-            (Outcome::Returned(x), Outcome::Returned(y)) => close(x, y) && close(y, x),
-            (Outcome::Raised, Outcome::Raised) => true,
-            _ => false,
-        })
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_outcome(x, y))
 }
 
 /// Groups implementations that behave alike; each group is a list of indexes, largest first.
@@ -185,7 +226,6 @@ pub async fn adjudicate(
     if settings.samples == 0 || spec.test_cases.iter().all(|c| !disputable(c)) || !spec.tools.is_empty() {
         return Ok(None);
     }
-    let role = settings.role;
     ctx.emit(
         super::events::Stage::Tests,
         percent,
@@ -206,68 +246,13 @@ pub async fn adjudicate(
             codes.push(code.clone());
         }
     }
-    for i in 0..settings.samples {
-        let attempt = Attempt {
-            role,
-            temperature: settings.temperature,
-            repair: None,
-            form: if i % 2 == 0 { StubForm::Instruction } else { StubForm::Completion },
-            template: None,
-            patterns: None,
-            prelude: None,
-            task,
-            show_plan: false,
-            // A second judging draws other samples than the first.
-            seed: Some(1 + i as u64 + 100 * earlier.len() as u64),
-        };
-        match generate(ctx, &blind, &attempt, percent).await? {
-            Generated::Code { code, .. } => {
-                let copied = super::escalate::hard_coded(spec, &code);
-                let ignored = super::escalate::ignored_parameters(spec, &code);
-                if copied.is_empty() && ignored.is_empty() {
-                    codes.push(code);
-                } else {
-                    let why = if copied.is_empty() {
-                        format!("it never uses its parameters {}", ignored.join(", "))
-                    } else {
-                        format!("it computes with the task's values {}", copied.join(", "))
-                    };
-                    ctx.warn(super::events::Stage::Tests, percent, format!("a consensus sample was left out: {why}"));
-                }
-            }
-            Generated::Unusable { reason, .. } => {
-                ctx.warn(super::events::Stage::Tests, percent, format!("a consensus sample was unusable: {reason}"))
-            }
-        }
-    }
-    // Positional calls, in the spec's parameter order: a sample that renamed a parameter (`lst`
-    // for `list`) is still judged on what it computes, not on the name.
-    let names: Vec<&str> = spec.function.parameters.iter().map(|p| p.name.as_str()).collect();
-    let inputs: Vec<Value> = spec
-        .test_cases
-        .iter()
-        .map(|c| match names.iter().map(|n| c.input.get(*n).cloned()).collect::<Option<Vec<Value>>>() {
-            Some(args) if args.len() == c.input.len() => Value::Array(args),
-            _ => Value::Object(c.input.clone()),
-        })
-        .collect();
+    // A second judging draws other samples than the first.
+    let seed = 1 + 100 * earlier.len() as u64;
+    codes.extend(sample_implementations(ctx, task, &blind, spec, settings.samples, seed, percent).await?);
+    let inputs = positional(spec, spec.test_cases.iter().map(|c| &c.input));
     let mut behaviours: Vec<Behaviour> = Vec::new();
     for code in &codes {
-        let program = node::assemble(task, code, &spec.function.name);
-        let files = BTreeMap::from([(NODE_FILE.to_string(), program)]);
-        let behaviour = match call_function(ctx, files, NODE_MODULE, &spec.function.name, &inputs, limits).await? {
-            Ok(calls) => calls
-                .results
-                .into_iter()
-                .map(|r| match r {
-                    Some(CallResult::Returned(v)) => Outcome::Returned(v),
-                    Some(CallResult::Raised(_)) => Outcome::Raised,
-                    None => Outcome::Nothing,
-                })
-                .collect(),
-            Err(_) => vec![Outcome::Nothing; inputs.len()],
-        };
-        behaviours.push(behaviour);
+        behaviours.push(behaviour(ctx, &node::assemble(task, code, &spec.function.name), spec, &inputs, limits).await?);
     }
     let groups = clusters(&behaviours);
     // Ties go to the group that agrees with more of the spec's cases.
@@ -371,6 +356,60 @@ pub async fn adjudicate(
     }
     ctx.warn(super::events::Stage::Tests, percent, format!("consensus: {}", report.summary()));
     Ok(Some(Adjudication { spec: adjusted, code: codes[member].clone(), report, overruled }))
+}
+
+/// `count` implementations written hot from `shown` (what the samples may see), each seeded
+/// apart from `first_seed` on; one that computes with the task's values or never reads a
+/// parameter of `spec` is left out.
+pub(super) async fn sample_implementations(
+    ctx: &Ctx<'_>,
+    task: &str,
+    shown: &Spec,
+    spec: &Spec,
+    count: u32,
+    first_seed: u64,
+    percent: u8,
+) -> Result<Vec<String>, EvolveError> {
+    let settings = &ctx.config.pipeline.consensus;
+    let mut codes = Vec::new();
+    for i in 0..count {
+        let attempt = Attempt {
+            role: settings.role,
+            temperature: settings.temperature,
+            repair: None,
+            form: if i % 2 == 0 { StubForm::Instruction } else { StubForm::Completion },
+            template: None,
+            patterns: None,
+            prelude: None,
+            task,
+            show_plan: false,
+            seed: Some(first_seed + i as u64),
+        };
+        match generate(ctx, shown, &attempt, percent).await? {
+            Generated::Code { code, .. } => {
+                let copied = super::escalate::hard_coded(spec, &code);
+                let ignored = super::escalate::ignored_parameters(spec, &code);
+                if copied.is_empty() && ignored.is_empty() {
+                    codes.push(code);
+                } else {
+                    let why = if copied.is_empty() {
+                        format!("it never uses its parameters {}", ignored.join(", "))
+                    } else {
+                        format!("it computes with the task's values {}", copied.join(", "))
+                    };
+                    ctx.warn(
+                        super::events::Stage::Tests,
+                        percent,
+                        format!("a fresh implementation was left out: {why}"),
+                    );
+                }
+            }
+            Generated::Unusable { reason, .. } => {
+                ctx.warn(super::events::Stage::Tests, percent, format!("a fresh implementation was unusable: {reason}"))
+            }
+        }
+    }
+    Ok(codes)
 }
 
 #[cfg(test)]

@@ -226,6 +226,18 @@ impl Evolver {
         let verified = self.first_green(&ctx, &task, &planned, &limits).await?;
         // How strong are the tests? Mutants of the verified code must fail them; when too few
         // do, the overseer writes more cases (once) before the node counts as verified.
+        // Arithmetic on numbers has one reading: fresh implementations of `a + b` never disagree
+        // (probe.rs). The kind alone is not enough: the keyword fallback calls "truncate ... and
+        // add '...'" arithmetic too.
+        let numeric = |t: &str| matches!(t.trim(), "int" | "float");
+        let numbers_only = planned.classification.kind == TaskKind::Arithmetic
+            && numeric(&verified.spec.function.returns)
+            && verified.spec.function.parameters.iter().all(|p| numeric(&p.type_));
+        let (verified, probe) = if numbers_only {
+            (verified, None)
+        } else {
+            super::probe::probe(&ctx, &task, verified, &limits, 71).await?
+        };
         let (verified, mutation) = self.strengthen(&ctx, &task, verified, &limits).await?;
         // The review may have corrected cases: from here on the corrected spec and tests count.
         let spec = verified.spec.clone();
@@ -295,6 +307,7 @@ impl Evolver {
             optimization: optimized.report,
             mutation,
             oracle,
+            probe,
             result,
             workflow: None,
             calls: budget.calls(),

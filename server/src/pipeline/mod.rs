@@ -28,6 +28,7 @@ pub(crate) mod optimize;
 pub(crate) mod patterns;
 mod persist;
 pub(crate) mod plan;
+pub(crate) mod probe;
 pub mod prompts;
 pub mod properties;
 pub(crate) mod recall;

@@ -118,6 +118,8 @@ pub struct EvolveOutcome {
     pub mutation: Option<MutationReport>,
     /// What the consensus of independent implementations did, when code failed the overseer's cases.
     pub oracle: Option<OracleReport>,
+    /// What fresh implementations run beside the verified one on edge inputs did (probe.rs).
+    pub probe: Option<super::probe::ProbeReport>,
     pub result: Option<NodeRun>,
     /// How a compound task was split, and its verified steps (None: one function).
     pub workflow: Option<WorkflowReport>,

@@ -142,6 +142,7 @@ impl Evolver {
             },
             mutation,
             oracle: None,
+            probe: None,
             result,
             // A stored workflow is re-run whole: its function, with its steps' code, passed again.
             workflow: (!links.is_empty()).then(|| WorkflowReport {

@@ -159,6 +159,11 @@ pub struct SmokeResult {
     /// The spec had fewer than three distinct cases after its correction, and the overseer
     /// added cases with new inputs.
     pub spec_filled: bool,
+    /// Fresh implementations that pass the tests disagreed with the verified one on an edge
+    /// input; the probe added a case there; the verified code failed it and was replaced.
+    pub probe_disagreed: bool,
+    pub probe_added: usize,
+    pub probe_replaced: bool,
 }
 
 /// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
@@ -242,7 +247,7 @@ impl SmokeReport {
             }
         }
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · a spec of too few cases filled in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · a spec of too few cases filled in {} · probe: implementations disagreed in {} task(s), cases added in {}, code replaced in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -274,6 +279,9 @@ impl SmokeReport {
             self.results.iter().filter(|r| r.parameter_ignored).count(),
             self.results.iter().filter(|r| r.case_outvoted).count(),
             self.results.iter().filter(|r| r.spec_filled).count(),
+            self.results.iter().filter(|r| r.probe_disagreed).count(),
+            self.results.iter().filter(|r| r.probe_added > 0).count(),
+            self.results.iter().filter(|r| r.probe_replaced).count(),
             if stages.is_empty() {
                 "none".to_string()
             } else {
@@ -387,6 +395,9 @@ async fn run_one(
         parameter_ignored: trace.parameter_ignored,
         case_outvoted: trace.case_outvoted,
         spec_filled: trace.spec_filled,
+        probe_disagreed: false,
+        probe_added: 0,
+        probe_replaced: false,
     };
     match outcome {
         Ok(o) => {
@@ -396,6 +407,9 @@ async fn run_one(
             result.cases_added = o.mutation.as_ref().map(|m| m.cases_added).unwrap_or(0);
             result.consensus_fired = o.oracle.is_some();
             result.consensus_changed = o.oracle.as_ref().is_some_and(|r| r.changed());
+            result.probe_disagreed = o.probe.as_ref().is_some_and(|p| p.disagreements > 0);
+            result.probe_added = o.probe.as_ref().map_or(0, |p| p.added.len());
+            result.probe_replaced = o.probe.as_ref().is_some_and(|p| p.replaced);
             let steps = o.workflow.as_ref().map(|w| w.steps.as_slice()).unwrap_or_default();
             result.steps = StepRef::count(steps);
             result.reused = o.attempts.first().is_some_and(|a| a.by == AttemptBy::Memory);
