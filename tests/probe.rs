@@ -70,7 +70,7 @@ async fn an_edge_input_the_overseer_values_replaces_code_that_is_wrong_there() {
     assert!(inputs.contains(&&json!({ "text": "", "limit": 5 })), "{inputs:?}");
     // The overseer worked the inputs out from the problem: it never saw either code or result.
     let asked = &server.requests_for("review")[0].text;
-    assert!(asked.contains("truncate(text='hello', limit=5)"), "{asked}");
+    assert!(asked.contains(r#"truncate(text="hello", limit=5)"#), "{asked}");
     assert!(!asked.contains("text[:limit]") && !asked.contains("hello..."), "{asked}");
 }
 
@@ -81,7 +81,7 @@ async fn a_value_no_implementation_returned_is_no_case() {
     let (_server, o) = evolve(derived(&[("probe_1", "hell"), ("probe_2", "."), ("probe_3", "hello world...")])).await;
     let probe = &o["probe"];
     assert_eq!(probe["disagreements"], 3, "{probe}");
-    assert_eq!(probe["added"], json!(["(text='hello world', limit=12) -> 'hello world...'"]), "{probe}");
+    assert_eq!(probe["added"], json!([r#"(text="hello world", limit=12) -> "hello world...""#]), "{probe}");
     assert_eq!(probe["replaced"], false, "{probe}");
     assert_eq!(o["code"].as_str().unwrap().trim(), ALWAYS_DOTS.trim(), "{}", o["code"]);
 }

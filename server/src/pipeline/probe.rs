@@ -226,8 +226,8 @@ mod tests {
         assert_eq!(named_values(&outcomes, &[&json!("hi..."), &json!("hi")]).len(), 2);
         // A value no implementation returned is no case: the overseer alone does not decide.
         assert!(named_values(&outcomes, &[&json!("h")]).is_empty());
-        let numbers = vec![&Outcome::Returned(json!(3)), &Outcome::Returned(json!(3.0))];
-        assert_eq!(named_values(&numbers, &[&json!(3)]).len(), 1, "3 and 3.0 are one value");
+        let (int, float) = (Outcome::Returned(json!(3)), Outcome::Returned(json!(3.0)));
+        assert_eq!(named_values(&[&int, &float], &[&json!(3)]).len(), 1, "3 and 3.0 are one value");
     }
 
     #[test]
