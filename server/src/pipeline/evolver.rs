@@ -224,11 +224,9 @@ impl Evolver {
         let planned = self.understand(&ctx, &task, request.use_memory, &request.steps).await?;
         let limits = self.node_limits(planned.spec.tools.len(), planned.spec.test_cases.len());
         let verified = self.first_green(&ctx, &task, &planned, &limits).await?;
-        // How strong are the tests? Mutants of the verified code must fail them; when too few
-        // do, the overseer writes more cases (once) before the node counts as verified.
-        // Arithmetic on numbers has one reading: fresh implementations of `a + b` never disagree
-        // (probe.rs). The kind alone is not enough: the keyword fallback calls "truncate ... and
-        // add '...'" arithmetic too.
+        // Where fresh implementations that pass the same tests disagree (probe.rs). Not asked of
+        // arithmetic on numbers alone, to keep "add 10 and 20" fast; the kind alone is not
+        // enough: the keyword fallback calls "truncate ... and add '...'" arithmetic too.
         let numeric = |t: &str| matches!(t.trim(), "int" | "float");
         let numbers_only = planned.classification.kind == TaskKind::Arithmetic
             && numeric(&verified.spec.function.returns)
@@ -238,6 +236,8 @@ impl Evolver {
         } else {
             super::probe::probe(&ctx, &task, verified, &limits, 71).await?
         };
+        // How strong are the tests? Mutants of the verified code must fail them; when too few
+        // do, the overseer writes more cases (once) before the node counts as verified.
         let (verified, mutation) = self.strengthen(&ctx, &task, verified, &limits).await?;
         // The review may have corrected cases: from here on the corrected spec and tests count.
         let spec = verified.spec.clone();
