@@ -178,9 +178,8 @@ pub async fn probe(
     }
     let mut new_spec = spec.clone();
     for (_, case) in &added {
-        let args: Vec<String> =
-            case.input.iter().map(|(k, v)| format!("{k}={}", super::tests::py_literal(v))).collect();
-        report.added.push(format!("({}) -> {}", args.join(", "), super::tests::py_literal(&case.expected)));
+        let args = super::tests::keyword_arguments(&case.input);
+        report.added.push(format!("({args}) -> {}", super::tests::py_literal(&case.expected)));
     }
     new_spec.test_cases.extend(added.into_iter().map(|(_, c)| c));
     normalise_case_names(&mut new_spec.test_cases);

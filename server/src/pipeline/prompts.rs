@@ -248,9 +248,8 @@ pub fn review_user(task: &str, spec: &Spec, cases: &[&TestCase]) -> String {
     }
     text.push_str("Calls to work out:\n");
     for case in cases {
-        let args: Vec<String> =
-            case.input.iter().map(|(k, v)| format!("{k}={}", super::tests::py_literal(v))).collect();
-        text.push_str(&format!("- {}: {}({})\n", case.name, spec.function.name, args.join(", ")));
+        let args = super::tests::keyword_arguments(&case.input);
+        text.push_str(&format!("- {}: {}({args})\n", case.name, spec.function.name));
     }
     text
 }

@@ -9,6 +9,11 @@ pub const NODE_FILE: &str = "solution.py";
 pub const NODE_MODULE: &str = "solution";
 
 /// A JSON value as a Python literal.
+/// A case's input as keyword arguments, `text="hello", limit=5`, in the input's order.
+pub fn keyword_arguments(input: &serde_json::Map<String, Value>) -> String {
+    input.iter().map(|(k, v)| format!("{k}={}", py_literal(v))).collect::<Vec<_>>().join(", ")
+}
+
 pub fn py_literal(value: &Value) -> String {
     match value {
         Value::Null => "None".into(),
