@@ -192,3 +192,63 @@ fn embedded_sentence_embeddings_rank_related_text_above_unrelated() {
     let alone = runtime.block_on(router.embed(&texts[1..2])).unwrap();
     assert!(cosine(&alone[0], &vectors[1]) > 0.9999, "padding moved the vector");
 }
+
+/// `setup` decodes the classify and plan prompts once: their prefixes are saved on disk, and a
+/// new process planning another task loads the plan prompt's fixed part instead of decoding it.
+#[test]
+fn warmed_prompts_are_reused_by_a_later_process_on_another_task() {
+    let _serial = serial();
+    // A models folder of its own (the prefixes are saved in it), linking the shared model.
+    let folder = tempfile::tempdir().unwrap();
+    let model_file = "smollm2-135m-instruct-q4_1.gguf";
+    std::os::unix::fs::symlink(models_dir().join(model_file), folder.path().join(model_file)).unwrap();
+    let mut config = code_evolver::config::Config::defaults();
+    let embedded = config.backends.get_mut("embedded").expect("the defaults name an embedded backend");
+    embedded.models_dir = Some(folder.path().display().to_string());
+    for role in [&mut config.roles.classifier, &mut config.roles.overseer] {
+        role.backend = Some("embedded".into());
+        role.model = Some("smollm2-135m-instruct-q4_1".into());
+    }
+    let router = code_evolver::llm::Router::new(&config, folder.path()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let warmed = runtime.block_on(code_evolver::pipeline::warm::warm_prompts(&router, &config));
+    let stages: Vec<&str> = warmed.iter().map(|w| w.as_ref().map(|w| w.stage).unwrap()).collect();
+    assert_eq!(stages, ["classify", "plan"]);
+    let saved = std::fs::read_dir(folder.path().join("prefix-cache")).unwrap().count();
+    assert_eq!(saved, 2, "one saved prefix per stage");
+
+    // Saved long ago, as far as the file's age says: a load marks it used.
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(86_400);
+    let files: Vec<PathBuf> =
+        std::fs::read_dir(folder.path().join("prefix-cache")).unwrap().map(|e| e.unwrap().path()).collect();
+    for file in &files {
+        std::fs::File::options().write(true).open(file).unwrap().set_modified(long_ago).unwrap();
+    }
+
+    // As a new process would: nothing kept in memory, the plan prompt of another task.
+    code_evolver::llm::embedded::forget_prefixes();
+    let settings = EmbeddedSettings { models_dir: folder.path().to_path_buf(), threads: 2, context: DEFAULT_CONTEXT };
+    let model = Embedded::new(settings.clone()).load("smollm2-135m-instruct-q4_1").unwrap();
+    let classification: code_evolver::pipeline::Classification = serde_json::from_value(serde_json::json!({
+        "kind": "arithmetic", "complexity": "simple", "reason": "a sum"
+    }))
+    .unwrap();
+    let tools = code_evolver::pipeline::prompts::tools_text(&config.tools);
+    let request = ChatRequest {
+        messages: vec![
+            Message::system(code_evolver::pipeline::prompts::PLAN_SYSTEM),
+            Message::user(code_evolver::pipeline::prompts::plan_user("add 10 and 20", &classification, &tools, None)),
+        ],
+        max_tokens: Some(1),
+        ..Default::default()
+    };
+    let (_, stats) = generate(&model, &settings, &request, &AtomicBool::new(false)).unwrap();
+    assert!(
+        stats.reused_tokens * 10 >= stats.prompt_tokens * 7,
+        "the plan prompt's fixed part comes from disk: {} of {} tokens reused",
+        stats.reused_tokens,
+        stats.prompt_tokens
+    );
+    let used = files.iter().filter(|f| std::fs::metadata(f).unwrap().modified().unwrap() > long_ago).count();
+    assert_eq!(used, 1, "the plan prefix, loaded, is marked used; the classify one is not");
+}

@@ -76,6 +76,32 @@ pub async fn run(global: &Global, options: SetupOptions) -> CliResult {
             return Err(failed!("{e}"));
         }
     }
+    warm_prompts(global).await;
     println!("[setup] done: models in {}", models::models_dir(&data).display());
     Ok(())
+}
+
+/// Decodes the prompts every evolve starts with on the embedded models that serve them, so that
+/// the first evolve after setup finds their prefixes saved. Never fails the setup: a model that
+/// cannot load now says so again, with its cause, on the first evolve.
+async fn warm_prompts(global: &Global) {
+    // An invalid config was printed by `config()`; the first evolve says it again.
+    let Ok(config) = global.config() else {
+        println!("[setup] prompts not warmed: the configuration did not load");
+        return;
+    };
+    let router = match crate::llm::Router::new(&config, &global.data_dir()) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("[setup] prompts not warmed: {e}");
+            return;
+        }
+    };
+    let _ = router.check_reachability().await;
+    for result in crate::pipeline::warm::warm_prompts(&router, &config).await {
+        match result {
+            Ok(w) => println!("[setup] warmed the {} prompt on {} ({} ms)", w.stage, w.model, w.ms),
+            Err(e) => println!("[setup] prompt not warmed: {e}"),
+        }
+    }
 }

@@ -236,7 +236,8 @@ static CONTEXTS: Mutex<Option<HashMap<PathBuf, CachedContext>>> = Mutex::new(Non
 const PREFIX_KEY_TOKENS: usize = 48;
 /// Shorter prompts decode in well under a second: not worth a file.
 const PREFIX_MIN_TOKENS: usize = 160;
-/// Saved prefixes kept per models folder (each a few MB to a few tens of MB).
+/// Saved prefixes kept per models folder (each a few MB to a few tens of MB); the least recently
+/// used go first.
 const PREFIX_FILES_KEPT: usize = 24;
 
 fn prefix_file(settings: &EmbeddedSettings, model: &LoadedModel, tokens: &[LlamaToken]) -> Option<PathBuf> {
@@ -245,7 +246,9 @@ fn prefix_file(settings: &EmbeddedSettings, model: &LoadedModel, tokens: &[Llama
         return None;
     }
     let mut hash = Sha256::new();
-    hash.update(model.path.to_string_lossy().as_bytes());
+    // The file, not the way to it: data dirs that link one models folder share its prefixes.
+    let path = std::fs::canonicalize(&model.path).unwrap_or_else(|_| model.path.clone());
+    hash.update(path.to_string_lossy().as_bytes());
     for t in &tokens[..PREFIX_KEY_TOKENS] {
         hash.update(t.0.to_le_bytes());
     }
@@ -352,7 +355,18 @@ pub fn generate(
         if file.is_file() {
             cached.ctx.clear_kv_cache();
             keep = 0;
-            if let Ok((loaded, _)) = cached.ctx.state_seq_load_file(file, 0, n_ctx as usize) {
+            let loaded = cached.ctx.state_seq_load_file(file, 0, n_ctx as usize);
+            if let Err(e) = &loaded {
+                tracing::debug!(file = %file.display(), "saved prefix not loaded: {e}");
+            }
+            if let Ok((loaded, _)) = loaded {
+                tracing::debug!(file = %file.display(), tokens = loaded.len(), "saved prefix loaded");
+                // Kept by use, not by age: a stage's prefix loaded on every evolve must outlive
+                // the one-task prefixes (a code prompt names its function) saved after it.
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(file)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
                 let common = loaded.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
                 let usable = common.min(tokens.len() - 1);
                 if usable > 0 && cached.ctx.clear_kv_cache_seq(Some(0), Some(usable as u32), None).unwrap_or(false) {
@@ -461,7 +475,20 @@ impl Backend for Embedded {
         let result = tokio::task::spawn_blocking(move || generate(&loaded, &settings, &request, &stop))
             .await
             .map_err(|e| LlmError::Config(format!("the generation thread failed: {e}")))?;
-        result.map(|(c, _)| c).map_err(|e| LlmError::Protocol { endpoint: "embedded".into(), detail: e })
+        result
+            .map(|(c, stats)| {
+                tracing::debug!(
+                    model,
+                    prompt_tokens = stats.prompt_tokens,
+                    reused_tokens = stats.reused_tokens,
+                    prompt_ms = stats.prompt_ms as u64,
+                    completion_tokens = stats.completion_tokens,
+                    generation_ms = stats.generation_ms as u64,
+                    "embedded generation"
+                );
+                c
+            })
+            .map_err(|e| LlmError::Protocol { endpoint: "embedded".into(), detail: e })
     }
 
     async fn embed(&self, _endpoint: &Endpoint, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {

@@ -45,6 +45,7 @@ pub(crate) mod tests;
 pub(crate) mod tool_calls;
 pub(crate) mod toolbox;
 pub(crate) mod verify;
+pub mod warm;
 mod workflow;
 
 pub use consensus::OracleReport;

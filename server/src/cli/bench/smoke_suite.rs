@@ -164,6 +164,9 @@ pub struct SmokeResult {
     pub probe_disagreed: bool,
     pub probe_added: usize,
     pub probe_replaced: bool,
+    /// The classifier's verdict (`simple`, `medium`, `complex`), from the events: the speed goal
+    /// is for simple tasks.
+    pub complexity: Option<String>,
 }
 
 /// What a task's events say of its workflow and its spec (see `SmokeResult::split`).
@@ -181,6 +184,7 @@ struct EventTrace {
     parameter_ignored: bool,
     case_outvoted: bool,
     spec_filled: bool,
+    complexity: Option<String>,
     /// Model calls that ended, counted from the events: a failed evolve has no outcome to count.
     model_calls: usize,
 }
@@ -191,6 +195,9 @@ fn tracing_sink(events: EventSink, trace: Arc<Mutex<EventTrace>>) -> EventSink {
         {
             let mut t = trace.lock().unwrap();
             let m = event.message.as_str();
+            if let Some(crate::pipeline::Detail::Classified { complexity, .. }) = &event.detail {
+                t.complexity.get_or_insert_with(|| complexity.clone());
+            }
             if matches!(event.detail, Some(crate::pipeline::Detail::ModelCall { .. })) {
                 t.model_calls += 1;
             } else if matches!(event.detail, Some(crate::pipeline::Detail::Step { .. })) {
@@ -246,8 +253,11 @@ impl SmokeReport {
                 *stages.entry(s.as_str()).or_default() += 1;
             }
         }
+        let simple: Vec<f64> =
+            self.results.iter().filter(|r| r.complexity.as_deref() == Some("simple")).map(|r| r.seconds).collect();
+        let simple_mean = simple.iter().sum::<f64>() / simple.len().max(1) as f64;
         format!(
-            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · a spec of too few cases filled in {} · probe: implementations disagreed in {} task(s), cases added in {}, code replaced in {} · failures by stage: {}",
+            "{}/{} tasks right on every hidden case ({:.0}%), {}/{} hidden cases ({:.0}%) · mean {:.1} s and {:.1} model calls per task, {:.1} s over the {} classified simple · mutation score mean {} over {} nodes · consensus fired in {} task(s), changed cases in {} · cases added for weak tests in {} · split: {} task(s), {} step(s) begun, {} recalled from memory, {} fell back to one function; verified as workflows: {} task(s) · recalled whole: {} task(s) · properties checked in {} task(s) · spec aligned in {}, sent back for a hard-coded value in {}, for cases that never vary a parameter in {} · code that computed with the task's values in {}, that ignored a parameter in {} · a case outvoted by attempts in {} · a spec of too few cases filled in {} · probe: implementations disagreed in {} task(s), cases added in {}, code replaced in {} · failures by stage: {}",
             self.passed,
             self.total,
             100.0 * self.passed as f64 / n,
@@ -256,6 +266,8 @@ impl SmokeReport {
             100.0 * hidden as f64 / hidden_total.max(1) as f64,
             self.mean_seconds,
             self.results.iter().map(|r| r.model_calls).sum::<usize>() as f64 / n,
+            simple_mean,
+            simple.len(),
             if scores.is_empty() {
                 "-".to_string()
             } else {
@@ -398,6 +410,7 @@ async fn run_one(
         probe_disagreed: false,
         probe_added: 0,
         probe_replaced: false,
+        complexity: trace.complexity,
     };
     match outcome {
         Ok(o) => {
