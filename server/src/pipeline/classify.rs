@@ -10,12 +10,7 @@ use crate::llm::{ChatRequest, Message};
 
 pub async fn classify(ctx: &Ctx<'_>, task: &str) -> Result<Classification, EvolveError> {
     ctx.emit(Stage::Classify, 2, "classifying the task");
-    let request = ChatRequest {
-        messages: vec![Message::system(prompts::CLASSIFY_SYSTEM), Message::user(prompts::classify_user(task))],
-        schema: Some(schema::classify()),
-        ..Default::default()
-    };
-    let answer = ctx.ask(Stage::Classify, 4, Role::Classifier, None, request).await?;
+    let answer = ctx.ask(Stage::Classify, 4, Role::Classifier, None, request(task)).await?;
     match parse(&answer.text) {
         Ok(c) => Ok(sanity_checked(c, task, ctx)),
         Err(why) => {
@@ -30,6 +25,15 @@ pub async fn classify(ctx: &Ctx<'_>, task: &str) -> Result<Classification, Evolv
             );
             Ok(c)
         }
+    }
+}
+
+/// The classifier's request for `task` (also what `setup` warms, warm.rs).
+pub(crate) fn request(task: &str) -> ChatRequest {
+    ChatRequest {
+        messages: vec![Message::system(prompts::CLASSIFY_SYSTEM), Message::user(prompts::classify_user(task))],
+        schema: Some(schema::classify()),
+        ..Default::default()
     }
 }
 

@@ -65,20 +65,7 @@ pub async fn plan(
                 "the overseer corrects the spec".to_string()
             },
         );
-        let request = ChatRequest {
-            messages: vec![
-                Message::system(prompts::PLAN_SYSTEM),
-                Message::user(match reference {
-                    Some(r) => {
-                        format!("{}\n{r}\n", prompts::plan_user(task, classification, &tools, problems.as_deref()))
-                    }
-                    None => prompts::plan_user(task, classification, &tools, problems.as_deref()),
-                }),
-            ],
-            schema: Some(schema::plan()),
-            temperature: if attempt > 0 { Some(0.4) } else { None },
-            ..Default::default()
-        };
+        let request = request(task, classification, &tools, reference, problems.as_deref(), attempt);
         let answer = ctx.ask(Stage::Plan, 10 + attempt * 4, Role::Overseer, None, request).await?;
         let parsed =
             schema::parse_json_answer(&answer.text).ok_or_else(|| "the answer is not JSON".to_string()).and_then(|v| {
@@ -287,6 +274,31 @@ pub async fn plan(
         return Ok(spec);
     }
     Err(EvolveError::Spec(format!("the overseer could not write a usable spec: {}", problems.unwrap_or_default())))
+}
+
+/// The overseer's plan request: the first try greedy, the correction (which names the first
+/// spec's `problems`) sampled. Also what `setup` warms (warm.rs).
+pub(crate) fn request(
+    task: &str,
+    classification: &Classification,
+    tools: &str,
+    reference: Option<&str>,
+    problems: Option<&str>,
+    attempt: u8,
+) -> ChatRequest {
+    let user = prompts::plan_user(task, classification, tools, problems);
+    ChatRequest {
+        messages: vec![
+            Message::system(prompts::PLAN_SYSTEM),
+            Message::user(match reference {
+                Some(r) => format!("{user}\n{r}\n"),
+                None => user,
+            }),
+        ],
+        schema: Some(schema::plan()),
+        temperature: if attempt > 0 { Some(0.4) } else { None },
+        ..Default::default()
+    }
 }
 
 /// The spec's properties as cases on generated inputs (properties.rs), and what was dropped.

@@ -6,11 +6,11 @@
 //! The sample task is deliberately not one a user is likely to type first: only the stage's fixed
 //! part is meant to be reused, not a task's own words.
 
+use super::prompts;
 use super::spec::{Classification, Complexity, TaskKind};
-use super::{prompts, schema};
 use crate::config::{BackendKind, Config, Role};
+use crate::llm::Router;
 use crate::llm::budget::Budget;
-use crate::llm::{ChatRequest, Message, Router};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -36,30 +36,8 @@ pub async fn warm_prompts(router: &Router, config: &Config) -> Vec<Result<Warmed
     };
     let tools = prompts::tools_text(&config.tools);
     let stages = [
-        (
-            "classify",
-            Role::Classifier,
-            ChatRequest {
-                messages: vec![
-                    Message::system(prompts::CLASSIFY_SYSTEM),
-                    Message::user(prompts::classify_user(SAMPLE_TASK)),
-                ],
-                schema: Some(schema::classify()),
-                ..Default::default()
-            },
-        ),
-        (
-            "plan",
-            Role::Overseer,
-            ChatRequest {
-                messages: vec![
-                    Message::system(prompts::PLAN_SYSTEM),
-                    Message::user(prompts::plan_user(SAMPLE_TASK, &sample, &tools, None)),
-                ],
-                schema: Some(schema::plan()),
-                ..Default::default()
-            },
-        ),
+        ("classify", Role::Classifier, super::classify::request(SAMPLE_TASK)),
+        ("plan", Role::Overseer, super::plan::request(SAMPLE_TASK, &sample, &tools, None, None, 0)),
     ];
     let budget = Budget::new(u64::MAX / 4, Duration::from_secs(600));
     let cancel = CancellationToken::new();
